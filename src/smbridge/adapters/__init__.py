@@ -1,0 +1,1 @@
+"""The edges that touch the outside world: database, (later) SM and Telegram clients."""

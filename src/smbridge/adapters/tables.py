@@ -1,0 +1,185 @@
+"""The database schema, and the mapping of domain classes onto it (domain stays plain)."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import registry, relationship
+
+from smbridge.adapters.column_types import ExactDecimal, JsonDocument, UtcDateTime
+from smbridge.domain.order import Order, Position
+from smbridge.domain.store import Store
+from smbridge.domain.telegram import OutgoingMessage
+from smbridge.domain.webhook import JournalEntry
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+stores = Table(
+    "stores",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sm_store_id", String(64), nullable=False, unique=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    Column("telegram_chat_id", String(64)),
+    Column("assembly_lead_minutes", Integer),
+    Column("import_key", String(64)),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+orders = Table(
+    "orders",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("sm_order_id", String(64), nullable=False, unique=True),
+    Column("number", String(32), unique=True),
+    Column("sm_uuid", String(64)),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("sm_state", String(64)),
+    Column("payment_state", String(64)),
+    Column("comment", Text),
+    Column("customer_name", String(200)),
+    Column("customer_phone", String(40)),
+    Column("customer", JsonDocument, nullable=False),
+    Column("address", JsonDocument, nullable=False),
+    Column("delivery_from", UtcDateTime),
+    Column("delivery_to", UtcDateTime),
+    Column("is_planned", Boolean),
+    Column("total_price", ExactDecimal),
+    Column("discount_total_price", ExactDecimal),
+    Column("delivery_cost", ExactDecimal),
+    Column("payment_methods", JsonDocument, nullable=False),
+    Column("shipment_method", String(64)),
+    Column("replacement_policy", String(64)),
+    Column("complete_before", UtcDateTime),
+    Column("expected_assembly_at", UtcDateTime, nullable=False),
+    Column("picker_id", Integer),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("taken_at", UtcDateTime),
+    Column("assembled_at", UtcDateTime),
+    Column("ready_at", UtcDateTime),
+    Column("handed_over_at", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("cancelled_at", UtcDateTime),
+    Column("cancel_reason", String(200)),
+    Column("cancelled_by", String(16)),
+    Column("paid_amount", ExactDecimal),
+    Column("paid_at", UtcDateTime),
+    Column("courier_assigned_at", UtcDateTime),
+    Column("courier_arrived_at", UtcDateTime),
+    Column("changed_by_customer", Boolean, nullable=False, default=False),
+    Column("changed_at", UtcDateTime),
+    Column("updated_at", UtcDateTime),
+    Column("version", Integer, nullable=False),
+    # The store's board and monitoring read active orders by store and status.
+    Index("ix_orders_store_status", "store_id", "status"),
+)
+
+order_positions = Table(
+    "order_positions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("original_quantity", ExactDecimal, nullable=False),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("picked_quantity", ExactDecimal),
+    Column("weight_grams", ExactDecimal),
+    Column("picked_weight_grams", ExactDecimal),
+    Column("price", ExactDecimal),
+    Column("discount_price", ExactDecimal),
+    Column("total_price", ExactDecimal),
+    Column("total_discount_price", ExactDecimal),
+    Column("replaced_by_sku", String(64)),
+    Column("state", String(32)),
+    Column("source", String(16), nullable=False),
+    Column("marking_codes", JsonDocument, nullable=False),
+    UniqueConstraint("order_id", "line_no"),
+)
+
+webhook_journal = Table(
+    "webhook_journal",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("event_key", String(64), nullable=False, unique=True),
+    Column("event_type", String(64), nullable=False),
+    Column("sm_order_id", String(64)),
+    Column("received_at", UtcDateTime, nullable=False),
+    Column("last_received_at", UtcDateTime),
+    Column("deliveries", Integer, nullable=False),
+    Column("body", Text, nullable=False),
+    Column("headers", JsonDocument, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("detail", Text),
+    Column("attempts", Integer, nullable=False),
+    Column("applied_at", UtcDateTime),
+    Column("reply_status", Integer, nullable=False),
+    Column("reply_body", JsonDocument, nullable=False),
+    Column("order_id", ForeignKey("orders.id")),
+    # Parked events are looked up by order when it arrives; failures by status.
+    Index("ix_webhook_journal_order_status", "sm_order_id", "status"),
+    Index("ix_webhook_journal_status", "status"),
+)
+
+telegram_outbox = Table(
+    "telegram_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("chat_id", String(64)),
+    Column("text", Text, nullable=False),
+    Column("store_id", ForeignKey("stores.id")),
+    Column("order_id", ForeignKey("orders.id")),
+    Column("status", String(16), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("not_before", UtcDateTime),
+    Column("attempts", Integer, nullable=False),
+    Column("sent_at", UtcDateTime),
+    Column("telegram_message_id", Integer),
+    Column("error", Text),
+    Index("ix_telegram_outbox_status_id", "status", "id"),
+)
+
+mapper_registry = registry(metadata=metadata)
+
+
+def start_mappers() -> None:
+    """Map the plain domain classes onto the tables (once per process)."""
+    if any(m.class_ is Order for m in mapper_registry.mappers):
+        return
+    mapper_registry.map_imperatively(Store, stores)
+    mapper_registry.map_imperatively(Position, order_positions)
+    mapper_registry.map_imperatively(
+        Order,
+        orders,
+        properties={
+            "positions": relationship(
+                Position,
+                order_by=order_positions.c.line_no,
+                cascade="all, delete-orphan",
+                lazy="selectin",
+            ),
+        },
+        version_id_col=orders.c.version,
+    )
+    mapper_registry.map_imperatively(JournalEntry, webhook_journal)
+    mapper_registry.map_imperatively(OutgoingMessage, telegram_outbox)

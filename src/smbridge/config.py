@@ -1,0 +1,56 @@
+"""Settings, read from the environment (prefix ``SMBRIDGE_``) and an optional ``.env`` file."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from functools import lru_cache
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class HookAuthMode(StrEnum):
+    TOKEN = "token"  # noqa: S105 - header Client-Token (SM's default), not a secret
+    BASIC = "basic"  # HTTP Basic, used by some SM setups
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="SMBRIDGE_", env_file=".env", env_file_encoding="utf-8", extra="ignore"
+    )
+
+    database_url: str = Field(
+        default="sqlite:///./smbridge.db",
+        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+    )
+    sqlite_busy_timeout_ms: int = Field(default=10_000, ge=0)
+    db_pool_size: int = Field(default=8, ge=1, description="PostgreSQL pool per process")
+
+    hook_auth_mode: HookAuthMode = HookAuthMode.TOKEN
+    hook_token: SecretStr = Field(
+        default=SecretStr(""), description="Client-Token we gave to SM; empty refuses everything"
+    )
+    hook_token_previous: SecretStr = Field(
+        default=SecretStr(""), description="Still accepted during a token rotation"
+    )
+    hook_basic_user: str = ""
+    hook_basic_password: SecretStr = SecretStr("")
+    hook_max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+    order_number_prefix: str = Field(default="SM", max_length=8)
+    default_assembly_lead_minutes: int = Field(default=30, ge=0)
+    handover_buffer_minutes: int = Field(
+        default=15, ge=0, description="Order ready this long before the delivery window opens"
+    )
+    default_timezone: str = "Europe/Moscow"
+    operations_chat_id: str = Field(
+        default="", description="Telegram chat of the e-commerce operations team"
+    )
+
+    log_level: str = "INFO"
+    log_json: bool = True
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

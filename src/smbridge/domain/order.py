@@ -1,0 +1,378 @@
+"""The SM order («Заказ СМ») and what SM's events do to it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol, TypeVar
+
+from smbridge.domain.status import (
+    FINAL,
+    OrderStatus,
+    TransitionRefused,
+    check_transition,
+    is_behind,
+)
+
+# --- what SM tells us about an order (already validated at the edge) -----------------------
+
+
+@dataclass(frozen=True)
+class PositionData:
+    sku: str
+    name: str
+    original_quantity: Decimal
+    quantity: Decimal
+    price: Decimal | None = None
+    discount_price: Decimal | None = None
+    total_price: Decimal | None = None
+    total_discount_price: Decimal | None = None
+    weight_grams: Decimal | None = None
+    replaced_by_sku: str | None = None
+    state: str | None = None
+
+
+@dataclass(frozen=True)
+class OrderData:
+    sm_order_id: str
+    sm_store_id: str | None = None
+    sm_import_key: str | None = None
+    sm_uuid: str | None = None
+    state: str | None = None
+    payment_state: str | None = None
+    comment: str | None = None
+    customer: dict[str, Any] = field(default_factory=dict)
+    address: dict[str, Any] = field(default_factory=dict)
+    delivery_from: datetime | None = None
+    delivery_to: datetime | None = None
+    is_planned: bool | None = None
+    total_price: Decimal | None = None
+    discount_total_price: Decimal | None = None
+    delivery_cost: Decimal | None = None
+    payment_methods: tuple[str, ...] | None = None
+    shipment_method: str | None = None
+    replacement_policy: str | None = None
+    complete_before: datetime | None = None
+    cancellation_reason: str | None = None
+    positions: tuple[PositionData, ...] | None = None  # None: SM did not send the list
+
+
+# --- the order as we keep it --------------------------------------------------------------
+
+
+class PositionSource(StrEnum):
+    SM = "sm"  # came in the order from SM
+    REPLACEMENT = "replacement"  # added by the picker as a substitute
+
+
+@dataclass(eq=False)
+class Position:
+    line_no: int
+    sku: str
+    name: str
+    original_quantity: Decimal
+    quantity: Decimal
+    price: Decimal | None = None
+    discount_price: Decimal | None = None
+    total_price: Decimal | None = None
+    total_discount_price: Decimal | None = None
+    weight_grams: Decimal | None = None
+    replaced_by_sku: str | None = None
+    state: str | None = None
+    source: str = PositionSource.SM.value
+    picked_quantity: Decimal | None = None
+    picked_weight_grams: Decimal | None = None
+    marking_codes: list[str] = field(default_factory=list)
+    id: int | None = None
+
+    @property
+    def is_weighed(self) -> bool:
+        return self.weight_grams is not None
+
+    @classmethod
+    def from_data(cls, line_no: int, data: PositionData) -> Position:
+        position = cls(
+            line_no=line_no,
+            sku=data.sku,
+            name=data.name,
+            original_quantity=data.original_quantity,
+            quantity=data.quantity,
+        )
+        position.take(data)
+        return position
+
+    def take(self, data: PositionData) -> None:
+        """Take SM's current view of this line; what the picker recorded is kept."""
+        self.name = data.name
+        self.original_quantity = data.original_quantity
+        self.quantity = data.quantity
+        self.price = data.price
+        self.discount_price = data.discount_price
+        self.total_price = data.total_price
+        self.total_discount_price = data.total_discount_price
+        self.weight_grams = data.weight_grams
+        self.replaced_by_sku = data.replaced_by_sku
+        self.state = data.state
+
+
+class Notice(StrEnum):
+    """Things that happened to an order that store staff must hear about."""
+
+    CANCELLED_IN_WORK = "cancelled_in_work"
+    CHANGED_IN_WORK = "changed_in_work"
+    CHANGED_AFTER_READY = "changed_after_ready"
+
+
+class Effect(StrEnum):
+    APPLIED = "applied"
+    NO_CHANGE = "no_change"  # a fact already known (cancelled twice, paid again)
+    NOT_REGRESSED = "not_regressed"  # would move the order backwards: kept, not applied
+    REFUSED = "refused"  # not allowed from the current status
+
+
+@dataclass(frozen=True)
+class Outcome:
+    effect: Effect
+    detail: str = ""
+    notices: tuple[Notice, ...] = ()
+
+
+_HANDOVER_ALLOWED_FROM = frozenset({OrderStatus.READY})
+
+
+@dataclass(eq=False)
+class Order:
+    sm_order_id: str
+    store_id: int
+    received_at: datetime
+    expected_assembly_at: datetime
+    status: str = OrderStatus.NEW.value
+    number: str | None = None
+    sm_uuid: str | None = None
+    sm_state: str | None = None
+    payment_state: str | None = None
+    comment: str | None = None
+    customer_name: str | None = None
+    customer_phone: str | None = None
+    customer: dict[str, Any] = field(default_factory=dict)
+    address: dict[str, Any] = field(default_factory=dict)
+    delivery_from: datetime | None = None
+    delivery_to: datetime | None = None
+    is_planned: bool | None = None
+    total_price: Decimal | None = None
+    discount_total_price: Decimal | None = None
+    delivery_cost: Decimal | None = None
+    payment_methods: list[str] = field(default_factory=list)
+    shipment_method: str | None = None
+    replacement_policy: str | None = None
+    complete_before: datetime | None = None
+    picker_id: int | None = None
+    taken_at: datetime | None = None
+    assembled_at: datetime | None = None
+    ready_at: datetime | None = None
+    handed_over_at: datetime | None = None
+    delivered_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    cancel_reason: str | None = None
+    cancelled_by: str | None = None
+    paid_amount: Decimal | None = None
+    paid_at: datetime | None = None
+    courier_assigned_at: datetime | None = None
+    courier_arrived_at: datetime | None = None
+    changed_by_customer: bool = False
+    changed_at: datetime | None = None
+    updated_at: datetime | None = None
+    positions: list[Position] = field(default_factory=list)
+    id: int | None = None
+
+    # -- creation and SM's changes ---------------------------------------------------------
+
+    @classmethod
+    def create(
+        cls,
+        data: OrderData,
+        *,
+        store_id: int,
+        received_at: datetime,
+        expected_assembly_at: datetime,
+    ) -> Order:
+        order = cls(
+            sm_order_id=data.sm_order_id,
+            store_id=store_id,
+            received_at=received_at,
+            expected_assembly_at=expected_assembly_at,
+            updated_at=received_at,
+        )
+        order._take_header(data)
+        order.positions = [Position.from_data(i + 1, p) for i, p in enumerate(data.positions or ())]
+        return order
+
+    @property
+    def current_status(self) -> OrderStatus:
+        return OrderStatus(self.status)
+
+    def apply_update(self, data: OrderData, now: datetime) -> Outcome:
+        """SM changed the order (customer edited the basket, a new window, ...)."""
+        status = self.current_status
+        if status in FINAL:
+            return Outcome(Effect.REFUSED, f"order is {status.value}; change not applied")
+        if is_behind(OrderStatus.ASSEMBLED, status):
+            # Final contents already went to SM: keep the change on record, warn staff.
+            self._mark_changed(now)
+            return Outcome(
+                Effect.NOT_REGRESSED, "final contents already sent", (Notice.CHANGED_AFTER_READY,)
+            )
+        self._take_header(data)
+        if data.positions is not None:
+            self._merge_positions(data.positions)
+        self.updated_at = now
+        if status is OrderStatus.NEW:
+            return Outcome(Effect.APPLIED)
+        self._mark_changed(now)
+        return Outcome(Effect.APPLIED, "changed during assembly", (Notice.CHANGED_IN_WORK,))
+
+    def record_payment(
+        self, amount: Decimal | None, payment_state: str | None, now: datetime
+    ) -> Outcome:
+        if self.paid_at is not None and self.paid_amount == amount:
+            return Outcome(Effect.NO_CHANGE, "payment already recorded")
+        self.paid_amount = amount
+        self.paid_at = now
+        self.payment_state = payment_state or self.payment_state
+        self.updated_at = now
+        return Outcome(Effect.APPLIED)
+
+    def record_courier_assigned(self, now: datetime) -> Outcome:
+        if self.courier_assigned_at is not None:
+            return Outcome(Effect.NO_CHANGE, "courier already assigned")
+        self.courier_assigned_at = now
+        self.updated_at = now
+        return Outcome(Effect.APPLIED)
+
+    def record_courier_arrived(self, now: datetime) -> Outcome:
+        if self.courier_arrived_at is not None:
+            return Outcome(Effect.NO_CHANGE, "courier arrival already recorded")
+        self.courier_arrived_at = now
+        self.updated_at = now
+        return Outcome(Effect.APPLIED)
+
+    def hand_over(self, now: datetime) -> Outcome:
+        """The courier took the order (order.received / order.delivering)."""
+        return self._advance(OrderStatus.HANDED_OVER, now)
+
+    def deliver(self, now: datetime) -> Outcome:
+        return self._advance(OrderStatus.DELIVERED, now)
+
+    def cancel(self, reason: str | None, by: str, now: datetime) -> Outcome:
+        status = self.current_status
+        if status is OrderStatus.CANCELLED:
+            return Outcome(Effect.NO_CHANGE, "already cancelled")
+        try:
+            check_transition(status, OrderStatus.CANCELLED)
+        except TransitionRefused as refused:
+            return Outcome(Effect.REFUSED, str(refused))
+        self.status = OrderStatus.CANCELLED.value
+        self.cancelled_at = now
+        self.cancel_reason = reason
+        self.cancelled_by = by
+        self.updated_at = now
+        in_work = status is not OrderStatus.NEW
+        return Outcome(Effect.APPLIED, notices=(Notice.CANCELLED_IN_WORK,) if in_work else ())
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _advance(self, target: OrderStatus, now: datetime) -> Outcome:
+        status = self.current_status
+        if status is target:
+            return Outcome(Effect.NO_CHANGE, f"already {target.value}")
+        if is_behind(target, status):
+            return Outcome(Effect.NOT_REGRESSED, f"order is already {status.value}")
+        try:
+            check_transition(status, target)
+        except TransitionRefused as refused:
+            return Outcome(Effect.REFUSED, str(refused))
+        self.status = target.value
+        if target is OrderStatus.HANDED_OVER:
+            self.handed_over_at = now
+        else:
+            self.delivered_at = now
+        self.updated_at = now
+        return Outcome(Effect.APPLIED)
+
+    def _mark_changed(self, now: datetime) -> None:
+        self.changed_by_customer = True
+        self.changed_at = now
+        self.updated_at = now
+
+    def _take_header(self, data: OrderData) -> None:
+        """Take every header field SM sent; a field it left out keeps its known value."""
+        for ours, value in (
+            ("sm_uuid", data.sm_uuid),
+            ("sm_state", data.state),
+            ("payment_state", data.payment_state),
+            ("comment", data.comment),
+            ("delivery_from", data.delivery_from),
+            ("delivery_to", data.delivery_to),
+            ("is_planned", data.is_planned),
+            ("total_price", data.total_price),
+            ("discount_total_price", data.discount_total_price),
+            ("delivery_cost", data.delivery_cost),
+            ("shipment_method", data.shipment_method),
+            ("replacement_policy", data.replacement_policy),
+            ("complete_before", data.complete_before),
+        ):
+            if value is not None:
+                setattr(self, ours, value)
+        if data.payment_methods is not None:
+            self.payment_methods = list(data.payment_methods)
+        if data.customer:
+            self.customer = dict(data.customer)
+            self.customer_name = _text(data.customer.get("name"))
+            self.customer_phone = _text(data.customer.get("phone"))
+        if data.address:
+            self.address = dict(data.address)
+
+    def _merge_positions(self, incoming: tuple[PositionData, ...]) -> None:
+        """Match SM's lines to ours by SKU (and its n-th occurrence); keep picking records.
+
+        A line SM no longer sends was removed by the customer: its quantity becomes 0 but the
+        row stays, so whatever the picker already did with it remains visible.
+        """
+        ours = dict(_keyed(p for p in self.positions if p.source == PositionSource.SM.value))
+        seen: set[tuple[str, int]] = set()
+        next_line = max((p.line_no for p in self.positions), default=0) + 1
+        for key, data in _keyed(incoming):
+            seen.add(key)
+            if key in ours:
+                ours[key].take(data)
+            else:
+                self.positions.append(Position.from_data(next_line, data))
+                next_line += 1
+        for key, position in ours.items():
+            if key not in seen:
+                position.quantity = Decimal(0)
+
+
+class _HasSku(Protocol):
+    @property
+    def sku(self) -> str: ...
+
+
+_T = TypeVar("_T", bound=_HasSku)
+
+
+def _keyed(items: Iterable[_T]) -> list[tuple[tuple[str, int], _T]]:
+    counts: Counter[str] = Counter()
+    keyed: list[tuple[tuple[str, int], _T]] = []
+    for item in items:
+        counts[item.sku] += 1
+        keyed.append(((item.sku, counts[item.sku]), item))
+    return keyed
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

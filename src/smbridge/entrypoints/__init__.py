@@ -1,0 +1,1 @@
+"""Process entry points: the HTTP apps and the ``smbridge`` command line."""

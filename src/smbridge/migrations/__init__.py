@@ -1,0 +1,1 @@
+"""Versioned database migrations (Alembic), run by ``smbridge db upgrade``."""

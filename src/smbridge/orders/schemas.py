@@ -1,0 +1,213 @@
+"""SM's webhook body as it arrives (SM-API.md §1), validated and turned into domain data.
+
+Unknown fields are allowed everywhere: SM adds fields without notice and the raw body is
+kept in the journal anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Annotated, Any, TypeVar
+
+import orjson
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+from smbridge.domain.order import OrderData, PositionData
+from smbridge.domain.webhook import EventType, event_key, normalize_event_type
+
+
+def _blank_is_none(value: object) -> object:
+    return None if isinstance(value, str) and not value.strip() else value
+
+
+Money = Annotated[Decimal | None, BeforeValidator(_blank_is_none), Field(allow_inf_nan=False)]
+OptionalTime = Annotated[AwareDatetime | None, BeforeValidator(_blank_is_none)]
+
+
+class _SmModel(BaseModel):
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True, str_strip_whitespace=True)
+
+
+class PositionIn(_SmModel):
+    id: str = Field(min_length=1)
+    name: str = ""
+    originalQuantity: Money = None
+    quantity: Decimal = Field(ge=0, allow_inf_nan=False)
+    price: Money = None
+    discountPrice: Money = None
+    totalPrice: Money = None
+    totalDiscountPrice: Money = None
+    weight: Money = None
+    replacedByID: str | None = None
+    state: str | None = None
+
+
+class DeliveryIn(_SmModel):
+    expectedFrom: OptionalTime = None
+    expectedTo: OptionalTime = None
+    isPlanned: bool | None = None
+
+
+class TotalIn(_SmModel):
+    totalPrice: Money = None
+    discountTotalPrice: Money = None
+
+
+class CancellationIn(_SmModel):
+    slug: str | None = None
+    description: str | None = None
+
+
+class OrderIn(_SmModel):
+    originalOrderId: str = Field(min_length=1, max_length=64)
+    orderUUID: str | None = None
+    storeID: str | None = None
+    storeImportKey: str | None = None
+    comment: str | None = None
+    state: str | None = None
+    paymentState: str | None = None
+    cancellationReason: str | None = None
+    cancellation: CancellationIn | None = None
+    customer: dict[str, Any] | None = None
+    address: dict[str, Any] | None = None
+    delivery: DeliveryIn | None = None
+    total: TotalIn | None = None
+    paymentMethods: list[str] | None = None
+    shipmentMethod: str | None = None
+    replacementPolicy: str | None = None
+    deliveryCost: Money = None
+    completeBefore: OptionalTime = None
+    positions: list[PositionIn] | None = None
+
+    def to_domain(self) -> OrderData:
+        delivery = self.delivery or DeliveryIn()
+        total = self.total or TotalIn()
+        reason = self.cancellationReason
+        if self.cancellation is not None:
+            reason = self.cancellation.slug or self.cancellation.description or reason
+        return OrderData(
+            sm_order_id=self.originalOrderId,
+            sm_store_id=self.storeID,
+            sm_import_key=self.storeImportKey,
+            sm_uuid=self.orderUUID,
+            state=self.state,
+            payment_state=self.paymentState,
+            comment=self.comment,
+            customer=self.customer or {},
+            address=self.address or {},
+            delivery_from=delivery.expectedFrom,
+            delivery_to=delivery.expectedTo,
+            is_planned=delivery.isPlanned,
+            total_price=total.totalPrice,
+            discount_total_price=total.discountTotalPrice,
+            delivery_cost=self.deliveryCost,
+            payment_methods=None if self.paymentMethods is None else tuple(self.paymentMethods),
+            shipment_method=self.shipmentMethod,
+            replacement_policy=self.replacementPolicy,
+            complete_before=self.completeBefore,
+            cancellation_reason=reason,
+            positions=None
+            if self.positions is None
+            else tuple(_position(p) for p in self.positions),
+        )
+
+
+def _position(p: PositionIn) -> PositionData:
+    return PositionData(
+        sku=p.id,
+        name=p.name,
+        quantity=p.quantity,
+        original_quantity=p.originalQuantity if p.originalQuantity is not None else p.quantity,
+        price=p.price,
+        discount_price=p.discountPrice,
+        total_price=p.totalPrice,
+        total_discount_price=p.totalDiscountPrice,
+        weight_grams=p.weight,
+        replaced_by_sku=p.replacedByID or None,
+        state=p.state,
+    )
+
+
+class EnvelopeIn(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    event_type: str = Field(min_length=1, max_length=64)
+    payload: dict[str, Any]
+    timestamp: Any = None
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+class BadWebhook(Exception):
+    """The body is not a webhook we can accept; nothing is stored."""
+
+    def __init__(self, code: str, message: str, details: list[dict[str, str]] | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.details = details or []
+
+
+@dataclass(frozen=True)
+class InboundWebhook:
+    """A validated webhook: what SM sent, and what it means to us."""
+
+    raw_type: str
+    kind: EventType | None  # None: a type we do not know
+    key: str
+    body: str
+    sm_order_id: str | None
+    data: OrderData | None
+
+
+def parse_webhook(body: bytes) -> InboundWebhook:
+    try:
+        document = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise BadWebhook("invalid_json", f"body is not valid JSON: {exc.msg}") from None
+    envelope = _validate(EnvelopeIn, document, "")
+    kind = normalize_event_type(envelope.event_type)
+    key = event_key(envelope.event_type, envelope.payload, envelope.timestamp)
+    text = body.decode("utf-8")
+    if kind is None:
+        # Unknown types are kept whatever they carry (SM adds types); no shape to check.
+        sm_order_id = envelope.payload.get("originalOrderId")
+        return InboundWebhook(
+            envelope.event_type, None, key, text, str(sm_order_id) if sm_order_id else None, None
+        )
+    order = _validate(OrderIn, envelope.payload, "payload")
+    if kind is EventType.ORDER_CREATED:
+        _require_creatable(order)
+    return InboundWebhook(
+        envelope.event_type, kind, key, text, order.originalOrderId, order.to_domain()
+    )
+
+
+def _require_creatable(order: OrderIn) -> None:
+    problems = []
+    if not order.positions:
+        problems.append({"loc": "payload.positions", "msg": "a new order needs positions"})
+    if not order.storeID and not order.storeImportKey:
+        problems.append({"loc": "payload.storeID", "msg": "storeID or storeImportKey required"})
+    if problems:
+        raise BadWebhook("invalid_payload", "order.created cannot be accepted", problems)
+
+
+def _validate(model: type[_M], document: object, prefix: str) -> _M:
+    try:
+        return model.model_validate(document)
+    except ValidationError as exc:
+        # Never echo the input back: it may carry a customer's name, phone or address.
+        details = [
+            {"loc": ".".join([prefix, *map(str, e["loc"])]).strip("."), "msg": e["msg"]}
+            for e in exc.errors(include_url=False, include_input=False)
+        ]
+        raise BadWebhook("invalid_payload", "webhook does not have SM's shape", details) from None

@@ -1,0 +1,341 @@
+"""Use cases of the hook service: take in an SM webhook, replay the ones that failed.
+
+Every webhook is journaled in the same transaction as its effect, and the caller answers
+SM only after that commit: a 2xx means "we have it". A webhook that fails to apply is
+journaled as failed in a second transaction, so it is never lost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from smbridge.domain.assembly_time import expected_assembly_time
+from smbridge.domain.order import Effect, Order, OrderData, Outcome
+from smbridge.domain.store import Store
+from smbridge.domain.telegram import OutgoingMessage
+from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
+from smbridge.orders.schemas import InboundWebhook, parse_webhook
+from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+from smbridge.telegram import messages
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    """The settings that shape how orders are taken in."""
+
+    order_number_prefix: str = "SM"
+    default_lead: timedelta = timedelta(minutes=30)
+    handover_buffer: timedelta = timedelta(minutes=15)
+    operations_chat_id: str | None = None
+
+
+@dataclass(frozen=True)
+class HookReply:
+    status_code: int
+    body: dict[str, Any]
+
+
+class UnknownStore(Exception):
+    """order.created for a store we do not have: kept as failed until an admin adds it."""
+
+    def __init__(self, store_ref: str) -> None:
+        super().__init__(f"unknown SM store {store_ref!r}")
+        self.store_ref = store_ref
+
+
+ACCEPTED = HookReply(202, {"status": "accepted"})
+OK = HookReply(200, {"status": "ok"})
+
+
+def ingest_webhook(
+    db: Database, hook: InboundWebhook, policy: IntakePolicy, clock: Clock = utc_now
+) -> HookReply:
+    """Store one webhook and apply it; return what to answer SM."""
+    now = clock()
+    try:
+        with db.unit_of_work() as uow:
+            uow.lock_order_key(hook.sm_order_id or hook.key)
+            known = uow.journal.by_key(hook.key)
+            if known is not None:
+                return _redelivery(uow, known, now)
+            entry = _new_entry(hook, now)
+            uow.journal.add(entry)
+            reply = _process(uow, entry, hook, policy)
+            uow.commit()
+    except Exception as exc:
+        return _journal_failure(db, hook, exc, policy, now)
+    _log_outcome(entry)
+    return reply
+
+
+def replay_failed(
+    db: Database, entry_id: int, policy: IntakePolicy, clock: Clock = utc_now
+) -> JournalStatus:
+    """Apply a failed event again (after its cause was fixed); returns its new status."""
+    with db.unit_of_work() as uow:
+        entry = uow.journal.get(entry_id)
+        if entry is None:
+            raise LookupError(f"no journal entry {entry_id}")
+        if entry.status != JournalStatus.FAILED.value:
+            return JournalStatus(entry.status)
+        hook = parse_webhook(entry.body.encode())
+        uow.lock_order_key(hook.sm_order_id or hook.key)
+        try:
+            entry.attempts += 1
+            _process(uow, entry, hook, policy)
+            uow.commit()
+        except Exception as exc:
+            uow.session.rollback()
+            _mark_failed(uow, entry_id, exc, clock())
+            uow.commit()
+    _log_outcome(entry)
+    return JournalStatus(entry.status)
+
+
+# --- internals ----------------------------------------------------------------------------
+
+
+def _new_entry(hook: InboundWebhook, now: datetime) -> JournalEntry:
+    return JournalEntry(
+        event_key=hook.key,
+        event_type=hook.raw_type,
+        received_at=now,
+        last_received_at=now,
+        body=hook.body,
+        headers={},
+        sm_order_id=hook.sm_order_id,
+        attempts=1,
+    )
+
+
+def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> HookReply:
+    """SM sent this event again: count it, change nothing, answer as the first time."""
+    known.deliveries += 1
+    known.last_received_at = now
+    uow.commit()
+    log.info(
+        "webhook.redelivered",
+        journal_id=known.id,
+        event_type=known.event_type,
+        sm_order_id=known.sm_order_id,
+        deliveries=known.deliveries,
+    )
+    return HookReply(known.reply_status, known.reply_body)
+
+
+def _process(
+    uow: UnitOfWork, entry: JournalEntry, hook: InboundWebhook, policy: IntakePolicy
+) -> HookReply:
+    now = entry.received_at
+    if hook.kind is None or hook.data is None:
+        entry.settle(JournalStatus.IGNORED, now, "unknown event type: stored only")
+        reply = OK
+    elif hook.kind is EventType.ORDER_CREATED:
+        reply = _create_order(uow, entry, hook.data, policy)
+    else:
+        order = uow.orders.by_sm_id(hook.data.sm_order_id)
+        if order is None:
+            entry.settle(JournalStatus.PARKED, now, "order not received yet")
+            reply = ACCEPTED
+        else:
+            _apply_to_order(uow, entry, hook.kind, hook.data, order)
+            reply = OK
+    entry.reply_status, entry.reply_body = reply.status_code, reply.body
+    return reply
+
+
+def _create_order(
+    uow: UnitOfWork, entry: JournalEntry, data: OrderData, policy: IntakePolicy
+) -> HookReply:
+    order = uow.orders.by_sm_id(data.sm_order_id)
+    if order is not None:  # the same order created again, with a different body
+        entry.settle(JournalStatus.APPLIED, entry.received_at, "order already exists")
+    else:
+        store = _store_for(uow, data)
+        order = Order.create(
+            data,
+            store_id=_id(store.id),
+            received_at=entry.received_at,
+            expected_assembly_at=expected_assembly_time(
+                received_at=entry.received_at,
+                delivery_from=data.delivery_from,
+                lead=_lead(store, policy),
+                handover_buffer=policy.handover_buffer,
+                timezone=store.timezone,
+            ),
+        )
+        uow.orders.add(order)
+        order.number = f"{policy.order_number_prefix}{_id(order.id):08d}"
+        entry.settle(JournalStatus.APPLIED, entry.received_at)
+        _apply_parked(uow, order)
+    entry.order_id = order.id
+    store_tz = ZoneInfo(_store_of(uow, order).timezone)
+    expected = order.expected_assembly_at.astimezone(store_tz)
+    return HookReply(
+        200,
+        {"status": "created", "number": order.number, "expectedAssemblyTime": expected.isoformat()},
+    )
+
+
+def _apply_parked(uow: UnitOfWork, order: Order) -> None:
+    """Events that came before their order now take effect, in the order they arrived."""
+    for parked in uow.journal.parked_for(order.sm_order_id):
+        hook = parse_webhook(parked.body.encode())
+        if hook.kind is None or hook.data is None:  # only known kinds are ever parked
+            raise RuntimeError(f"journal entry {parked.id} parked with an unknown type")
+        _apply_to_order(uow, parked, hook.kind, hook.data, order)
+        parked.reply_status, parked.reply_body = OK.status_code, OK.body
+
+
+def _apply_to_order(
+    uow: UnitOfWork, entry: JournalEntry, kind: EventType, data: OrderData, order: Order
+) -> None:
+    at = entry.received_at  # the fact happened when SM told us, even if applied later
+    outcome = _effect_of(kind, data, order, at)
+    entry.order_id = order.id
+    if outcome.effect in (Effect.APPLIED, Effect.NO_CHANGE):
+        entry.settle(JournalStatus.APPLIED, at, outcome.detail or None)
+    else:
+        entry.settle(JournalStatus.IGNORED, at, f"{outcome.effect.value}: {outcome.detail}")
+    for notice in outcome.notices:
+        _queue_for_store(uow, order, messages.for_notice(notice, order), at)
+
+
+def _effect_of(kind: EventType, data: OrderData, order: Order, at: datetime) -> Outcome:
+    match kind:
+        case EventType.ORDER_UPDATED:
+            return order.apply_update(data, at)
+        case EventType.ORDER_PAID:
+            return order.record_payment(_paid_amount(data), data.payment_state, at)
+        case EventType.ORDER_RECEIVED | EventType.ORDER_DELIVERING:
+            return order.hand_over(at)
+        case EventType.ORDER_DELIVERED:
+            return order.deliver(at)
+        case EventType.ORDER_CANCELED:
+            return order.cancel(data.cancellation_reason, "sm", at)
+        case EventType.COURIER_ASSIGNED:
+            return order.record_courier_assigned(at)
+        case EventType.COURIER_ARRIVED:
+            return order.record_courier_arrived(at)
+        case EventType.ORDER_CREATED:
+            return Outcome(Effect.NO_CHANGE, "order already exists")
+
+
+def _paid_amount(data: OrderData) -> Decimal | None:
+    """SM charges the discounted total of the final contents."""
+    if data.discount_total_price is not None:
+        return data.discount_total_price
+    return data.total_price
+
+
+def _store_for(uow: UnitOfWork, data: OrderData) -> Store:
+    store = None
+    if data.sm_store_id:
+        store = uow.stores.by_sm_id(data.sm_store_id)
+    if store is None and data.sm_import_key:
+        store = uow.stores.by_import_key(data.sm_import_key)
+    if store is None or not store.active:
+        raise UnknownStore(data.sm_store_id or data.sm_import_key or "?")
+    return store
+
+
+def _store_of(uow: UnitOfWork, order: Order) -> Store:
+    store = uow.stores.get(order.store_id)
+    if store is None:
+        raise RuntimeError(f"order {order.id} refers to a missing store")
+    return store
+
+
+def _lead(store: Store, policy: IntakePolicy) -> timedelta:
+    if store.assembly_lead_minutes is None:
+        return policy.default_lead
+    return timedelta(minutes=store.assembly_lead_minutes)
+
+
+def _queue_for_store(uow: UnitOfWork, order: Order, text: str, now: datetime) -> None:
+    chat = _store_of(uow, order).telegram_chat_id
+    uow.telegram.add(
+        OutgoingMessage(
+            text=text, created_at=now, chat_id=chat, store_id=order.store_id, order_id=order.id
+        )
+    )
+
+
+def _journal_failure(
+    db: Database, hook: InboundWebhook, exc: Exception, policy: IntakePolicy, now: datetime
+) -> HookReply:
+    with db.unit_of_work() as uow:
+        uow.lock_order_key(hook.sm_order_id or hook.key)
+        known = uow.journal.by_key(hook.key)
+        if known is not None:  # a concurrent delivery of the same event got there first
+            return _redelivery(uow, known, now)
+        entry = _new_entry(hook, now)
+        entry.reply_status, entry.reply_body = ACCEPTED.status_code, ACCEPTED.body
+        uow.journal.add(entry)
+        _fail(uow, entry, exc, policy, now)
+        uow.commit()
+    return ACCEPTED
+
+
+def _mark_failed(uow: UnitOfWork, entry_id: int, exc: Exception, now: datetime) -> None:
+    entry = uow.journal.get(entry_id)
+    assert entry is not None
+    entry.settle(JournalStatus.FAILED, now, _reason(exc))
+    log.warning("webhook.replay_failed", journal_id=entry_id, error=_reason(exc))
+
+
+def _fail(
+    uow: UnitOfWork, entry: JournalEntry, exc: Exception, policy: IntakePolicy, now: datetime
+) -> None:
+    entry.settle(JournalStatus.FAILED, now, _reason(exc))
+    if isinstance(exc, UnknownStore):
+        text = messages.unknown_store(entry.sm_order_id or "?", exc.store_ref, _id(entry.id))
+        uow.telegram.add(
+            OutgoingMessage(text=text, created_at=now, chat_id=policy.operations_chat_id or None)
+        )
+        log.warning("webhook.unknown_store", journal_id=entry.id, sm_order_id=entry.sm_order_id)
+    else:
+        log.error(
+            "webhook.apply_failed",
+            journal_id=entry.id,
+            event_type=entry.event_type,
+            sm_order_id=entry.sm_order_id,
+            error=_reason(exc),
+        )
+
+
+def _reason(exc: Exception) -> str:
+    # hide_parameters on the engine keeps customer data out of database error texts.
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _log_outcome(entry: JournalEntry) -> None:
+    log.info(
+        "webhook.stored",
+        journal_id=entry.id,
+        event_type=entry.event_type,
+        sm_order_id=entry.sm_order_id,
+        status=entry.status,
+        detail=entry.detail,
+    )
+
+
+def _id(value: int | None) -> int:
+    if value is None:
+        raise RuntimeError("object has no id yet (not flushed)")
+    return value

@@ -1,0 +1,96 @@
+"""The unit of work: one database transaction around one use case."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy import Engine, func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from smbridge.adapters.database import create_db_engine, is_sqlite
+from smbridge.adapters.repositories import (
+    JournalRepository,
+    OrderRepository,
+    StoreRepository,
+    TelegramOutbox,
+)
+from smbridge.adapters.tables import start_mappers
+from smbridge.config import Settings
+
+
+class Database:
+    """An engine, its session factory, and this process's SQLite writer lock."""
+
+    def __init__(self, engine: Engine) -> None:
+        start_mappers()
+        self.engine = engine
+        self.sessions = sessionmaker(engine, expire_on_commit=False)
+        # SQLite's busy handler waits by sleeping in growing steps; queueing this process's
+        # own writers on a lock instead keeps their latency flat. Other processes still meet
+        # the busy timeout. PostgreSQL needs no such lock.
+        self.write_lock: threading.Lock | None = threading.Lock() if is_sqlite(engine) else None
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Database:
+        return cls(create_db_engine(settings))
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+class UnitOfWork:
+    """Use as ``with db.unit_of_work() as uow: ...; uow.commit()``; no commit = rollback."""
+
+    stores: StoreRepository
+    orders: OrderRepository
+    journal: JournalRepository
+    telegram: TelegramOutbox
+
+    def __init__(self, database: Database) -> None:
+        self._database = database
+
+    def __enter__(self) -> Self:
+        if self._database.write_lock is not None:
+            self._database.write_lock.acquire()
+        self.session: Session = self._database.sessions()
+        self.stores = StoreRepository(self.session)
+        self.orders = OrderRepository(self.session)
+        self.journal = JournalRepository(self.session)
+        self.telegram = TelegramOutbox(self.session)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            self.session.rollback()
+            self.session.close()
+        finally:
+            if self._database.write_lock is not None:
+                self._database.write_lock.release()
+
+    def commit(self) -> None:
+        self.session.commit()
+
+    def lock_order_key(self, key: str) -> None:
+        """Serialize every transaction that concerns one SM order.
+
+        Without it two PostgreSQL workers could both miss an order being created: one parks
+        an event while the other creates the order and finds nothing parked. SQLite's
+        ``BEGIN IMMEDIATE`` already serializes all writers.
+        """
+        if self.session.get_bind().dialect.name != "postgresql":
+            return
+        lock_id = int.from_bytes(
+            hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True
+        )
+        self.session.execute(select(func.pg_advisory_xact_lock(lock_id)))

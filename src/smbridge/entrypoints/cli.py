@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import secrets
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.live import Live
 from rich.table import Table
 
 from smbridge.adapters import migrations
 from smbridge.config import get_settings
 from smbridge.domain.store import Store
 from smbridge.domain.webhook import JournalStatus
+from smbridge.emulators.demo_feed import DemoFeed
 from smbridge.entrypoints.hook_app import intake_policy
+from smbridge.entrypoints.supervisor import Supervisor, child_environment
 from smbridge.logs import configure_logging
 from smbridge.orders.service import replay_failed
+from smbridge.orders.summary import overview
+from smbridge.orders.views import HOOK_PATH
 from smbridge.service_layer.unit_of_work import Database
 
 app = typer.Typer(
@@ -34,10 +44,15 @@ app.add_typer(events_app, name="events")
 console = Console()
 
 
-def _database() -> Database:
+@contextmanager
+def _database() -> Iterator[Database]:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return Database.from_settings(settings)
+    db = Database.from_settings(settings)
+    try:
+        yield db
+    finally:
+        db.dispose()
 
 
 class Service(StrEnum):
@@ -71,14 +86,15 @@ def serve(
 @db_app.command("upgrade")
 def db_upgrade(revision: str = "head") -> None:
     """Create the schema or migrate it to the newest version."""
-    db = _database()
-    migrations.upgrade(db.engine, revision)
-    console.print(f"database at revision {migrations.current_revision(db.engine)}")
+    with _database() as db:
+        migrations.upgrade(db.engine, revision)
+        console.print(f"database at revision {migrations.current_revision(db.engine)}")
 
 
 @db_app.command("current")
 def db_current() -> None:
-    console.print(migrations.current_revision(_database().engine) or "empty database")
+    with _database() as db:
+        console.print(migrations.current_revision(db.engine) or "empty database")
 
 
 @stores_app.command("add")
@@ -91,7 +107,7 @@ def stores_add(  # noqa: PLR0917 - one parameter per CLI option
     import_key: Annotated[str | None, typer.Option(help="SM storeImportKey")] = None,
 ) -> None:
     """Add a store, or update the one with this SM storeID."""
-    with _database().unit_of_work() as uow:
+    with _database() as db, db.unit_of_work() as uow:
         store = uow.stores.by_sm_id(sm_store_id)
         if store is None:
             store = Store(sm_store_id=sm_store_id, name=name)
@@ -105,7 +121,7 @@ def stores_add(  # noqa: PLR0917 - one parameter per CLI option
 @stores_app.command("list")
 def stores_list() -> None:
     table = Table("id", "SM storeID", "name", "timezone", "chat", "lead, min")
-    with _database().unit_of_work() as uow:
+    with _database() as db, db.unit_of_work() as uow:
         for s in uow.stores.all():
             table.add_row(
                 str(s.id),
@@ -125,7 +141,7 @@ def events_list(
 ) -> None:
     """Journaled webhooks with one status (default: failed)."""
     table = Table("id", "received", "type", "SM order", "deliveries", "detail")
-    with _database().unit_of_work() as uow:
+    with _database() as db, db.unit_of_work() as uow:
         for e in uow.journal.with_status(status, limit):
             table.add_row(
                 str(e.id),
@@ -146,22 +162,93 @@ def events_replay(
     """Apply failed webhooks again, after their cause (say, a missing store) was fixed."""
     if (entry_id is None) == (not all_failed):
         raise typer.BadParameter("give either --id N or --all-failed")
-    db = _database()
     policy = intake_policy(get_settings())
-    if entry_id is not None:
-        ids = [entry_id]
-    else:
-        with db.unit_of_work() as uow:
-            ids = [
-                e.id
-                for e in uow.journal.with_status(JournalStatus.FAILED, 100_000)
-                if e.id is not None
-            ]
-    results = {i: replay_failed(db, i, policy) for i in ids}
+    with _database() as db:
+        if entry_id is not None:
+            ids = [entry_id]
+        else:
+            with db.unit_of_work() as uow:
+                failed = uow.journal.with_status(JournalStatus.FAILED, 100_000)
+                ids = [e.id for e in failed if e.id is not None]
+        results = {i: replay_failed(db, i, policy) for i in ids}
     for i, status in results.items():
         console.print(f"journal entry {i}: {status.value}")
     if any(s is JournalStatus.FAILED for s in results.values()):
         raise typer.Exit(1)
+
+
+@app.command()
+def run(
+    hook_workers: Annotated[int, typer.Option(help="hook worker processes")] = 4,
+    base_port: Annotated[int, typer.Option(help="first worker port")] = 8100,
+    host: str = "127.0.0.1",
+    demo: Annotated[bool, typer.Option(help="feed generated SM orders and show them")] = False,
+    demo_interval: Annotated[float, typer.Option(help="seconds between demo orders")] = 1.0,
+) -> None:
+    """Start the whole system on this machine (SQLite by default); Ctrl-C stops it."""
+    settings = get_settings()
+    token = settings.hook_token.get_secret_value()
+    if demo and not token:
+        token = secrets.token_urlsafe(24)  # a demo stand: SM and we share a fresh token
+    with _database() as db:
+        migrations.upgrade(db.engine)
+        if demo:
+            _ensure_demo_store(db)
+        # In the demo the live table is the screen: workers only log warnings and errors.
+        quiet = {"SMBRIDGE_LOG_LEVEL": "WARNING"} if demo else {}
+        supervisor = Supervisor(child_environment(SMBRIDGE_HOOK_TOKEN=token, **quiet))
+        ports = [base_port + i for i in range(hook_workers)]
+        for port in ports:
+            supervisor.add(f"hook:{port}", "serve", "hook", "--host", host, "--port", str(port))
+        supervisor.start_all()
+        urls = [f"http://{host}:{p}{HOOK_PATH}/" for p in ports]
+        feed = DemoFeed(urls, token, DEMO_STORE, demo_interval) if demo else None
+        try:
+            _supervise(supervisor, db, feed)
+        except KeyboardInterrupt:
+            console.print("stopping…")
+        finally:
+            if feed is not None:
+                feed.stop()
+            supervisor.stop_all()
+
+
+DEMO_STORE = "101"
+
+
+def _ensure_demo_store(db: Database) -> None:
+    with db.unit_of_work() as uow:
+        if uow.stores.by_sm_id(DEMO_STORE) is None:
+            uow.stores.add(Store(sm_store_id=DEMO_STORE, name="Демо-магазин на Ленина"))
+            uow.commit()
+
+
+def _supervise(supervisor: Supervisor, db: Database, feed: DemoFeed | None) -> None:
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with Live(_overview_table(db, feed), console=console, refresh_per_second=1) as live:
+        started = False
+        while not stop.wait(1.0):
+            supervisor.check()
+            if feed is not None and not started:
+                feed.start()
+                started = True
+            live.update(_overview_table(db, feed))
+
+
+def _overview_table(db: Database, feed: DemoFeed | None) -> Table:
+    seen = overview(db)
+    table = Table("what", "count", title="smbridge — заказы СберМаркета")
+    for status, n in sorted(seen.orders_by_status.items()):
+        table.add_row(f"orders: {status}", str(n))
+    for status, n in sorted(seen.webhooks_by_status.items()):
+        table.add_row(f"webhooks: {status}", str(n))
+    table.add_row("webhook deliveries", str(seen.webhook_deliveries))
+    for status, n in sorted(seen.telegram_by_status.items()):
+        table.add_row(f"telegram: {status}", str(n))
+    if feed is not None:
+        table.add_row("demo feed: sent / failed", f"{feed.sent} / {feed.failed}")
+    return table
 
 
 def main() -> None:

@@ -198,8 +198,8 @@ def _apply_parked(uow: UnitOfWork, order: Order) -> None:
         hook = parse_webhook(parked.body.encode())
         if hook.kind is None or hook.data is None:  # only known kinds are ever parked
             raise RuntimeError(f"journal entry {parked.id} parked with an unknown type")
+        # Its stored reply stays the 202 SM got, so a redelivery is answered the same way.
         _apply_to_order(uow, parked, hook.kind, hook.data, order)
-        parked.reply_status, parked.reply_body = OK.status_code, OK.body
 
 
 def _apply_to_order(
@@ -295,6 +295,7 @@ def _journal_failure(
 def _mark_failed(uow: UnitOfWork, entry_id: int, exc: Exception, now: datetime) -> None:
     entry = uow.journal.get(entry_id)
     assert entry is not None
+    entry.attempts += 1  # the failed attempt's own increment went with its rollback
     entry.settle(JournalStatus.FAILED, now, _reason(exc))
     log.warning("webhook.replay_failed", journal_id=entry_id, error=_reason(exc))
 

@@ -1,0 +1,1 @@
+"""Stand-ins for the outside world («тестовый контур»): SberMarket and Telegram."""

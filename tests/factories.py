@@ -1,0 +1,80 @@
+"""Builders of SM webhook bodies for tests: realistic defaults, any field overridable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+
+from smbridge.domain.store import Store
+from smbridge.service_layer.unit_of_work import Database
+
+STORE_SM_ID = "101"
+TOKEN = "test-token"
+HEADERS = {"Client-Token": TOKEN, "Content-Type": "application/json"}
+
+
+def position(sku: str = "100500", **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "id": sku,
+        "name": "Молоко Простоквашино 3,2% 930 мл",
+        "originalQuantity": 2,
+        "quantity": 2,
+        "price": "89.90",
+        "discountPrice": "79.90",
+        "totalPrice": "179.80",
+        "totalDiscountPrice": "159.80",
+    }
+    body.update(fields)
+    return body
+
+
+def weighed_position(sku: str = "200300", grams: str = "1250", **fields: Any) -> dict[str, Any]:
+    return position(
+        sku,
+        name="Бананы весовые",
+        quantity=1,
+        originalQuantity=1,
+        price="119.00",
+        discountPrice="119.00",
+        totalPrice="148.75",
+        totalDiscountPrice="148.75",
+        weight=grams,
+        **fields,
+    )
+
+
+def order_payload(sm_order_id: str = "H1234567890", **fields: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "originalOrderId": sm_order_id,
+        "orderUUID": f"uuid-{sm_order_id}",
+        "storeID": STORE_SM_ID,
+        "comment": "Позвоните за 10 минут",
+        "state": "new",
+        "paymentState": "not_paid",
+        "customer": {"name": "Иван Петров", "phone": "+79991111111"},
+        "address": {"full_address": "Москва, ул. Ленина, д. 1, кв. 5", "city": "Москва"},
+        "delivery": {
+            "expectedFrom": "2026-11-29T10:00:00+03:00",
+            "expectedTo": "2026-11-29T11:00:00+03:00",
+            "isPlanned": True,
+        },
+        "total": {"totalPrice": "328.55", "discountTotalPrice": "308.55"},
+        "paymentMethods": ["card_online"],
+        "replacementPolicy": "call_or_replace",
+        "positions": [position(), weighed_position()],
+    }
+    body.update(fields)
+    return body
+
+
+def envelope(event_type: str, payload: dict[str, Any], **fields: Any) -> bytes:
+    return orjson.dumps({"event_type": event_type, "payload": payload, **fields})
+
+
+def add_store(db: Database, sm_store_id: str = STORE_SM_ID, **fields: Any) -> Store:
+    store = Store(sm_store_id=sm_store_id, name="Магазин на Ленина", **fields)
+    with db.unit_of_work() as uow:
+        uow.stores.add(store)
+        uow.commit()
+    return store

@@ -1,0 +1,113 @@
+"""The ``smbridge`` admin commands against real databases."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, select
+from typer.testing import CliRunner
+
+from smbridge.adapters.tables import metadata, orders, stores, webhook_journal
+from smbridge.config import get_settings
+from smbridge.entrypoints import cli
+from smbridge.entrypoints.cli import app
+from smbridge.orders.schemas import parse_webhook
+from smbridge.orders.service import IntakePolicy, ingest_webhook
+from smbridge.service_layer.unit_of_work import Database
+from tests.factories import envelope, order_payload
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("SMBRIDGE_LOG_JSON", "false")
+    monkeypatch.setattr(cli.console, "width", 240)  # no wrapping inside table cells
+    get_settings.cache_clear()
+    yield
+    get_settings.cache_clear()
+
+
+def invoke(monkeypatch: pytest.MonkeyPatch, url: str, *args: str) -> str:
+    monkeypatch.setenv("SMBRIDGE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+def test_db_upgrade_creates_every_table_on_a_new_sqlite_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    url = f"sqlite:///{tmp_path / 'fresh.db'}"
+    assert "0001" in invoke(monkeypatch, url, "db", "upgrade")
+    assert "0001" in invoke(monkeypatch, url, "db", "upgrade")  # again: nothing to do
+    db = Database.from_settings(get_settings())
+    assert set(inspect(db.engine).get_table_names()) >= set(metadata.tables)
+    with db.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+    db.dispose()
+
+
+def test_stores_add_updates_and_lists(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    invoke(
+        monkeypatch,
+        database_url,
+        "stores",
+        "add",
+        "--sm-id",
+        "101",
+        "--name",
+        "Ленина",
+        "--chat",
+        "-1001",
+        "--lead-minutes",
+        "40",
+    )
+    invoke(
+        monkeypatch,
+        database_url,
+        "stores",
+        "add",
+        "--sm-id",
+        "101",
+        "--name",
+        "Ленина 1",
+        "--timezone",
+        "Asia/Yekaterinburg",
+    )
+    with db.engine.connect() as c:
+        rows = c.execute(select(stores.c.sm_store_id, stores.c.name, stores.c.timezone)).all()
+    assert [tuple(r) for r in rows] == [("101", "Ленина 1", "Asia/Yekaterinburg")]
+    assert "Ленина 1" in invoke(monkeypatch, database_url, "stores", "list")
+
+
+def test_events_replay_applies_a_failed_order_after_its_store_is_added(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    ingest_webhook(db, parse_webhook(envelope("order.created", order_payload())), IntakePolicy())
+    assert "unknown SM store" in invoke(monkeypatch, database_url, "events", "list")
+
+    monkeypatch.setenv("SMBRIDGE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    failing = runner.invoke(app, ["events", "replay", "--all-failed"])
+    assert failing.exit_code == 1, failing.output  # still no store: says so
+    assert ": failed" in failing.output
+
+    invoke(monkeypatch, database_url, "stores", "add", "--sm-id", "101", "--name", "Ленина")
+    assert "applied" in invoke(monkeypatch, database_url, "events", "replay", "--all-failed")
+    with db.engine.connect() as c:
+        assert c.execute(select(orders.c.number)).scalar_one() == "SM00000001"
+        assert c.execute(select(webhook_journal.c.status)).scalar_one() == "applied"
+
+
+def test_events_replay_needs_exactly_one_selection(
+    monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    assert runner.invoke(app, ["events", "replay"]).exit_code == 2
+    assert runner.invoke(app, ["events", "replay", "--id", "1", "--all-failed"]).exit_code == 2

@@ -8,6 +8,8 @@ from functools import lru_cache
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from smbridge.adapters.sm_client import SmApiGeneration
+
 
 class HookAuthMode(StrEnum):
     TOKEN = "token"  # noqa: S105 - header Client-Token (SM's default), not a secret
@@ -46,6 +48,27 @@ class Settings(BaseSettings):
     operations_chat_id: str = Field(
         default="", description="Telegram chat of the e-commerce operations team"
     )
+
+    # --- notifications to SM (SM-API.md §2) ---
+    sm_api_generation: SmApiGeneration = SmApiGeneration.CLASSIC
+    sm_base_url: str = Field(
+        default="", description="e.g. https://api.sbermarket.ru; empty: notifications stay queued"
+    )
+    sm_classic_path: str = "/v1/notifications"
+    sm_token: SecretStr = Field(default=SecretStr(""), description="Client-Token SM issued us")
+    sm_ofm_auth_path: str = "/auth/token"
+    sm_ofm_path: str = "/ofm/api/v1/notifications"
+    sm_client_id: str = ""
+    sm_client_secret: SecretStr = SecretStr("")
+    sm_timeout_seconds: float = Field(default=10.0, gt=0)
+    notify_accepted: bool = Field(default=True, description="send order.accepted on creation")
+    notify_assembled: bool = Field(default=True, description="send the optional order.assembled")
+    dispatch_first_retry_seconds: float = Field(default=1.0, gt=0)
+    dispatch_max_retry_seconds: float = Field(default=300.0, gt=0)
+    dispatch_max_attempts: int = Field(default=12, ge=1)
+    dispatch_lease_seconds: float = Field(default=60.0, gt=0)
+    dispatch_poll_seconds: float = Field(default=0.5, gt=0)
+    dispatch_threads: int = Field(default=8, ge=1)
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -7,6 +7,7 @@ from importlib.resources import files
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from smbridge.adapters.database import READ_ONLY
@@ -37,3 +38,11 @@ def autogenerate(engine: Engine, message: str) -> None:
         config = _config()
         config.attributes["connection"] = connection
         command.revision(config, message=message, autogenerate=True)
+
+
+def head_revision() -> str:
+    """The newest revision shipped with this code."""
+    head = ScriptDirectory.from_config(_config()).get_current_head()
+    if head is None:
+        raise RuntimeError("no migrations found")
+    return head

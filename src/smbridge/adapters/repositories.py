@@ -3,15 +3,32 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, and_, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
-from smbridge.adapters.tables import orders, stores, webhook_journal
+from smbridge.adapters.tables import (
+    api_tokens,
+    idempotency_keys,
+    orders,
+    picker_shifts,
+    pickers,
+    sm_notifications,
+    stores,
+    webhook_journal,
+)
+from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import Order
+from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.status import FINAL, OrderStatus
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import JournalEntry, JournalStatus
+
+ACTIVE_STATUSES = [s.value for s in OrderStatus if s not in FINAL]
 
 
 class StoreRepository:
@@ -45,6 +62,20 @@ class OrderRepository:
         return self._session.scalars(
             select(Order).where(orders.c.sm_order_id == sm_order_id)
         ).one_or_none()
+
+    def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
+        """An order of this store by our number; other stores' orders do not exist here."""
+        query = select(Order).where(orders.c.store_id == store_id, orders.c.number == number)
+        if for_update:  # row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes
+            query = query.with_for_update(of=orders)
+        return self._session.scalars(query).one_or_none()
+
+    def active_for_store(self, store_id: int) -> Sequence[Order]:
+        return self._session.scalars(
+            select(Order)
+            .where(orders.c.store_id == store_id, orders.c.status.in_(ACTIVE_STATUSES))
+            .order_by(orders.c.expected_assembly_at, orders.c.id)
+        ).all()
 
     def add(self, order: Order) -> None:
         """Add and flush, so the order has its id (our order number is made from it)."""
@@ -92,3 +123,180 @@ class TelegramOutbox:
 
     def add(self, message: OutgoingMessage) -> None:
         self._session.add(message)
+
+
+class NotificationOutbox:
+    """The SM notification outbox: rows are claimed by dispatchers under a lease."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, notification: Notification) -> None:
+        self._session.add(notification)
+
+    def get(self, notification_id: int) -> Notification | None:
+        return self._session.get(Notification, notification_id)
+
+    def for_order(self, order_id: int) -> Sequence[Notification]:
+        return self._session.scalars(
+            select(Notification)
+            .where(sm_notifications.c.order_id == order_id)
+            .order_by(sm_notifications.c.id)
+        ).all()
+
+    def with_state(self, state: DeliveryState, limit: int) -> Sequence[Notification]:
+        return self._session.scalars(
+            select(Notification)
+            .where(sm_notifications.c.state == state.value)
+            .order_by(sm_notifications.c.id)
+            .limit(limit)
+        ).all()
+
+    def supersede_pending(self, order_id: int, reason: str) -> int:
+        result = self._session.execute(
+            update(sm_notifications)
+            .where(
+                sm_notifications.c.order_id == order_id,
+                sm_notifications.c.state == DeliveryState.PENDING.value,
+            )
+            .values(state=DeliveryState.SUPERSEDED.value, last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def due(self, now: datetime, limit: int, order_id: int | None = None) -> Sequence[Notification]:
+        """Rows to send now: each the head of its order's queue (keeps per-order order).
+
+        A row is due when it is pending and its next attempt has come, or when the
+        dispatcher that claimed it let the lease run out (it crashed). PostgreSQL skips rows
+        another dispatcher has locked; SQLite's write lock already serializes claims.
+        """
+        n = sm_notifications
+        earlier = n.alias("earlier")
+        unfinished = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
+        is_head = ~exists().where(
+            earlier.c.order_id == n.c.order_id,
+            earlier.c.id < n.c.id,
+            earlier.c.state.in_(unfinished),
+        )
+        is_due = or_(
+            and_(
+                n.c.state == DeliveryState.PENDING.value,
+                or_(n.c.next_attempt_at.is_(None), n.c.next_attempt_at <= now),
+            ),
+            and_(n.c.state == DeliveryState.SENDING.value, n.c.lease_until < now),
+        )
+        query = select(Notification).where(is_due, is_head).order_by(n.c.id).limit(limit)
+        if order_id is not None:
+            query = query.where(n.c.order_id == order_id)
+        if self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=n)
+        return self._session.scalars(query).all()
+
+
+class PickerRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, picker_id: int) -> Picker | None:
+        return self._session.get(Picker, picker_id)
+
+    def add(self, picker: Picker) -> None:
+        self._session.add(picker)
+        self._session.flush()
+
+    def of_store(self, store_id: int) -> Sequence[Picker]:
+        return self._session.scalars(
+            select(Picker).where(pickers.c.store_id == store_id).order_by(pickers.c.id)
+        ).all()
+
+    def open_shift(self, picker_id: int) -> Shift | None:
+        return self._session.scalars(
+            select(Shift).where(
+                picker_shifts.c.picker_id == picker_id, picker_shifts.c.closed_at.is_(None)
+            )
+        ).one_or_none()
+
+    def add_shift(self, shift: Shift) -> None:
+        self._session.add(shift)
+        self._session.flush()
+
+
+class ApiTokenRepository:
+    """Store-bound tokens of the assembly API; only their SHA-256 is kept."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def store_of(self, token_sha256: str) -> int | None:
+        return self._session.execute(
+            select(api_tokens.c.store_id).where(
+                api_tokens.c.token_sha256 == token_sha256, api_tokens.c.revoked_at.is_(None)
+            )
+        ).scalar_one_or_none()
+
+    def add(self, store_id: int, token_sha256: str, label: str, now: datetime) -> int:
+        statement = insert(api_tokens).values(
+            store_id=store_id, token_sha256=token_sha256, label=label, created_at=now
+        )
+        return int(self._session.execute(statement.returning(api_tokens.c.id)).scalar_one())
+
+    def revoke(self, token_id: int, now: datetime) -> bool:
+        result = self._session.execute(
+            update(api_tokens)
+            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def all(self) -> Sequence[Row[Any, Any, Any, Any, Any]]:
+        return self._session.execute(
+            select(
+                api_tokens.c.id,
+                api_tokens.c.store_id,
+                api_tokens.c.label,
+                api_tokens.c.created_at,
+                api_tokens.c.revoked_at,
+            ).order_by(api_tokens.c.id)
+        ).all()
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    method: str
+    request_sha256: str
+    status_code: int
+    response: dict[str, Any]
+
+
+class IdempotencyKeys:
+    """The first answer to each (store, requestId), kept in the same transaction as its effect."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, store_id: int, request_id: str) -> StoredAnswer | None:
+        k = idempotency_keys.c
+        row = self._session.execute(
+            select(k.method, k.request_sha256, k.status_code, k.response).where(
+                k.store_id == store_id, k.request_id == request_id
+            )
+        ).one_or_none()
+        return (
+            None
+            if row is None
+            else StoredAnswer(row.method, row.request_sha256, row.status_code, row.response)
+        )
+
+    def add(self, store_id: int, request_id: str, answer: StoredAnswer, now: datetime) -> None:
+        self._session.execute(
+            insert(idempotency_keys).values(
+                store_id=store_id,
+                request_id=request_id,
+                method=answer.method,
+                request_sha256=answer.request_sha256,
+                status_code=answer.status_code,
+                response=answer.response,
+                created_at=now,
+            )
+        )

@@ -13,11 +13,14 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import registry, relationship
 
 from smbridge.adapters.column_types import ExactDecimal, JsonDocument, UtcDateTime
+from smbridge.domain.notification import Notification
 from smbridge.domain.order import Order, Position
+from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import JournalEntry
@@ -87,6 +90,7 @@ orders = Table(
     Column("courier_arrived_at", UtcDateTime),
     Column("changed_by_customer", Boolean, nullable=False, default=False),
     Column("changed_at", UtcDateTime),
+    Column("bags", Integer),
     Column("updated_at", UtcDateTime),
     Column("version", Integer, nullable=False),
     # The store's board and monitoring read active orders by store and status.
@@ -113,6 +117,7 @@ order_positions = Table(
     Column("replaced_by_sku", String(64)),
     Column("state", String(32)),
     Column("source", String(16), nullable=False),
+    Column("replaces_line_no", Integer),  # a substitute: the line it stands in for
     Column("marking_codes", JsonDocument, nullable=False),
     UniqueConstraint("order_id", "line_no"),
 )
@@ -159,6 +164,82 @@ telegram_outbox = Table(
     Index("ix_telegram_outbox_status_id", "status", "id"),
 )
 
+pickers = Table(
+    "pickers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("telegram_chat_id", String(64)),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+picker_shifts = Table(
+    "picker_shifts",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("picker_id", ForeignKey("pickers.id"), nullable=False),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("closed_at", UtcDateTime),
+    # At most one open shift per picker, enforced by the database itself.
+    Index(
+        "uq_picker_shifts_open",
+        "picker_id",
+        unique=True,
+        sqlite_where=text("closed_at IS NULL"),
+        postgresql_where=text("closed_at IS NULL"),
+    ),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("token_sha256", String(64), nullable=False, unique=True),  # never the token itself
+    Column("label", String(200), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("revoked_at", UtcDateTime),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("request_id", String(128), nullable=False),
+    Column("method", String(64), nullable=False),
+    Column("request_sha256", String(64), nullable=False),
+    Column("status_code", Integer, nullable=False),
+    Column("response", JsonDocument, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    UniqueConstraint("store_id", "request_id"),
+)
+
+sm_notifications = Table(
+    "sm_notifications",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("order_id", ForeignKey("orders.id"), nullable=False),
+    Column("sm_order_id", String(64), nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("payload", JsonDocument, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UtcDateTime),
+    Column("lease_owner", String(64)),
+    Column("lease_until", UtcDateTime),
+    Column("delivered_at", UtcDateTime),
+    Column("last_status", Integer),
+    Column("last_error", Text),
+    Column("last_response", Text),
+    # The dispatcher looks for due rows; an order's queue is read in id order.
+    Index("ix_sm_notifications_state_next", "state", "next_attempt_at"),
+    Index("ix_sm_notifications_order_id", "order_id", "id"),
+)
+
 mapper_registry = registry(metadata=metadata)
 
 
@@ -183,3 +264,6 @@ def start_mappers() -> None:
     )
     mapper_registry.map_imperatively(JournalEntry, webhook_journal)
     mapper_registry.map_imperatively(OutgoingMessage, telegram_outbox)
+    mapper_registry.map_imperatively(Picker, pickers)
+    mapper_registry.map_imperatively(Shift, picker_shifts)
+    mapper_registry.map_imperatively(Notification, sm_notifications)

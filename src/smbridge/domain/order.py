@@ -84,6 +84,7 @@ class Position:
     replaced_by_sku: str | None = None
     state: str | None = None
     source: str = PositionSource.SM.value
+    replaces_line_no: int | None = None
     picked_quantity: Decimal | None = None
     picked_weight_grams: Decimal | None = None
     marking_codes: list[str] = field(default_factory=list)
@@ -141,7 +142,24 @@ class Outcome:
     notices: tuple[Notice, ...] = ()
 
 
-_HANDOVER_ALLOWED_FROM = frozenset({OrderStatus.READY})
+class AssemblyError(Exception):
+    """A picker's action the order does not allow now (conflict) or with this data."""
+
+    def __init__(self, code: str, detail: str, *, conflict: bool = True) -> None:
+        super().__init__(detail)
+        self.code = code
+        self.detail = detail
+        self.conflict = conflict  # True: wrong moment (409); False: wrong data (422)
+
+
+@dataclass(frozen=True)
+class Substitute:
+    sku: str
+    name: str
+    quantity: Decimal
+    price: Decimal
+    weight_grams: Decimal | None = None
+    marking_codes: tuple[str, ...] = ()
 
 
 @dataclass(eq=False)
@@ -185,6 +203,7 @@ class Order:
     courier_arrived_at: datetime | None = None
     changed_by_customer: bool = False
     changed_at: datetime | None = None
+    bags: int | None = None
     updated_at: datetime | None = None
     positions: list[Position] = field(default_factory=list)
     id: int | None = None
@@ -283,6 +302,101 @@ class Order:
         in_work = status is not OrderStatus.NEW
         return Outcome(Effect.APPLIED, notices=(Notice.CANCELLED_IN_WORK,) if in_work else ())
 
+    # -- the store's work (assembly API) ---------------------------------------------------
+
+    def take(self, picker_id: int, now: datetime) -> Outcome:
+        """A picker takes a new order into assembly («В сборке»)."""
+        if self.current_status is OrderStatus.IN_ASSEMBLY and self.picker_id == picker_id:
+            return Outcome(Effect.NO_CHANGE, "already taken by this picker")
+        self._move(OrderStatus.NEW, OrderStatus.IN_ASSEMBLY)
+        self.picker_id, self.taken_at, self.updated_at = picker_id, now, now
+        return Outcome(Effect.APPLIED)
+
+    def assign(self, picker_id: int | None, now: datetime) -> int | None:
+        """Hand the order to another picker, or back to the store (None); returns the old one."""
+        self._require(OrderStatus.IN_ASSEMBLY)
+        if picker_id == self.picker_id:
+            raise AssemblyError("same_picker", "the order is already with this picker")
+        previous, self.picker_id, self.updated_at = self.picker_id, picker_id, now
+        return previous
+
+    def record_pick(
+        self,
+        line_no: int,
+        quantity: Decimal,
+        weight_grams: Decimal | None,
+        marking_codes: list[str] | None,
+        now: datetime,
+    ) -> Position:
+        self._require(OrderStatus.IN_ASSEMBLY)
+        position = self._line(line_no)
+        if position.replaced_by_sku is not None:
+            raise AssemblyError("line_replaced", f"line {line_no} was replaced")
+        if position.is_weighed and quantity > 0 and weight_grams is None:
+            raise AssemblyError(
+                "weight_required", f"line {line_no} is weighed: give its weight", conflict=False
+            )
+        if not position.is_weighed and quantity > position.quantity:
+            raise AssemblyError(
+                "too_many", f"line {line_no}: ordered {position.quantity}", conflict=False
+            )
+        position.picked_quantity = quantity
+        position.picked_weight_grams = weight_grams
+        if marking_codes is not None:
+            position.marking_codes = list(marking_codes)
+        self.updated_at = now
+        return position
+
+    def replace(self, line_no: int, substitute: Substitute, now: datetime) -> Position:
+        """The picker puts another product in place of a line (SM: ``replacedByID``)."""
+        self._require(OrderStatus.IN_ASSEMBLY)
+        original = self._line(line_no)
+        if original.source != PositionSource.SM.value or original.replaced_by_sku is not None:
+            raise AssemblyError("line_replaced", f"line {line_no} cannot be replaced again")
+        original.replaced_by_sku = substitute.sku
+        # Nothing of the original goes to the customer, so neither do its scanned codes.
+        original.picked_quantity, original.picked_weight_grams = Decimal(0), None
+        original.marking_codes = []
+        added = Position(
+            line_no=max(p.line_no for p in self.positions) + 1,
+            sku=substitute.sku,
+            name=substitute.name,
+            original_quantity=Decimal(0),
+            quantity=substitute.quantity,
+            price=substitute.price,
+            discount_price=substitute.price,
+            weight_grams=substitute.weight_grams,
+            source=PositionSource.REPLACEMENT.value,
+            replaces_line_no=line_no,
+            picked_quantity=substitute.quantity,
+            picked_weight_grams=substitute.weight_grams,
+            marking_codes=list(substitute.marking_codes),
+        )
+        self.positions.append(added)
+        self.updated_at = now
+        return added
+
+    def finish(self, bags: int, now: datetime) -> None:
+        """Assembly is done: every line must have been picked (0 for a shortage)."""
+        self._require(OrderStatus.IN_ASSEMBLY)
+        unpicked = [p.line_no for p in self.positions if p.picked_quantity is None]
+        if unpicked:
+            raise AssemblyError("not_all_picked", f"lines not picked yet: {unpicked}")
+        self._move(OrderStatus.IN_ASSEMBLY, OrderStatus.ASSEMBLED)
+        self.bags, self.assembled_at, self.updated_at = bags, now, now
+
+    def mark_ready(self, now: datetime) -> None:
+        """Final contents go to SM; the courier may come."""
+        self._move(OrderStatus.ASSEMBLED, OrderStatus.READY)
+        self.ready_at, self.updated_at = now, now
+
+    def cancel_by_store(self, reason: str, now: datetime) -> Outcome:
+        if self.current_status in (OrderStatus.HANDED_OVER, OrderStatus.DELIVERED):
+            raise AssemblyError("wrong_status", f"order is {self.status}; too late to cancel")
+        if self.current_status is OrderStatus.CANCELLED:
+            return Outcome(Effect.NO_CHANGE, "already cancelled")
+        return self.cancel(reason, "store", now)
+
     # -- internals -------------------------------------------------------------------------
 
     def _advance(self, target: OrderStatus, now: datetime) -> Outcome:
@@ -302,6 +416,21 @@ class Order:
             self.delivered_at = now
         self.updated_at = now
         return Outcome(Effect.APPLIED)
+
+    def _require(self, status: OrderStatus) -> None:
+        if self.current_status is not status:
+            raise AssemblyError("wrong_status", f"order is {self.status}, not {status.value}")
+
+    def _move(self, expected: OrderStatus, target: OrderStatus) -> None:
+        self._require(expected)
+        check_transition(expected, target)
+        self.status = target.value
+
+    def _line(self, line_no: int) -> Position:
+        for position in self.positions:
+            if position.line_no == line_no:
+                return position
+        raise AssemblyError("unknown_line", f"no line {line_no} in this order", conflict=False)
 
     def _mark_changed(self, now: datetime) -> None:
         self.changed_by_customer = True

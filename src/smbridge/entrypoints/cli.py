@@ -7,6 +7,7 @@ import signal
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -17,13 +18,18 @@ from rich.live import Live
 from rich.table import Table
 
 from smbridge.adapters import migrations
+from smbridge.assembly.service import token_hash
 from smbridge.config import get_settings
+from smbridge.domain.notification import DeliveryState
+from smbridge.domain.picker import Picker
 from smbridge.domain.store import Store
 from smbridge.domain.webhook import JournalStatus
 from smbridge.emulators.demo_feed import DemoFeed
 from smbridge.entrypoints.hook_app import intake_policy
 from smbridge.entrypoints.supervisor import Supervisor, child_environment
 from smbridge.logs import configure_logging
+from smbridge.notifications.dispatcher_process import run_dispatcher
+from smbridge.notifications.service import resend
 from smbridge.orders.service import replay_failed
 from smbridge.orders.summary import overview
 from smbridge.orders.views import HOOK_PATH
@@ -37,9 +43,15 @@ app = typer.Typer(
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 stores_app = typer.Typer(help="Stores: SM storeID mapped to ours.", no_args_is_help=True)
 events_app = typer.Typer(help="The webhook journal.", no_args_is_help=True)
+tokens_app = typer.Typer(help="Assembly API tokens, each bound to one store.", no_args_is_help=True)
+pickers_app = typer.Typer(help="Pickers of a store.", no_args_is_help=True)
+notifications_app = typer.Typer(help="Notifications to SM (the outbox).", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(stores_app, name="stores")
 app.add_typer(events_app, name="events")
+app.add_typer(tokens_app, name="tokens")
+app.add_typer(pickers_app, name="pickers")
+app.add_typer(notifications_app, name="notifications")
 
 console = Console()
 
@@ -57,9 +69,13 @@ def _database() -> Iterator[Database]:
 
 class Service(StrEnum):
     HOOK = "hook"
+    ASSEMBLY = "assembly"
 
 
-_APPS = {Service.HOOK: "smbridge.entrypoints.hook_app:app_from_environment"}
+_APPS = {
+    Service.HOOK: "smbridge.entrypoints.hook_app:app_from_environment",
+    Service.ASSEMBLY: "smbridge.entrypoints.assembly_app:app_from_environment",
+}
 
 
 @app.command()
@@ -174,6 +190,131 @@ def events_replay(
     for i, status in results.items():
         console.print(f"journal entry {i}: {status.value}")
     if any(s is JournalStatus.FAILED for s in results.values()):
+        raise typer.Exit(1)
+
+
+@app.command()
+def dispatcher() -> None:
+    """Deliver queued notifications to SM until stopped (SIGTERM finishes the batch)."""
+    settings = get_settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with _database() as db:
+        run_dispatcher(settings, db, stop)
+
+
+def _store_id(db: Database, sm_store_id: str) -> int:
+    with db.unit_of_work() as uow:
+        store = uow.stores.by_sm_id(sm_store_id)
+        if store is None or store.id is None:
+            raise typer.BadParameter(f"no store with SM storeID {sm_store_id}")
+        return store.id
+
+
+@tokens_app.command("issue")
+def tokens_issue(
+    store: Annotated[str, typer.Option(help="SM storeID of the store")],
+    label: Annotated[str, typer.Option(help="whose device, e.g. «ТСД 1»")],
+) -> None:
+    """Issue a token for the picking apps of one store; it is shown once, only its hash kept."""
+    token = secrets.token_urlsafe(32)
+    with _database() as db:
+        store_id = _store_id(db, store)
+        with db.unit_of_work() as uow:
+            token_id = uow.tokens.add(store_id, token_hash(token), label, datetime.now(UTC))
+            uow.commit()
+    console.print(f"token {token_id} for store {store}: {token}")
+
+
+@tokens_app.command("revoke")
+def tokens_revoke(token_id: Annotated[int, typer.Argument(help="token id")]) -> None:
+    with _database() as db, db.unit_of_work() as uow:
+        if not uow.tokens.revoke(token_id, datetime.now(UTC)):
+            raise typer.BadParameter(f"no active token {token_id}")
+        uow.commit()
+    console.print(f"token {token_id} revoked")
+
+
+@tokens_app.command("list")
+def tokens_list() -> None:
+    table = Table("id", "store id", "label", "created", "revoked")
+    with _database() as db, db.unit_of_work() as uow:
+        for row in uow.tokens.all():
+            table.add_row(
+                str(row.id),
+                str(row.store_id),
+                row.label,
+                row.created_at.isoformat(timespec="seconds"),
+                row.revoked_at.isoformat(timespec="seconds") if row.revoked_at else "",
+            )
+    console.print(table)
+
+
+@pickers_app.command("add")
+def pickers_add(
+    store: Annotated[str, typer.Option(help="SM storeID of the store")],
+    name: Annotated[str, typer.Option(help="picker's name as staff know it")],
+    chat: Annotated[str | None, typer.Option(help="picker's Telegram chat")] = None,
+) -> None:
+    with _database() as db:
+        picker = Picker(store_id=_store_id(db, store), name=name, telegram_chat_id=chat)
+        with db.unit_of_work() as uow:
+            uow.pickers.add(picker)
+            uow.commit()
+    console.print(f"picker {picker.id}: {name}")
+
+
+@pickers_app.command("list")
+def pickers_list(store: Annotated[str, typer.Option(help="SM storeID")]) -> None:
+    table = Table("id", "name", "chat", "on shift")
+    with _database() as db:
+        store_id = _store_id(db, store)
+        with db.unit_of_work() as uow:
+            for p in uow.pickers.of_store(store_id):
+                on_shift = p.id is not None and uow.pickers.open_shift(p.id) is not None
+                table.add_row(str(p.id), p.name, p.telegram_chat_id or "", "да" if on_shift else "")
+    console.print(table)
+
+
+@notifications_app.command("list")
+def notifications_list(
+    state: Annotated[DeliveryState, typer.Option(help="delivery state")] = DeliveryState.DEAD,
+    limit: int = 50,
+) -> None:
+    """Notifications in one state (default: dead letters)."""
+    table = Table("id", "SM order", "type", "attempts", "last status", "last error")
+    with _database() as db, db.unit_of_work() as uow:
+        for n in uow.notifications.with_state(state, limit):
+            table.add_row(
+                str(n.id),
+                n.sm_order_id,
+                n.type,
+                str(n.attempts),
+                str(n.last_status or ""),
+                (n.last_error or "")[:80],
+            )
+    console.print(table)
+
+
+@notifications_app.command("resend")
+def notifications_resend(
+    notification_id: Annotated[int | None, typer.Option("--id", help="one notification")] = None,
+    all_dead: Annotated[bool, typer.Option("--all-dead", help="every dead letter")] = False,
+) -> None:
+    """Queue dead letters again (after their cause was fixed); the dispatcher sends them."""
+    if (notification_id is None) == (not all_dead):
+        raise typer.BadParameter("give either --id N or --all-dead")
+    with _database() as db:
+        if notification_id is not None:
+            ids = [notification_id]
+        else:
+            with db.unit_of_work() as uow:
+                dead = uow.notifications.with_state(DeliveryState.DEAD, 100_000)
+                ids = [n.id for n in dead if n.id is not None]
+        moved = resend(db, ids)
+    console.print(f"queued again: {len(moved)} of {len(ids)}")
+    if len(moved) != len(ids):
         raise typer.Exit(1)
 
 

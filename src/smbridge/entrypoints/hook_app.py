@@ -8,12 +8,11 @@ from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI
-from sqlalchemy import text
 from starlette.concurrency import run_in_threadpool
 
 from smbridge import __version__
-from smbridge.adapters.database import READ_ONLY
 from smbridge.config import Settings, get_settings
+from smbridge.entrypoints.health import ping
 from smbridge.entrypoints.http_common import JsonResponse, install_error_handlers
 from smbridge.logs import configure_logging
 from smbridge.orders.service import IntakePolicy
@@ -29,6 +28,7 @@ def intake_policy(settings: Settings) -> IntakePolicy:
         default_lead=timedelta(minutes=settings.default_assembly_lead_minutes),
         handover_buffer=timedelta(minutes=settings.handover_buffer_minutes),
         operations_chat_id=settings.operations_chat_id or None,
+        notify_accepted=settings.notify_accepted,
     )
 
 
@@ -54,15 +54,10 @@ def create_hook_app(settings: Settings, db: Database | None = None) -> FastAPI:
 
     @app.get("/healthz", summary="Liveness and database reachability")
     async def healthz() -> dict[str, str]:
-        await run_in_threadpool(_ping, database)
+        await run_in_threadpool(ping, database)
         return {"status": "ok", "service": "hook"}
 
     return app
-
-
-def _ping(db: Database) -> None:
-    with db.engine.connect() as connection:
-        connection.execution_options(**{READ_ONLY: True}).execute(text("SELECT 1"))
 
 
 def app_from_environment() -> FastAPI:

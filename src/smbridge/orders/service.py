@@ -16,7 +16,9 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
+from smbridge.domain import notification
 from smbridge.domain.assembly_time import expected_assembly_time
+from smbridge.domain.notification import Notification, NotificationType
 from smbridge.domain.order import Effect, Order, OrderData, Outcome
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
@@ -42,6 +44,7 @@ class IntakePolicy:
     default_lead: timedelta = timedelta(minutes=30)
     handover_buffer: timedelta = timedelta(minutes=15)
     operations_chat_id: str | None = None
+    notify_accepted: bool = True  # send SM order.accepted with our number
 
 
 @dataclass(frozen=True)
@@ -181,6 +184,16 @@ def _create_order(
         )
         uow.orders.add(order)
         order.number = f"{policy.order_number_prefix}{_id(order.id):08d}"
+        if policy.notify_accepted:
+            uow.notifications.add(
+                Notification(
+                    order_id=_id(order.id),
+                    sm_order_id=order.sm_order_id,
+                    type=NotificationType.ACCEPTED.value,
+                    created_at=entry.received_at,
+                    payload=notification.accepted(order, store.timezone),
+                )
+            )
         entry.settle(JournalStatus.APPLIED, entry.received_at)
         _apply_parked(uow, order)
     entry.order_id = order.id
@@ -212,6 +225,8 @@ def _apply_to_order(
         entry.settle(JournalStatus.APPLIED, at, outcome.detail or None)
     else:
         entry.settle(JournalStatus.IGNORED, at, f"{outcome.effect.value}: {outcome.detail}")
+    if kind is EventType.ORDER_CANCELED and outcome.effect is Effect.APPLIED:
+        uow.notifications.supersede_pending(_id(order.id), "order cancelled by SM")
     for notice in outcome.notices:
         _queue_for_store(uow, order, messages.for_notice(notice, order), at)
 

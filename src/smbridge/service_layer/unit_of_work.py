@@ -12,8 +12,12 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from smbridge.adapters.database import create_db_engine, is_sqlite
 from smbridge.adapters.repositories import (
+    ApiTokenRepository,
+    IdempotencyKeys,
     JournalRepository,
+    NotificationOutbox,
     OrderRepository,
+    PickerRepository,
     StoreRepository,
     TelegramOutbox,
 )
@@ -51,6 +55,10 @@ class UnitOfWork:
     orders: OrderRepository
     journal: JournalRepository
     telegram: TelegramOutbox
+    notifications: NotificationOutbox
+    pickers: PickerRepository
+    tokens: ApiTokenRepository
+    idempotency: IdempotencyKeys
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -63,6 +71,10 @@ class UnitOfWork:
         self.orders = OrderRepository(self.session)
         self.journal = JournalRepository(self.session)
         self.telegram = TelegramOutbox(self.session)
+        self.notifications = NotificationOutbox(self.session)
+        self.pickers = PickerRepository(self.session)
+        self.tokens = ApiTokenRepository(self.session)
+        self.idempotency = IdempotencyKeys(self.session)
         return self
 
     def __exit__(

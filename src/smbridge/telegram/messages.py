@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smbridge.domain.notification import Notification
 from smbridge.domain.order import Notice, Order
 
 
@@ -37,3 +38,18 @@ def unknown_store(sm_order_id: str, sm_store: str, journal_id: int) -> str:
         "`smbridge stores add` и повторите событие: "
         f"`smbridge events replay --id {journal_id}`."
     )
+
+
+def notification_dead(notification: Notification) -> str:
+    answer = f"ответ {notification.last_status}" if notification.last_status else "нет ответа"
+    return (
+        f"СберМаркет не принял уведомление {notification.type} по заказу "
+        f"{notification.sm_order_id} ({answer}, попыток: {notification.attempts}). "
+        "Проверьте заказ и отправьте уведомление повторно: "
+        f"`smbridge notifications resend --id {notification.id}`."
+    )
+
+
+def order_reassigned(order: Order, picker_name: str | None, deadline: str) -> str:
+    to = f"сборщику {picker_name}" if picker_name else "магазину (без сборщика)"
+    return f"Заказ {order.number} передан {to}, завершить сборку до {deadline}"

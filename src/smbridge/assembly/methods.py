@@ -1,0 +1,359 @@
+"""The assembly API's use cases: a picking app's whole day, one function per method."""
+
+from __future__ import annotations
+
+from zoneinfo import ZoneInfo
+
+from smbridge.assembly import schemas as s
+from smbridge.assembly.service import ApiFailure, CallContext, Method
+from smbridge.assembly.texts import status_text
+from smbridge.domain import notification as notify
+from smbridge.domain.notification import Notification, NotificationType
+from smbridge.domain.order import Effect, Order, Position, Substitute
+from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.status import OrderStatus
+from smbridge.domain.telegram import OutgoingMessage
+from smbridge.telegram import messages
+
+# --- shifts ----------------------------------------------------------------------------------
+
+
+def open_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
+    picker = _picker(ctx, data.pickerId)
+    if ctx.uow.pickers.open_shift(_id(picker.id)) is not None:
+        raise ApiFailure(409, "shift_already_open")
+    shift = Shift(picker_id=_id(picker.id), store_id=ctx.store_id, opened_at=ctx.now)
+    ctx.uow.pickers.add_shift(shift)
+    return _shift_view(shift)
+
+
+def close_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
+    picker = _picker(ctx, data.pickerId)
+    shift = ctx.uow.pickers.open_shift(_id(picker.id))
+    if shift is None:
+        raise ApiFailure(409, "shift_not_open")
+    shift.closed_at = ctx.now
+    return _shift_view(shift)
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def get_active_orders(ctx: CallContext, _data: s.NoData) -> s.ActiveOrders:
+    orders = ctx.uow.orders.active_for_store(ctx.store_id)
+    return s.ActiveOrders(orders=[s.OrderSummary(**_summary(o)) for o in orders])
+
+
+def get_order(ctx: CallContext, data: s.OrderRef) -> s.OrderCard:
+    return _card(_order(ctx, data.orderNumber, lock=False))
+
+
+def get_notifications(ctx: CallContext, data: s.OrderRef) -> s.NotificationList:
+    order = _order(ctx, data.orderNumber, lock=False)
+    rows = ctx.uow.notifications.for_order(_id(order.id))
+    return s.NotificationList(notifications=[_notification_view(n) for n in rows])
+
+
+# --- changing --------------------------------------------------------------------------------
+
+
+def take_order(ctx: CallContext, data: s.TakeOrder) -> s.OrderCard:
+    order = _order(ctx, data.orderNumber)
+    picker = _picker_on_shift(ctx, data.pickerId)
+    if order.current_status is OrderStatus.IN_ASSEMBLY and order.picker_id != picker.id:
+        raise ApiFailure(409, "taken_by_other")
+    if order.take(_id(picker.id), ctx.now).effect is Effect.APPLIED:
+        _notify(ctx, order, NotificationType.IN_WORK, notify.order_only(order))
+    return _card(order)
+
+
+def assign_collector(ctx: CallContext, data: s.AssignCollector) -> s.OrderCard:
+    """SPEC.md: hand an order «В сборке» to another picker on shift, or back to the store."""
+    order = _order(ctx, data.orderNumber)
+    new = _picker_on_shift(ctx, data.pickerId) if data.pickerId is not None else None
+    previous_id = order.assign(data.pickerId, ctx.now)
+    previous = ctx.uow.pickers.get(previous_id) if previous_id is not None else None
+    text = messages.order_reassigned(order, new.name if new else None, _deadline(ctx, order))
+    store = ctx.uow.stores.get(ctx.store_id)
+    chats = [p.telegram_chat_id for p in (previous, new) if p is not None]
+    chats.append(store.telegram_chat_id if store is not None else None)
+    for chat in dict.fromkeys(chats):  # one message per distinct chat, in this order
+        ctx.uow.telegram.add(
+            OutgoingMessage(
+                text=text,
+                created_at=ctx.now,
+                chat_id=chat,
+                store_id=ctx.store_id,
+                order_id=order.id,
+            )
+        )
+    return _card(order)
+
+
+def record_pick(ctx: CallContext, data: s.RecordPick) -> s.OrderCard:
+    order = _order(ctx, data.orderNumber)
+    order.record_pick(data.lineNo, data.quantity, data.weightGrams, data.markingCodes, ctx.now)
+    return _card(order)
+
+
+def replace_position(ctx: CallContext, data: s.ReplacePosition) -> s.OrderCard:
+    order = _order(ctx, data.orderNumber)
+    sub = data.substitute
+    order.replace(
+        data.lineNo,
+        Substitute(
+            sku=sub.sku,
+            name=sub.name,
+            quantity=sub.quantity,
+            price=sub.price,
+            weight_grams=sub.weightGrams,
+            marking_codes=tuple(sub.markingCodes or ()),
+        ),
+        ctx.now,
+    )
+    return _card(order)
+
+
+def finish_assembly(ctx: CallContext, data: s.FinishAssembly) -> s.OrderCard:
+    order = _order(ctx, data.orderNumber)
+    order.finish(data.bags, ctx.now)
+    if ctx.policy.notify_assembled:
+        _notify(ctx, order, NotificationType.ASSEMBLED, notify.order_only(order))
+    if data.ready:
+        _make_ready(ctx, order)
+    return _card(order)
+
+
+def mark_ready(ctx: CallContext, data: s.OrderRef) -> s.OrderCard:
+    order = _order(ctx, data.orderNumber)
+    _make_ready(ctx, order)
+    return _card(order)
+
+
+def cancel_order(ctx: CallContext, data: s.CancelOrder) -> s.OrderCard:
+    order = _order(ctx, data.orderNumber)
+    if order.cancel_by_store(data.reason, ctx.now).effect is Effect.APPLIED:
+        _notify(ctx, order, NotificationType.CANCELED, notify.canceled(order))
+    return _card(order)
+
+
+METHODS: dict[str, Method] = {
+    m.name: m
+    for m in (
+        Method(
+            "openShift",
+            open_shift,
+            s.PickerRef,
+            s.ShiftView,
+            True,
+            "Open a picker's shift in this store",
+        ),
+        Method("closeShift", close_shift, s.PickerRef, s.ShiftView, True, "Close a picker's shift"),
+        Method(
+            "getActiveOrders",
+            get_active_orders,
+            s.NoData,
+            s.ActiveOrders,
+            False,
+            "The store's active orders: status, picker, times, deadline, flags",
+        ),
+        Method(
+            "getOrder",
+            get_order,
+            s.OrderRef,
+            s.OrderCard,
+            False,
+            "The order card with its positions",
+        ),
+        Method(
+            "getNotifications",
+            get_notifications,
+            s.OrderRef,
+            s.NotificationList,
+            False,
+            "What was sent to SM for the order, and its delivery state",
+        ),
+        Method(
+            "takeOrder",
+            take_order,
+            s.TakeOrder,
+            s.OrderCard,
+            True,
+            "Take a new order into assembly («В сборке»); SM gets order.in_work",
+        ),
+        Method(
+            "assignCollector",
+            assign_collector,
+            s.AssignCollector,
+            s.OrderCard,
+            True,
+            "Hand an order in assembly to another picker on shift, or back to the store",
+        ),
+        Method(
+            "recordPick",
+            record_pick,
+            s.RecordPick,
+            s.OrderCard,
+            True,
+            "Record picked quantity, weight (grams) and marking codes of a line",
+        ),
+        Method(
+            "replacePosition",
+            replace_position,
+            s.ReplacePosition,
+            s.OrderCard,
+            True,
+            "Replace a line by another product",
+        ),
+        Method(
+            "finishAssembly",
+            finish_assembly,
+            s.FinishAssembly,
+            s.OrderCard,
+            True,
+            "Finish assembly with the number of bags; SM gets the final contents",
+        ),
+        Method(
+            "markReady",
+            mark_ready,
+            s.OrderRef,
+            s.OrderCard,
+            True,
+            "Send the final contents of an assembled order to SM",
+        ),
+        Method(
+            "cancelOrder",
+            cancel_order,
+            s.CancelOrder,
+            s.OrderCard,
+            True,
+            "Cancel the order by the store with a reason slug; SM gets order.canceled",
+        ),
+    )
+}
+
+
+# --- internals -------------------------------------------------------------------------------
+
+
+def _order(ctx: CallContext, number: str, *, lock: bool = True) -> Order:
+    order = ctx.uow.orders.by_number(ctx.store_id, number, for_update=lock)
+    if order is None:  # another store's order answers exactly like a missing one
+        raise ApiFailure(404, "order_not_found")
+    return order
+
+
+def _picker(ctx: CallContext, picker_id: int) -> Picker:
+    picker = ctx.uow.pickers.get(picker_id)
+    if picker is None or picker.store_id != ctx.store_id or not picker.active:
+        raise ApiFailure(404, "picker_not_found")
+    return picker
+
+
+def _picker_on_shift(ctx: CallContext, picker_id: int) -> Picker:
+    picker = _picker(ctx, picker_id)
+    shift = ctx.uow.pickers.open_shift(_id(picker.id))
+    if shift is None or shift.store_id != ctx.store_id:
+        raise ApiFailure(409, "no_open_shift")
+    return picker
+
+
+def _make_ready(ctx: CallContext, order: Order) -> None:
+    order.mark_ready(ctx.now)
+    _notify(ctx, order, NotificationType.READY_FOR_DELIVERY, notify.ready_for_delivery(order))
+
+
+def _notify(
+    ctx: CallContext, order: Order, kind: NotificationType, payload: dict[str, object]
+) -> None:
+    ctx.uow.notifications.add(
+        Notification(
+            order_id=_id(order.id),
+            sm_order_id=order.sm_order_id,
+            type=kind.value,
+            payload=payload,
+            created_at=ctx.now,
+        )
+    )
+    ctx.notify_orders.add(_id(order.id))
+
+
+def _deadline(ctx: CallContext, order: Order) -> str:
+    store = ctx.uow.stores.get(ctx.store_id)
+    zone = ZoneInfo(store.timezone if store is not None else "UTC")
+    return order.expected_assembly_at.astimezone(zone).strftime("%H:%M")
+
+
+def _summary(order: Order) -> dict[str, object]:
+    return {
+        "number": order.number,
+        "smOrderId": order.sm_order_id,
+        "status": order.status,
+        "statusText": status_text(order.status),
+        "pickerId": order.picker_id,
+        "receivedAt": order.received_at,
+        "takenAt": order.taken_at,
+        "assembledAt": order.assembled_at,
+        "deadline": order.expected_assembly_at,
+        "deliveryFrom": order.delivery_from,
+        "deliveryTo": order.delivery_to,
+        "changedByCustomer": order.changed_by_customer,
+        "courierArrived": order.courier_arrived_at is not None,
+    }
+
+
+def _card(order: Order) -> s.OrderCard:
+    return s.OrderCard(
+        **_summary(order),
+        comment=order.comment,
+        replacementPolicy=order.replacement_policy,
+        bags=order.bags,
+        positions=[_position_view(p) for p in order.positions],
+    )
+
+
+def _position_view(p: Position) -> s.PositionView:
+    return s.PositionView(
+        lineNo=p.line_no,
+        sku=p.sku,
+        name=p.name,
+        originalQuantity=p.original_quantity,
+        quantity=p.quantity,
+        pickedQuantity=p.picked_quantity,
+        weightGrams=p.weight_grams,
+        pickedWeightGrams=p.picked_weight_grams,
+        price=p.price,
+        discountPrice=p.discount_price,
+        markingCodes=list(p.marking_codes),
+        replacedBySku=p.replaced_by_sku,
+        replacesLineNo=p.replaces_line_no,
+        source=p.source,
+    )
+
+
+def _shift_view(shift: Shift) -> s.ShiftView:
+    return s.ShiftView(
+        shiftId=_id(shift.id),
+        pickerId=shift.picker_id,
+        openedAt=shift.opened_at,
+        closedAt=shift.closed_at,
+    )
+
+
+def _notification_view(n: Notification) -> s.NotificationView:
+    return s.NotificationView(
+        id=_id(n.id),
+        type=n.type,
+        state=n.state,
+        attempts=n.attempts,
+        createdAt=n.created_at,
+        deliveredAt=n.delivered_at,
+        lastStatus=n.last_status,
+        lastError=n.last_error,
+    )
+
+
+def _id(value: int | None) -> int:
+    if value is None:
+        raise RuntimeError("object has no id yet")
+    return value

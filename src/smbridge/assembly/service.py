@@ -1,0 +1,151 @@
+"""How every assembly API call runs: token → store, idempotency, one transaction.
+
+A state-changing call with a ``requestId`` stores its answer in the same transaction as its
+effect; the same ``requestId`` again gets that answer and changes nothing. After the commit
+the order's new notifications are handed to the dispatcher for prompt delivery.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from pydantic import BaseModel
+from sqlalchemy.exc import IntegrityError
+
+from smbridge.adapters.repositories import StoredAnswer
+from smbridge.domain.order import AssemblyError
+from smbridge.domain.status import TransitionRefused
+from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class ApiFailure(Exception):
+    """An answer other than success: HTTP status and machine code (the text is Russian)."""
+
+    def __init__(self, status: int, code: str, detail: str = "") -> None:
+        super().__init__(detail or code)
+        self.status = status
+        self.code = code
+        self.detail = detail
+
+
+@dataclass(frozen=True)
+class AssemblyPolicy:
+    notify_assembled: bool = True  # order.assembled is optional for SM
+
+
+@dataclass
+class CallContext:
+    """What a method sees: the unit of work, the caller's store, the time of the call."""
+
+    uow: UnitOfWork
+    store_id: int
+    now: datetime
+    policy: AssemblyPolicy
+    notify_orders: set[int] = field(default_factory=set)  # orders with new notifications
+
+
+Handler = Callable[[CallContext, Any], BaseModel]
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    handler: Handler
+    request: type[BaseModel]
+    response: type[BaseModel]
+    changes_state: bool
+    summary: str
+
+
+@dataclass(frozen=True)
+class CallResult:
+    status: int
+    result: dict[str, Any]
+    notify_orders: frozenset[int] = frozenset()
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Call:
+    token: str
+    method: Method
+    request_id: str | None
+    data: BaseModel
+
+    @property
+    def keyed(self) -> bool:
+        """Only state-changing calls with a requestId are remembered."""
+        return self.request_id is not None and self.method.changes_state
+
+
+def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock = utc_now) -> CallResult:
+    """Run one API call; raises ApiFailure for every answer that is not a success."""
+    try:
+        return _execute_once(db, call, policy, clock)
+    except IntegrityError:
+        if not call.keyed:
+            raise
+        # A concurrent call with the same requestId committed first: answer as it did.
+        return _execute_once(db, call, policy, clock)
+
+
+def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> CallResult:
+    with db.unit_of_work() as uow:
+        store_id = _authenticate(uow, call.token)
+        request_hash = _fingerprint(call.method.name, call.data)
+        if call.keyed and call.request_id is not None:
+            stored = uow.idempotency.get(store_id, call.request_id)
+            if stored is not None:
+                return _replay(stored, request_hash)
+        context = CallContext(uow, store_id, clock(), policy)
+        result = _run(call.method, context, call.data)
+        if call.keyed and call.request_id is not None:
+            answer = StoredAnswer(call.method.name, request_hash, 200, result)
+            uow.idempotency.add(store_id, call.request_id, answer, context.now)
+        if call.method.changes_state:
+            uow.commit()
+        return CallResult(200, result, frozenset(context.notify_orders))
+
+
+def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any]:
+    try:
+        return method.handler(context, data).model_dump(mode="json")
+    except AssemblyError as refused:
+        status = 409 if refused.conflict else 422
+        raise ApiFailure(status, refused.code, refused.detail) from None
+    except TransitionRefused as refused:
+        raise ApiFailure(409, "wrong_status", str(refused)) from None
+
+
+def _authenticate(uow: UnitOfWork, token: str) -> int:
+    store_id = uow.tokens.store_of(token_hash(token)) if token else None
+    if store_id is None:
+        raise ApiFailure(403, "forbidden", "missing, unknown or revoked token")
+    return store_id
+
+
+def _fingerprint(method: str, data: BaseModel) -> str:
+    canonical = orjson.dumps(
+        {"m": method, "d": data.model_dump(mode="json")}, option=orjson.OPT_SORT_KEYS
+    )
+    return hashlib.sha256(canonical).hexdigest()
+
+
+def _replay(stored: StoredAnswer, request_hash: str) -> CallResult:
+    if stored.request_sha256 != request_hash:
+        raise ApiFailure(422, "request_id_reused", "requestId was used for another request")
+    return CallResult(stored.status_code, stored.response)

@@ -1,0 +1,44 @@
+"""Russian texts the picker sees: status names and error messages by error code."""
+
+from __future__ import annotations
+
+from smbridge.domain.status import OrderStatus
+
+STATUS_TEXT: dict[str, str] = {
+    OrderStatus.NEW.value: "Новый",
+    OrderStatus.IN_ASSEMBLY.value: "В сборке",
+    OrderStatus.ASSEMBLED.value: "Собран",
+    OrderStatus.READY.value: "Готов к выдаче",
+    OrderStatus.HANDED_OVER.value: "Передан курьеру",
+    OrderStatus.DELIVERED.value: "Доставлен",
+    OrderStatus.CANCELLED.value: "Отменён",
+}
+
+ERROR_TEXT: dict[str, str] = {
+    "bad_request": "Некорректный запрос.",
+    "forbidden": "Нет доступа: неверный или отозванный токен.",
+    "order_not_found": "Заказ не найден в вашем магазине.",
+    "picker_not_found": "Сборщик не найден в вашем магазине.",
+    "wrong_status": "Действие недоступно в текущем статусе заказа.",
+    "same_picker": "Заказ уже у этого сборщика.",
+    "no_open_shift": "У сборщика нет открытой смены в этом магазине.",
+    "shift_already_open": "Смена сборщика уже открыта.",
+    "shift_not_open": "У сборщика нет открытой смены.",
+    "taken_by_other": "Заказ уже собирает другой сборщик.",
+    "line_replaced": "Позиция уже заменена.",
+    "unknown_line": "В заказе нет такой позиции.",
+    "weight_required": "Для весового товара укажите вес в граммах.",
+    "too_many": "Собрано больше, чем заказано.",
+    "not_all_picked": "Не все позиции собраны: отметьте каждую (0 — нет в наличии).",
+    "request_id_reused": "Этот requestId уже использован для другого запроса.",
+    "invalid_data": "Некорректные данные запроса.",
+    "internal_error": "Внутренняя ошибка; ничего не изменено. Повторите запрос.",
+}
+
+
+def status_text(status: str) -> str:
+    return STATUS_TEXT.get(status, status)
+
+
+def error_text(code: str) -> str:
+    return ERROR_TEXT.get(code, ERROR_TEXT["invalid_data"])

@@ -1,0 +1,123 @@
+"""``POST /sbermarket/orders/api/<method>``: one typed route per method of the assembly API."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from concurrent.futures import Executor
+from typing import Any
+
+import orjson
+import structlog
+from fastapi import APIRouter, Body, FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+
+from smbridge.assembly import schemas
+from smbridge.assembly.methods import METHODS
+from smbridge.assembly.service import ApiFailure, AssemblyPolicy, Call, Method, execute
+from smbridge.assembly.texts import error_text
+from smbridge.entrypoints.http_common import JsonResponse
+from smbridge.notifications.service import Dispatcher
+from smbridge.service_layer.unit_of_work import Database
+
+API_PREFIX = "/sbermarket/orders/api"
+log = structlog.get_logger(__name__)
+
+
+def assembly_router(
+    db: Database, policy: AssemblyPolicy, dispatcher: Dispatcher | None, executor: Executor | None
+) -> APIRouter:
+    router = APIRouter(prefix=API_PREFIX)
+    for method in METHODS.values():
+        router.add_api_route(
+            f"/{method.name}",
+            _endpoint(method, db, policy, dispatcher, executor),
+            methods=["POST"],
+            summary=method.summary,
+            name=method.name,
+            response_model=schemas.Answer[method.response],  # type: ignore[name-defined]
+            responses={
+                code: {"model": schemas.Answer[schemas.NoData]}
+                for code in (400, 403, 404, 409, 422)
+            },
+        )
+    return router
+
+
+def _endpoint(
+    method: Method,
+    db: Database,
+    policy: AssemblyPolicy,
+    dispatcher: Dispatcher | None,
+    executor: Executor | None,
+) -> Callable[..., Awaitable[JsonResponse]]:
+    async def endpoint(request: Request, body: Any) -> JsonResponse:
+        request_id: str | None = body.requestId
+        call = Call(
+            request.headers.get("client-token", ""),
+            method,
+            request_id,
+            body.requestData,
+        )
+        try:
+            result = await run_in_threadpool(execute, db, call, policy)
+        except ApiFailure as failure:
+            return answer_error(request_id, failure.status, failure.code)
+        if dispatcher is not None and executor is not None:
+            for order_id in result.notify_orders:  # deliver now; the outbox is the fallback
+                executor.submit(dispatcher.drain_order, order_id)
+        return JsonResponse(
+            {"requestId": request_id, "result": result.result}, status_code=result.status
+        )
+
+    envelope: Any = schemas.Envelope[method.request]  # type: ignore[name-defined]
+    # FastAPI reads the body's type from the signature, and it differs per method.
+    typed: Any = endpoint
+    typed.__signature__ = inspect.Signature(
+        [
+            inspect.Parameter(
+                "request", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=Request
+            ),
+            inspect.Parameter(
+                "body",
+                inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                annotation=envelope,
+                default=Body(...),
+            ),
+        ]
+    )
+    return endpoint
+
+
+def answer_error(request_id: str | None, status: int, code: str) -> JsonResponse:
+    return JsonResponse(
+        {"requestId": request_id, "error": {"code": code, "message": error_text(code)}},
+        status_code=status,
+    )
+
+
+def install_envelope_errors(app: FastAPI) -> None:
+    """Malformed requests answer in the API's envelope too (400 shape, 422 data)."""
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:
+        request_id = await _request_id_of(request)
+        errors = exc.errors()
+        in_data = all(len(e["loc"]) > 2 and e["loc"][1] == "requestData" for e in errors)
+        response = answer_error(
+            request_id, 422 if in_data else 400, "invalid_data" if in_data else "bad_request"
+        )
+        details = [{"loc": ".".join(map(str, e["loc"][1:])), "msg": e["msg"]} for e in errors]
+        body = orjson.loads(response.body)
+        body["error"]["details"] = details
+        return JsonResponse(body, status_code=response.status_code)
+
+
+async def _request_id_of(request: Request) -> str | None:
+    try:
+        document = orjson.loads(await request.body())
+    except orjson.JSONDecodeError:
+        return None
+    value = document.get("requestId") if isinstance(document, dict) else None
+    return value if isinstance(value, str) else None

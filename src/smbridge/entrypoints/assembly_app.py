@@ -1,0 +1,60 @@
+"""The assembly service's ASGI app (one worker process; nginx balances a pool of them)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
+
+from smbridge import __version__
+from smbridge.assembly.service import AssemblyPolicy
+from smbridge.assembly.views import assembly_router, install_envelope_errors
+from smbridge.config import Settings, get_settings
+from smbridge.entrypoints.health import ping
+from smbridge.entrypoints.http_common import JsonResponse, install_error_handlers
+from smbridge.logs import configure_logging
+from smbridge.notifications.wiring import dispatcher
+from smbridge.service_layer.unit_of_work import Database
+
+
+def create_assembly_app(settings: Settings, db: Database | None = None) -> FastAPI:
+    database = db or Database.from_settings(settings)
+    sender = dispatcher(settings, database)
+    executor = ThreadPoolExecutor(settings.dispatch_threads, thread_name_prefix="notify")
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        executor.shutdown(wait=True)  # let in-flight notifications finish their record
+        if db is None:
+            database.dispose()
+
+    app = FastAPI(
+        title="smbridge assembly API",
+        version=__version__,
+        lifespan=lifespan,
+        default_response_class=JsonResponse,
+        description="The API of picking apps: shifts, orders, picking, hand-over. "
+        "Every call: POST with header Client-Token (a store's token) and body "
+        '{"requestId": "...", "requestData": {...}}.',
+    )
+    install_error_handlers(app)
+    install_envelope_errors(app)
+    policy = AssemblyPolicy(notify_assembled=settings.notify_assembled)
+    app.include_router(assembly_router(database, policy, sender, executor))
+
+    @app.get("/healthz", summary="Liveness and database reachability")
+    async def healthz() -> dict[str, str]:
+        await run_in_threadpool(ping, database)
+        return {"status": "ok", "service": "assembly"}
+
+    return app
+
+
+def app_from_environment() -> FastAPI:
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    return create_assembly_app(settings)

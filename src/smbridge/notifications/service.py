@@ -1,0 +1,187 @@
+"""Delivering the outbox: claim due rows under a lease, send them, record what SM said.
+
+The send happens outside any transaction; the lease (not a held lock) keeps two dispatchers
+off the same row, and a dispatcher that dies mid-send leaves a lease that runs out, after
+which the row is claimed again. SM answers a repeat with 202, so such a re-send is harmless.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterable
+from concurrent.futures import Executor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+
+import structlog
+
+from smbridge.adapters.sm_client import NotificationSender, SendResult, Verdict
+from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
+from smbridge.domain.telegram import OutgoingMessage
+from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+from smbridge.telegram import messages
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    lease: timedelta = timedelta(seconds=60)
+    batch: int = 32
+    operations_chat_id: str | None = None
+
+
+@dataclass(frozen=True)
+class _Claim:
+    id: int
+    body: dict[str, object]
+
+
+@dataclass
+class DispatchCounts:
+    delivered: int = 0
+    retried: int = 0
+    dead: int = 0
+
+    @property
+    def total(self) -> int:
+        return self.delivered + self.retried + self.dead
+
+
+class Dispatcher:
+    """Sends due notifications; one per process, safe to run in many processes at once."""
+
+    def __init__(
+        self,
+        db: Database,
+        sender: NotificationSender,
+        policy: DispatchPolicy,
+        clock: Clock = utc_now,
+    ) -> None:
+        self._db = db
+        self._sender = sender
+        self._policy = policy
+        self._clock = clock
+        self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
+
+    def run_once(
+        self, executor: Executor | None = None, order_id: int | None = None
+    ) -> DispatchCounts:
+        """Claim a batch (heads of their orders' queues), send them in parallel, record."""
+        claims = self._claim(order_id)
+        send = self._send_and_record
+        verdicts = list(executor.map(send, claims) if executor else map(send, claims))
+        counts = DispatchCounts()
+        for verdict in verdicts:
+            if verdict is Verdict.DELIVERED:
+                counts.delivered += 1
+            elif verdict is Verdict.RETRY:
+                counts.retried += 1
+            else:
+                counts.dead += 1
+        return counts
+
+    def drain_order(self, order_id: int) -> None:
+        """Send an order's notifications now, in order, until none is due (after a change)."""
+        while self.run_once(order_id=order_id).delivered:
+            pass
+
+    def _claim(self, order_id: int | None) -> list[_Claim]:
+        now = self._clock()
+        with self._db.unit_of_work() as uow:
+            due = uow.notifications.due(now, self._policy.batch, order_id)
+            claims = []
+            for row in due:
+                row.state = DeliveryState.SENDING.value
+                row.lease_owner = self.owner
+                row.lease_until = now + self._policy.lease
+                row.attempts += 1
+                claims.append(_Claim(_id(row), row.body()))
+            uow.commit()
+        return claims
+
+    def _send_and_record(self, claim: _Claim) -> Verdict:
+        result = self._sender.send(claim.body)
+        with self._db.unit_of_work() as uow:
+            row = uow.notifications.get(claim.id)
+            if row is None or row.lease_owner != self.owner:
+                return result.verdict  # our lease ran out and another dispatcher took over
+            self._record(uow, row, result)
+            uow.commit()
+        return result.verdict
+
+    def _record(self, uow: UnitOfWork, row: Notification, result: SendResult) -> None:
+        now = self._clock()
+        row.lease_owner = row.lease_until = None
+        row.last_status, row.last_response = result.status, result.detail
+        if result.verdict is Verdict.DELIVERED:
+            row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED.value, now, None
+            log.info(
+                "sm_notification.delivered",
+                id=row.id,
+                type=row.type,
+                sm_order_id=row.sm_order_id,
+                attempts=row.attempts,
+                status=result.status,
+            )
+            return
+        row.last_error = result.detail
+        retry_at = (
+            self._policy.retry.next_attempt(row.attempts, now)
+            if result.verdict is Verdict.RETRY
+            else None
+        )
+        if retry_at is not None:
+            row.state, row.next_attempt_at = DeliveryState.PENDING.value, retry_at
+            log.warning(
+                "sm_notification.retry",
+                id=row.id,
+                type=row.type,
+                status=result.status,
+                sm_order_id=row.sm_order_id,
+                attempts=row.attempts,
+            )
+            return
+        row.state = DeliveryState.DEAD.value
+        uow.telegram.add(
+            OutgoingMessage(
+                text=messages.notification_dead(row),
+                created_at=now,
+                chat_id=self._policy.operations_chat_id,
+                order_id=row.order_id,
+            )
+        )
+        log.error(
+            "sm_notification.dead",
+            id=row.id,
+            type=row.type,
+            status=result.status,
+            sm_order_id=row.sm_order_id,
+            attempts=row.attempts,
+        )
+
+
+def resend(db: Database, ids: Iterable[int]) -> list[int]:
+    """Put dead letters back in the queue (after the cause was fixed); returns those moved."""
+    moved = []
+    with db.unit_of_work() as uow:
+        for notification_id in ids:
+            row = uow.notifications.get(notification_id)
+            if row is not None and row.state == DeliveryState.DEAD.value:
+                row.state, row.attempts, row.next_attempt_at = DeliveryState.PENDING.value, 0, None
+                moved.append(notification_id)
+        uow.commit()
+    return moved
+
+
+def _id(row: Notification) -> int:
+    if row.id is None:
+        raise RuntimeError("notification without id")
+    return row.id

@@ -1,0 +1,383 @@
+"""The assembly API over HTTP: a picker's day, store isolation, idempotency, errors."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from smbridge.adapters.tables import orders, sm_notifications, telegram_outbox
+from smbridge.assembly.service import token_hash
+from smbridge.config import Settings
+from smbridge.domain.picker import Picker
+from smbridge.entrypoints.assembly_app import create_assembly_app
+from smbridge.orders.schemas import parse_webhook
+from smbridge.orders.service import IntakePolicy, ingest_webhook
+from smbridge.service_layer.unit_of_work import Database
+from tests.factories import add_store, envelope, order_payload, position, weighed_position
+
+TOKEN_A, TOKEN_B = "token-store-a", "token-store-b"
+
+
+class Api:
+    def __init__(self, client: TestClient) -> None:
+        self.client = client
+
+    def call(
+        self, method: str, token: str = TOKEN_A, request_id: str | None = None, **data: Any
+    ) -> tuple[int, dict[str, Any]]:
+        body: dict[str, Any] = {"requestData": data}
+        if request_id is not None:
+            body["requestId"] = request_id
+        response = self.client.post(
+            f"/sbermarket/orders/api/{method}", json=body, headers={"Client-Token": token}
+        )
+        return response.status_code, response.json()
+
+    def ok(self, method: str, **data: Any) -> dict[str, Any]:
+        status, body = self.call(method, **data)
+        assert status == 200, body
+        result: dict[str, Any] = body["result"]
+        return result
+
+
+@pytest.fixture
+def world(db: Database) -> dict[str, int]:
+    """Two stores with a token each, pickers in store A (two with chats), one in store B."""
+    store_a = add_store(db, "101", telegram_chat_id="-1001")
+    store_b = add_store(db, "202")
+    assert store_a.id is not None
+    assert store_b.id is not None
+    ids: dict[str, int] = {"store_a": store_a.id, "store_b": store_b.id}
+    with db.unit_of_work() as uow:
+        now = datetime.now(UTC)
+        uow.tokens.add(store_a.id, token_hash(TOKEN_A), "ТСД 1", now)
+        uow.tokens.add(store_b.id, token_hash(TOKEN_B), "ТСД 2", now)
+        for key, store, name, chat in (
+            ("anna", store_a.id, "Анна", "-2001"),
+            ("boris", store_a.id, "Борис", "-2002"),
+            ("vera", store_a.id, "Вера", None),
+            ("gleb", store_b.id, "Глеб", None),
+        ):
+            picker = Picker(store_id=store, name=name, telegram_chat_id=chat)
+            uow.pickers.add(picker)
+            assert picker.id is not None
+            ids[key] = picker.id
+        uow.commit()
+    return ids
+
+
+@pytest.fixture
+def api(db: Database, settings: Settings) -> Iterator[Api]:
+    with TestClient(create_assembly_app(settings, db)) as client:
+        yield Api(client)
+
+
+def new_order(db: Database, sm_order_id: str = "H1", **fields: Any) -> str:
+    fields.setdefault(
+        "positions",
+        [
+            position("100500", quantity=2, originalQuantity=2),
+            weighed_position("200300", grams="1250"),
+        ],
+    )
+    reply = ingest_webhook(
+        db,
+        parse_webhook(envelope("order.created", order_payload(sm_order_id, **fields))),
+        IntakePolicy(notify_accepted=False),
+    )
+    number: str = reply.body["number"]
+    return number
+
+
+def outbox(db: Database) -> list[tuple[str, dict[str, Any]]]:
+    with db.engine.connect() as c:
+        rows = c.execute(
+            select(sm_notifications.c.type, sm_notifications.c.payload).order_by(
+                sm_notifications.c.id
+            )
+        )
+        return [(r.type, r.payload) for r in rows]
+
+
+def count(db: Database, table: Any) -> int:
+    with db.engine.connect() as c:
+        return int(c.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_a_pickers_day_from_shift_to_final_contents(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db)
+    anna = world["anna"]
+    assert api.ok("openShift", pickerId=anna)["closedAt"] is None
+
+    board = api.ok("getActiveOrders")["orders"]
+    assert [(o["number"], o["status"], o["statusText"]) for o in board] == [
+        (number, "new", "Новый")
+    ]
+
+    card = api.ok("takeOrder", orderNumber=number, pickerId=anna)
+    assert (card["status"], card["statusText"], card["pickerId"]) == (
+        "in_assembly",
+        "В сборке",
+        anna,
+    )
+    assert [line["lineNo"] for line in card["positions"]] == [1, 2]
+
+    status, body = api.call("recordPick", orderNumber=number, lineNo=2, quantity=1)
+    assert (status, body["error"]["code"]) == (422, "weight_required")
+    assert "вес" in body["error"]["message"]
+
+    api.ok("recordPick", orderNumber=number, lineNo=1, quantity=1, markingCodes=["010460"])
+    api.ok("recordPick", orderNumber=number, lineNo=2, quantity=1, weightGrams="1187")
+    card = api.ok(
+        "replacePosition",
+        orderNumber=number,
+        lineNo=1,
+        substitute={
+            "sku": "100501",
+            "name": "Кефир 1% 900 г",
+            "quantity": 2,
+            "price": "79.50",
+            "markingCodes": ["010461", "010462"],
+        },
+    )
+    assert card["positions"][2]["replacesLineNo"] == 1
+
+    card = api.ok("finishAssembly", orderNumber=number, bags=2)
+    assert (card["status"], card["bags"]) == ("ready_for_delivery", 2)
+
+    assert outbox(db) == [
+        ("order.in_work", {"order_id": "H1"}),
+        ("order.assembled", {"order_id": "H1"}),
+        (
+            "order.ready_for_delivery",
+            {
+                "order_id": "H1",
+                "order": {
+                    "originalOrderId": "H1",
+                    "positions": [
+                        {"id": "100500", "quantity": 0, "replacedByID": "100501"},
+                        {"id": "200300", "quantity": 1, "weight": "1187"},
+                        {
+                            "id": "100501",
+                            "quantity": 2,
+                            "markingCode": [{"value": "010461"}, {"value": "010462"}],
+                        },
+                    ],
+                },
+            },
+        ),
+    ]
+    sent = api.ok("getNotifications", orderNumber=number)["notifications"]
+    assert [(n["type"], n["state"]) for n in sent] == [
+        ("order.in_work", "pending"),
+        ("order.assembled", "pending"),
+        ("order.ready_for_delivery", "pending"),
+    ]
+    assert api.ok("closeShift", pickerId=anna)["closedAt"] is not None
+
+
+def test_a_token_sees_only_its_own_stores_orders(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db)
+    api.ok("openShift", token=TOKEN_B, pickerId=world["gleb"])
+    foreign = api.call("getOrder", token=TOKEN_B, orderNumber=number)
+    missing = api.call("getOrder", token=TOKEN_B, orderNumber="SM99999999")
+    assert foreign == missing
+    assert foreign[0] == 404
+    assert (
+        api.call("takeOrder", token=TOKEN_B, orderNumber=number, pickerId=world["gleb"])[0] == 404
+    )
+    assert api.ok("getActiveOrders", token=TOKEN_B)["orders"] == []
+    status, _ = api.call("openShift", token=TOKEN_B, pickerId=world["anna"])
+    assert status == 404  # store A's picker does not exist for store B
+
+
+@pytest.mark.parametrize("token", ["", "wrong", TOKEN_A.upper()])
+def test_missing_or_wrong_token_is_refused(api: Api, world: dict[str, int], token: str) -> None:
+    status, body = api.call("getActiveOrders", token=token, request_id="r-1")
+    assert (status, body["requestId"], body["error"]["code"]) == (403, "r-1", "forbidden")
+
+
+def test_a_revoked_token_is_refused(db: Database, api: Api, world: dict[str, int]) -> None:
+    with db.unit_of_work() as uow:
+        token_id = uow.tokens.add(world["store_a"], token_hash("soon-gone"), "x", datetime.now(UTC))
+        uow.commit()
+    assert api.call("getActiveOrders", token="soon-gone")[0] == 200
+    with db.unit_of_work() as uow:
+        assert uow.tokens.revoke(token_id, datetime.now(UTC))
+        uow.commit()
+    assert api.call("getActiveOrders", token="soon-gone")[0] == 403
+
+
+def test_assign_collector_hands_over_and_tells_everyone(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(
+        db,
+        delivery={
+            "expectedFrom": "2026-11-29T10:00:00+03:00",
+            "expectedTo": "2026-11-29T11:00:00+03:00",
+        },
+    )
+    for picker in ("anna", "boris"):
+        api.ok("openShift", pickerId=world[picker])
+    api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])
+
+    card = api.ok("assignCollector", orderNumber=number, pickerId=world["boris"])
+
+    assert card["pickerId"] == world["boris"]
+    assert len(card["positions"]) == 2  # the answer carries the positions
+    with db.engine.connect() as c:
+        sent = c.execute(
+            select(telegram_outbox.c.chat_id, telegram_outbox.c.text).order_by(telegram_outbox.c.id)
+        ).all()
+    text = f"Заказ {number} передан сборщику Борис, завершить сборку до 09:45"
+    assert [tuple(r) for r in sent] == [("-2001", text), ("-2002", text), ("-1001", text)]
+
+    back = api.ok("assignCollector", orderNumber=number, pickerId=None)
+    assert back["pickerId"] is None
+    assert back["status"] == "in_assembly"
+
+
+def test_assign_collector_refusals_change_nothing(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db)
+    api.ok("openShift", pickerId=world["anna"])
+    status, body = api.call("assignCollector", orderNumber=number, pickerId=world["anna"])
+    assert (status, body["error"]["code"]) == (409, "wrong_status")  # not in assembly yet
+
+    api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])
+    refusals = [
+        (world["anna"], 409, "same_picker"),
+        (world["vera"], 409, "no_open_shift"),
+        (world["gleb"], 404, "picker_not_found"),  # another store's picker
+        (999_999, 404, "picker_not_found"),
+    ]
+    for picker_id, code, error in refusals:
+        status, body = api.call("assignCollector", orderNumber=number, pickerId=picker_id)
+        assert (status, body["error"]["code"]) == (code, error)
+    assert api.ok("getOrder", orderNumber=number)["pickerId"] == world["anna"]
+    assert count(db, telegram_outbox) == 0
+
+
+def test_same_request_id_gives_the_first_answer_and_changes_nothing(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db)
+    api.ok("openShift", pickerId=world["anna"])
+    first = api.call("takeOrder", request_id="take-1", orderNumber=number, pickerId=world["anna"])
+    again = api.call("takeOrder", request_id="take-1", orderNumber=number, pickerId=world["anna"])
+    assert first == again
+    assert first[0] == 200
+    assert [t for t, _ in outbox(db)] == ["order.in_work"]
+
+    status, body = api.call(
+        "takeOrder", request_id="take-1", orderNumber=number, pickerId=world["boris"]
+    )
+    assert (status, body["error"]["code"]) == (422, "request_id_reused")
+
+
+def test_a_refused_call_is_not_remembered(db: Database, api: Api, world: dict[str, int]) -> None:
+    number = new_order(db)
+    status, _ = api.call("takeOrder", request_id="t", orderNumber=number, pickerId=world["anna"])
+    assert status == 409  # no open shift yet
+    api.ok("openShift", pickerId=world["anna"])
+    status, body = api.call("takeOrder", request_id="t", orderNumber=number, pickerId=world["anna"])
+    assert (status, body["result"]["status"]) == (200, "in_assembly")
+
+
+def test_finish_needs_every_line_and_cancel_tells_sm(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db)
+    api.ok("openShift", pickerId=world["anna"])
+    api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])
+    api.ok("recordPick", orderNumber=number, lineNo=1, quantity=2)
+    status, body = api.call("finishAssembly", orderNumber=number, bags=1)
+    assert (status, body["error"]["code"]) == (409, "not_all_picked")
+
+    card = api.ok("cancelOrder", orderNumber=number, reason="out_of_stock")
+    assert (card["status"], card["statusText"]) == ("cancelled", "Отменён")
+    assert outbox(db)[-1] == ("order.canceled", {"order_id": "H1", "reason": "out_of_stock"})
+    with db.engine.begin() as c:
+        c.execute(orders.update().values(status="handed_over"))
+    status, body = api.call("cancelOrder", orderNumber=number, reason="out_of_stock")
+    assert (status, body["error"]["code"]) == (409, "wrong_status")
+
+
+def test_finish_without_ready_waits_for_mark_ready(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db, positions=[position("100500", quantity=1)])
+    api.ok("openShift", pickerId=world["anna"])
+    api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])
+    api.ok("recordPick", orderNumber=number, lineNo=1, quantity=1)
+    assert api.ok("finishAssembly", orderNumber=number, bags=1, ready=False)["status"] == (
+        "assembled"
+    )
+    assert [t for t, _ in outbox(db)] == ["order.in_work", "order.assembled"]
+    assert api.ok("markReady", orderNumber=number)["status"] == "ready_for_delivery"
+    assert outbox(db)[-1][0] == "order.ready_for_delivery"
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "code"),
+    [
+        (b"{not json", 400, "bad_request"),
+        (b'{"requestId": "x"}', 400, "bad_request"),
+        (
+            b'{"requestId": "x", "requestData": {"orderNumber": "SM1", "lineNo": 1, '
+            b'"quantity": -1}}',
+            422,
+            "invalid_data",
+        ),
+        (
+            b'{"requestId": "x", "requestData": {"orderNumber": "SM1", "lineNo": 1, '
+            b'"quantity": 1, "surprise": true}}',
+            422,
+            "invalid_data",
+        ),
+    ],
+)
+def test_malformed_requests_answer_in_the_envelope(
+    api: Api, world: dict[str, int], body: bytes, status: int, code: str
+) -> None:
+    response = api.client.post(
+        "/sbermarket/orders/api/recordPick",
+        content=body,
+        headers={"Client-Token": TOKEN_A, "Content-Type": "application/json"},
+    )
+    assert response.status_code == status
+    answer = response.json()
+    assert answer["error"]["code"] == code
+    assert answer["error"]["message"]
+    if status == 422:
+        assert answer["requestId"] == "x"
+
+
+def test_openapi_lists_every_method(api: Api) -> None:
+    schema = api.client.get("/openapi.json").json()
+    paths = {p.rsplit("/", 1)[-1] for p in schema["paths"] if "/api/" in p}
+    assert paths == {
+        "openShift",
+        "closeShift",
+        "getActiveOrders",
+        "getOrder",
+        "getNotifications",
+        "takeOrder",
+        "assignCollector",
+        "recordPick",
+        "replacePosition",
+        "finishAssembly",
+        "markReady",
+        "cancelOrder",
+    }

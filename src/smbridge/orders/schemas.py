@@ -28,7 +28,9 @@ def _blank_is_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-Money = Annotated[Decimal | None, BeforeValidator(_blank_is_none), Field(allow_inf_nan=False)]
+FiniteDecimal = Annotated[Decimal, Field(allow_inf_nan=False)]
+# The constraint must sit on the decimal, not the union: on None it would crash pydantic.
+Money = Annotated[FiniteDecimal | None, BeforeValidator(_blank_is_none)]
 OptionalTime = Annotated[AwareDatetime | None, BeforeValidator(_blank_is_none)]
 
 

@@ -14,12 +14,19 @@ from sqlalchemy.engine import make_url
 from smbridge.adapters import migrations
 from smbridge.adapters.tables import metadata
 from smbridge.config import Settings
+from smbridge.logs import configure_logging
 from smbridge.service_layer.unit_of_work import Database
 
 #: Where a PostgreSQL server is; the tests create and drop their own database on it.
 PG_ADMIN_URL = os.environ.get(
     "SMBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _structured_logs() -> None:
+    """As in production: JSON lines on (whatever is now) stderr, so tests can read them."""
+    configure_logging("INFO", json=True)
 
 
 def _create_pg_database() -> tuple[str, str]:

@@ -381,3 +381,17 @@ def test_openapi_lists_every_method(api: Api) -> None:
         "markReady",
         "cancelOrder",
     }
+
+
+def test_request_id_is_echoed_and_unsafe_ones_replaced(api: Api, world: dict[str, int]) -> None:
+    headers = {"Client-Token": TOKEN_A, "X-Request-ID": "nginx-abc.123"}
+    response = api.client.post(
+        "/sbermarket/orders/api/getActiveOrders", json={"requestData": {}}, headers=headers
+    )
+    assert response.headers["X-Request-ID"] == "nginx-abc.123"
+    headers["X-Request-ID"] = "evil\tvalue"
+    response = api.client.post(
+        "/sbermarket/orders/api/getActiveOrders", json={"requestData": {}}, headers=headers
+    )
+    assert response.headers["X-Request-ID"] != "evil\tvalue"
+    assert len(response.headers["X-Request-ID"]) == 32

@@ -18,6 +18,7 @@ from smbridge.adapters.tables import (
     pickers,
     sm_notifications,
     stores,
+    telegram_outbox,
     webhook_journal,
 )
 from smbridge.domain.notification import DeliveryState, Notification
@@ -25,7 +26,7 @@ from smbridge.domain.order import Order
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.status import FINAL, OrderStatus
 from smbridge.domain.store import Store
-from smbridge.domain.telegram import OutgoingMessage
+from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.domain.webhook import JournalEntry, JournalStatus
 
 ACTIVE_STATUSES = [s.value for s in OrderStatus if s not in FINAL]
@@ -123,6 +124,18 @@ class TelegramOutbox:
 
     def add(self, message: OutgoingMessage) -> None:
         self._session.add(message)
+
+    def get(self, message_id: int) -> OutgoingMessage | None:
+        return self._session.get(OutgoingMessage, message_id)
+
+    def queued(self, limit: int) -> Sequence[OutgoingMessage]:
+        """Oldest first: the queue holds only what is not sent yet (the rest is archived)."""
+        return self._session.scalars(
+            select(OutgoingMessage)
+            .where(telegram_outbox.c.status == MessageStatus.QUEUED.value)
+            .order_by(telegram_outbox.c.id)
+            .limit(limit)
+        ).all()
 
 
 class NotificationOutbox:

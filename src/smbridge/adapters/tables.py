@@ -161,7 +161,27 @@ telegram_outbox = Table(
     Column("sent_at", UtcDateTime),
     Column("telegram_message_id", Integer),
     Column("error", Text),
+    Column("parts_sent", Integer, nullable=False, server_default="0"),
     Index("ix_telegram_outbox_status_id", "status", "id"),
+)
+
+telegram_archive = Table(
+    "telegram_archive",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    # Not unique: SQLite may hand a deleted outbox id to a new message.
+    Column("outbox_id", Integer, nullable=False),
+    Column("chat_id", String(64)),
+    Column("text", Text, nullable=False),
+    Column("store_id", Integer),
+    Column("order_id", Integer),
+    Column("status", String(16), nullable=False),  # sent | failed
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("archived_at", UtcDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("message_ids", JsonDocument, nullable=False),
+    Column("error", Text),
+    Index("ix_telegram_archive_archived_at", "archived_at"),
 )
 
 pickers = Table(
@@ -238,6 +258,27 @@ sm_notifications = Table(
     # The dispatcher looks for due rows; an order's queue is read in id order.
     Index("ix_sm_notifications_state_next", "state", "next_attempt_at"),
     Index("ix_sm_notifications_order_id", "order_id", "id"),
+)
+
+job_leases = Table(
+    "job_leases",
+    metadata,
+    Column("job", String(64), primary_key=True),
+    Column("owner", String(64)),
+    Column("lease_until", UtcDateTime),
+)
+
+job_runs = Table(
+    "job_runs",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("job", String(64), nullable=False),
+    Column("owner", String(64), nullable=False),
+    Column("started_at", UtcDateTime, nullable=False),
+    Column("finished_at", UtcDateTime),
+    Column("counts", JsonDocument, nullable=False),
+    Column("error", Text),
+    Index("ix_job_runs_job_started", "job", "started_at"),
 )
 
 mapper_registry = registry(metadata=metadata)

@@ -26,4 +26,5 @@ class OutgoingMessage:
     sent_at: datetime | None = None
     telegram_message_id: int | None = None
     error: str | None = None
+    parts_sent: int = 0  # a long text goes in parts; a restart resumes after the last sent
     id: int | None = None

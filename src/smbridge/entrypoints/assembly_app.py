@@ -14,7 +14,11 @@ from smbridge.assembly.service import AssemblyPolicy
 from smbridge.assembly.views import assembly_router, install_envelope_errors
 from smbridge.config import Settings, get_settings
 from smbridge.entrypoints.health import ping
-from smbridge.entrypoints.http_common import JsonResponse, install_error_handlers
+from smbridge.entrypoints.http_common import (
+    JsonResponse,
+    install_error_handlers,
+    install_request_id,
+)
 from smbridge.logs import configure_logging
 from smbridge.notifications.wiring import dispatcher
 from smbridge.service_layer.unit_of_work import Database
@@ -42,6 +46,7 @@ def create_assembly_app(settings: Settings, db: Database | None = None) -> FastA
         '{"requestId": "...", "requestData": {...}}.',
     )
     install_error_handlers(app)
+    install_request_id(app)
     install_envelope_errors(app)
     policy = AssemblyPolicy(notify_assembled=settings.notify_assembled)
     app.include_router(assembly_router(database, policy, sender, executor))

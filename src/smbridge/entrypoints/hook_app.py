@@ -13,7 +13,11 @@ from starlette.concurrency import run_in_threadpool
 from smbridge import __version__
 from smbridge.config import Settings, get_settings
 from smbridge.entrypoints.health import ping
-from smbridge.entrypoints.http_common import JsonResponse, install_error_handlers
+from smbridge.entrypoints.http_common import (
+    JsonResponse,
+    install_error_handlers,
+    install_request_id,
+)
 from smbridge.logs import configure_logging
 from smbridge.orders.service import IntakePolicy
 from smbridge.orders.views import hook_router
@@ -50,6 +54,7 @@ def create_hook_app(settings: Settings, db: Database | None = None) -> FastAPI:
         default_response_class=JsonResponse,
     )
     install_error_handlers(app)
+    install_request_id(app)
     app.include_router(hook_router(settings, database, intake_policy(settings)))
 
     @app.get("/healthz", summary="Liveness and database reachability")

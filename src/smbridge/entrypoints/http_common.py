@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Any
 
 import orjson
@@ -11,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = structlog.get_logger(__name__)
 
@@ -63,3 +66,38 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JsonResponse:
         log.error("http.unhandled", error=type(exc).__name__)
         return error_response(500, "internal_error", "internal error; nothing was changed")
+
+
+_SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
+
+
+class RequestIdMiddleware:
+    """Bind the caller's ``X-Request-ID`` (nginx sets one) to every log line; echo it back.
+
+    A plain ASGI middleware: the webhook path is hot, and this costs next to nothing.
+    An id with characters outside a safe set is replaced, so it cannot inject into headers
+    or logs.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self._app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self._app(scope, receive, send)
+            return
+        given = dict(scope["headers"]).get(b"x-request-id", b"")
+        request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex.encode()
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id.decode())
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id)]
+            await send(message)
+
+        await self._app(scope, receive, send_with_id)
+
+
+def install_request_id(app: FastAPI) -> None:
+    app.add_middleware(RequestIdMiddleware)

@@ -11,6 +11,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from smbridge.adapters.database import create_db_engine, is_sqlite
+from smbridge.adapters.job_store import JobStore
 from smbridge.adapters.repositories import (
     ApiTokenRepository,
     IdempotencyKeys,
@@ -59,6 +60,7 @@ class UnitOfWork:
     pickers: PickerRepository
     tokens: ApiTokenRepository
     idempotency: IdempotencyKeys
+    jobs: JobStore
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -75,6 +77,7 @@ class UnitOfWork:
         self.pickers = PickerRepository(self.session)
         self.tokens = ApiTokenRepository(self.session)
         self.idempotency = IdempotencyKeys(self.session)
+        self.jobs = JobStore(self.session)
         return self
 
     def __exit__(

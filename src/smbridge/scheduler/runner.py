@@ -1,0 +1,149 @@
+"""Runs periodic jobs: each at its interval, never twice at once across schedulers.
+
+Every scheduler process may run every job; a lease in the database decides who runs it
+now. The holder renews the lease while the run lasts; if the holder dies, the lease runs out
+and another scheduler takes the job over. When a job is due is read from the runs table,
+so all schedulers agree on it.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import structlog
+
+from smbridge.config import Settings
+from smbridge.service_layer.unit_of_work import Database
+
+log = structlog.get_logger(__name__)
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class JobContext:
+    db: Database
+    settings: Settings
+    now: datetime
+    stop: threading.Event  # long jobs check it between batches
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    interval: timedelta
+    run: Callable[[JobContext], dict[str, Any]]  # returns counts for the run record
+
+
+@dataclass
+class RunOutcome:
+    ran: bool
+    counts: dict[str, Any] = field(default_factory=dict)
+    error: str | None = None
+
+
+class Scheduler:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        jobs: list[Job],
+        lease: timedelta = timedelta(seconds=60),
+        clock: Clock = utc_now,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self.jobs = {job.name: job for job in jobs}
+        self._lease = lease
+        self._clock = clock
+        self.owner = f"scheduler-{uuid.uuid4().hex[:12]}"
+        self.stop = threading.Event()
+
+    def is_due(self, job: Job) -> bool:
+        with self._db.unit_of_work() as uow:
+            last = uow.jobs.last_start(job.name)
+        return last is None or last + job.interval <= self._clock()
+
+    def run_once(self, name: str) -> RunOutcome:
+        """Run the job now if no other scheduler holds it; record the run."""
+        job = self.jobs[name]
+        if not self._take_lease(job.name):
+            return RunOutcome(ran=False)
+        renewing = threading.Event()
+        heartbeat = threading.Thread(target=self._renew, args=(job.name, renewing), daemon=True)
+        heartbeat.start()
+        try:
+            return self._record_run(job)
+        finally:
+            renewing.set()
+            heartbeat.join()
+            self._release(job.name)
+
+    def serve(self, tick: float = 1.0) -> None:
+        """Run every job at its interval until ``stop`` is set; then let runs finish."""
+        threads = [
+            threading.Thread(target=self._job_loop, args=(job, tick), name=job.name)
+            for job in self.jobs.values()
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+
+    # -- internals -------------------------------------------------------------------------
+
+    def _job_loop(self, job: Job, tick: float) -> None:
+        while not self.stop.is_set():
+            try:
+                if self.is_due(job):
+                    self.run_once(job.name)
+            except Exception as exc:
+                log.error("scheduler.loop_failed", job=job.name, error=_text(exc))
+            self.stop.wait(tick)
+
+    def _record_run(self, job: Job) -> RunOutcome:
+        started = self._clock()
+        with self._db.unit_of_work() as uow:
+            run_id = uow.jobs.start_run(job.name, self.owner, started)
+            uow.commit()
+        outcome = RunOutcome(ran=True)
+        try:
+            outcome.counts = job.run(JobContext(self._db, self._settings, started, self.stop))
+        except Exception as exc:
+            outcome.error = _text(exc)
+            log.error("scheduler.job_failed", job=job.name, error=outcome.error)
+        with self._db.unit_of_work() as uow:
+            uow.jobs.finish_run(run_id, self._clock(), outcome.counts, outcome.error)
+            uow.commit()
+        log.info("scheduler.job_ran", job=job.name, counts=outcome.counts, error=outcome.error)
+        return outcome
+
+    def _take_lease(self, name: str) -> bool:
+        now = self._clock()
+        with self._db.unit_of_work() as uow:
+            taken = uow.jobs.try_lease(name, self.owner, now, now + self._lease)
+            uow.commit()
+        return taken
+
+    def _renew(self, name: str, done: threading.Event) -> None:
+        while not done.wait(self._lease.total_seconds() / 3):
+            if not self._take_lease(name):
+                log.error("scheduler.lease_lost", job=name)  # the run was too slow to renew
+
+    def _release(self, name: str) -> None:
+        with self._db.unit_of_work() as uow:
+            uow.jobs.release(name, self.owner)
+            uow.commit()
+
+
+def _text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:2000]

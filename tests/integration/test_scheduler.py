@@ -1,0 +1,115 @@
+"""The scheduler's guarantees on real databases: recorded runs, no overlap, lease takeover."""
+
+from __future__ import annotations
+
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from smbridge.config import Settings
+from smbridge.scheduler.runner import Job, JobContext, Scheduler
+from smbridge.service_layer.unit_of_work import Database
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def counting_job(name: str = "count", interval: float = 60.0) -> tuple[Job, list[int]]:
+    calls: list[int] = []
+
+    def run(_ctx: JobContext) -> dict[str, Any]:
+        calls.append(1)
+        return {"calls": len(calls)}
+
+    return Job(name, timedelta(seconds=interval), run), calls
+
+
+def test_a_run_is_recorded_with_its_counts_and_errors(db: Database, settings: Settings) -> None:
+    def broken(_ctx: JobContext) -> dict[str, Any]:
+        raise RuntimeError("boom")
+
+    job, _ = counting_job()
+    scheduler = Scheduler(db, settings, [job, Job("broken", timedelta(seconds=1), broken)])
+    assert scheduler.run_once("count").counts == {"calls": 1}
+    assert scheduler.run_once("broken").error == "RuntimeError: boom"
+    with db.unit_of_work() as uow:
+        runs = uow.jobs.recent_runs(None, 10)
+    assert [(r.job, r.counts, r.error) for r in runs] == [
+        ("broken", {}, "RuntimeError: boom"),
+        ("count", {"calls": 1}, None),
+    ]
+    assert all(r.finished_at is not None and r.finished_at >= r.started_at for r in runs)
+
+
+def test_a_job_is_due_after_its_interval_whoever_ran_it(db: Database, settings: Settings) -> None:
+    clock = Clock()
+    job, _calls = counting_job(interval=60)
+    first = Scheduler(db, settings, [job], clock=clock)
+    second = Scheduler(db, settings, [job], clock=clock)
+    assert second.is_due(job)
+    first.run_once("count")
+    assert not second.is_due(job)  # the other scheduler's run counts
+    clock.now += timedelta(seconds=61)
+    assert second.is_due(job)
+
+
+def test_two_schedulers_never_run_a_job_at_the_same_time(db: Database, settings: Settings) -> None:
+    running = threading.Semaphore(1)
+    overlaps: list[int] = []
+    runs: list[int] = []
+
+    def slow(_ctx: JobContext) -> dict[str, Any]:
+        if not running.acquire(blocking=False):
+            overlaps.append(1)
+            return {}
+        time.sleep(0.05)
+        runs.append(1)
+        running.release()
+        return {}
+
+    job = Job("slow", timedelta(seconds=0), slow)
+    schedulers = [Scheduler(db, settings, [job]) for _ in range(2)]
+    threads = [
+        threading.Thread(target=lambda s=s: [s.run_once("slow") for _ in range(15)])
+        for s in schedulers
+    ]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert overlaps == []
+    assert len(runs) >= 15  # each attempt either ran alone or found the other holding it
+
+
+def test_a_dead_holders_lease_expires_and_another_takes_over(
+    db: Database, settings: Settings
+) -> None:
+    clock = Clock()
+    job, calls = counting_job()
+    dead = Scheduler(db, settings, [job], lease=timedelta(seconds=30), clock=clock)
+    alive = Scheduler(db, settings, [job], lease=timedelta(seconds=30), clock=clock)
+    assert dead._take_lease("count")  # took the job, then its VM died
+    assert not alive.run_once("count").ran
+    clock.now += timedelta(seconds=31)
+    assert alive.run_once("count").ran
+    assert calls == [1]
+
+
+def test_serve_runs_due_jobs_and_stops_when_told(db: Database, settings: Settings) -> None:
+    job, calls = counting_job(interval=0.05)
+    scheduler = Scheduler(db, settings, [job])
+    thread = threading.Thread(target=scheduler.serve, kwargs={"tick": 0.01})
+    thread.start()
+    deadline = time.monotonic() + 20
+    while len(calls) < 3 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    scheduler.stop.set()
+    thread.join(timeout=20)
+    assert not thread.is_alive()
+    assert len(calls) >= 3

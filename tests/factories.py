@@ -30,18 +30,17 @@ def position(sku: str = "100500", **fields: Any) -> dict[str, Any]:
 
 
 def weighed_position(sku: str = "200300", grams: str = "1250", **fields: Any) -> dict[str, Any]:
-    return position(
-        sku,
-        name="Бананы весовые",
-        quantity=1,
-        originalQuantity=1,
-        price="119.00",
-        discountPrice="119.00",
-        totalPrice="148.75",
-        totalDiscountPrice="148.75",
-        weight=grams,
-        **fields,
-    )
+    defaults: dict[str, Any] = {
+        "name": "Бананы весовые",
+        "quantity": 1,
+        "originalQuantity": 1,
+        "price": "119.00",
+        "discountPrice": "119.00",
+        "totalPrice": "148.75",
+        "totalDiscountPrice": "148.75",
+        "weight": grams,
+    }
+    return position(sku, **(defaults | fields))
 
 
 def order_payload(sm_order_id: str = "H1234567890", **fields: Any) -> dict[str, Any]:

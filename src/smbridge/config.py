@@ -70,6 +70,21 @@ class Settings(BaseSettings):
     dispatch_poll_seconds: float = Field(default=0.5, gt=0)
     dispatch_threads: int = Field(default=8, ge=1)
 
+    # --- scheduled procedures ---
+    telegram_api_url: str = "https://api.telegram.org"
+    telegram_bot_token: SecretStr = SecretStr("")
+    telegram_per_second: int = Field(default=30, ge=1)
+    telegram_private_per_second: int = Field(default=1, ge=1)
+    telegram_group_per_minute: int = Field(default=20, ge=1)
+    job_telegram_seconds: float = Field(default=10, gt=0)
+    job_monitoring_seconds: float = Field(default=60, gt=0)
+    job_sales_seconds: float = Field(default=3600, gt=0)
+    job_lease_seconds: float = Field(default=60, gt=0)
+    sales_export_dir: str = Field(
+        default="", description="JSON/CSV files for the ERP; empty: API only"
+    )
+    erp_token: SecretStr = Field(default=SecretStr(""), description="X-ERP-Token of the ERP")
+
     log_level: str = "INFO"
     log_json: bool = True
 

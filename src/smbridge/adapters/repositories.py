@@ -16,6 +16,7 @@ from smbridge.adapters.tables import (
     orders,
     picker_shifts,
     pickers,
+    sales_documents,
     sm_notifications,
     stores,
     telegram_outbox,
@@ -24,6 +25,7 @@ from smbridge.adapters.tables import (
 from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import Order
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.sales import SalesDocument
 from smbridge.domain.status import FINAL, OrderStatus
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
@@ -70,6 +72,11 @@ class OrderRepository:
         if for_update:  # row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes
             query = query.with_for_update(of=orders)
         return self._session.scalars(query).one_or_none()
+
+    def by_ids(self, order_ids: list[int]) -> Sequence[Order]:
+        return self._session.scalars(
+            select(Order).where(orders.c.id.in_(order_ids)).order_by(orders.c.id)
+        ).all()
 
     def active_for_store(self, store_id: int) -> Sequence[Order]:
         return self._session.scalars(
@@ -313,3 +320,42 @@ class IdempotencyKeys:
                 created_at=now,
             )
         )
+
+
+class SalesDocuments:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, document: SalesDocument) -> None:
+        self._session.add(document)
+        self._session.flush()  # a duplicate fails here, inside its own transaction
+
+    def not_exported(self, limit: int) -> Sequence[SalesDocument]:
+        return self._session.scalars(
+            select(SalesDocument)
+            .where(sales_documents.c.exported_at.is_(None))
+            .order_by(sales_documents.c.id)
+            .limit(limit)
+        ).all()
+
+    def acknowledge(self, ids: list[int], now: datetime) -> int:
+        result = self._session.execute(
+            update(sales_documents)
+            .where(sales_documents.c.id.in_(ids), sales_documents.c.exported_at.is_(None))
+            .values(exported_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def without_files(self, limit: int) -> Sequence[SalesDocument]:
+        return self._session.scalars(
+            select(SalesDocument)
+            .where(sales_documents.c.files_written_at.is_(None))
+            .order_by(sales_documents.c.id)
+            .limit(limit)
+        ).all()
+
+    def by_order(self, order_id: int) -> SalesDocument | None:
+        return self._session.scalars(
+            select(SalesDocument).where(sales_documents.c.order_id == order_id)
+        ).one_or_none()

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy import (
     Boolean,
     Column,
+    Date,
     ForeignKey,
     Index,
     Integer,
@@ -21,6 +22,7 @@ from smbridge.adapters.column_types import ExactDecimal, JsonDocument, UtcDateTi
 from smbridge.domain.notification import Notification
 from smbridge.domain.order import Order, Position
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.sales import SalesDocument, SalesLine
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import JournalEntry
@@ -93,8 +95,10 @@ orders = Table(
     Column("bags", Integer),
     Column("updated_at", UtcDateTime),
     Column("version", Integer, nullable=False),
-    # The store's board and monitoring read active orders by store and status.
+    # The store's board reads active orders by store and status; monitoring and the sales
+    # documents job by status alone.
     Index("ix_orders_store_status", "store_id", "status"),
+    Index("ix_orders_status", "status"),
 )
 
 order_positions = Table(
@@ -281,6 +285,47 @@ job_runs = Table(
     Index("ix_job_runs_job_started", "job", "started_at"),
 )
 
+sales_documents = Table(
+    "sales_documents",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("number", String(32), nullable=False, unique=True),
+    # Exactly one per order, whatever runs overlap or crash: the database guarantees it.
+    Column("order_id", ForeignKey("orders.id"), nullable=False, unique=True),
+    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    Column("document_date", Date, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("order_number", String(32), nullable=False),
+    Column("sm_order_id", String(64), nullable=False),
+    Column("customer_name", String(200)),
+    Column("customer_inn", String(20)),
+    Column("total", ExactDecimal, nullable=False),
+    Column("discount", ExactDecimal, nullable=False),
+    Column("paid_amount", ExactDecimal),
+    Column("difference", ExactDecimal),
+    Column("exported_at", UtcDateTime),  # the ERP acknowledged it over the API
+    Column("files_written_at", UtcDateTime),  # JSON and CSV files are in the export folder
+    Index("ix_sales_documents_exported_at", "exported_at"),
+    Index("ix_sales_documents_files_written_at", "files_written_at"),
+)
+
+sales_document_lines = Table(
+    "sales_document_lines",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("document_id", ForeignKey("sales_documents.id", ondelete="CASCADE"), nullable=False),
+    Column("line_no", Integer, nullable=False),
+    Column("sku", String(64), nullable=False),
+    Column("name", String(500), nullable=False),
+    Column("quantity", ExactDecimal, nullable=False),
+    Column("weight_grams", ExactDecimal),
+    Column("price", ExactDecimal, nullable=False),
+    Column("discount_price", ExactDecimal, nullable=False),
+    Column("amount", ExactDecimal, nullable=False),
+    Column("discount", ExactDecimal, nullable=False),
+    Column("replaces_sku", String(64)),
+)
+
 mapper_registry = registry(metadata=metadata)
 
 
@@ -308,3 +353,16 @@ def start_mappers() -> None:
     mapper_registry.map_imperatively(Picker, pickers)
     mapper_registry.map_imperatively(Shift, picker_shifts)
     mapper_registry.map_imperatively(Notification, sm_notifications)
+    mapper_registry.map_imperatively(SalesLine, sales_document_lines)
+    mapper_registry.map_imperatively(
+        SalesDocument,
+        sales_documents,
+        properties={
+            "lines": relationship(
+                SalesLine,
+                order_by=sales_document_lines.c.line_no,
+                cascade="all, delete-orphan",
+                lazy="selectin",
+            )
+        },
+    )

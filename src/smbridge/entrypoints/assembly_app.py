@@ -21,6 +21,7 @@ from smbridge.entrypoints.http_common import (
 )
 from smbridge.logs import configure_logging
 from smbridge.notifications.wiring import dispatcher
+from smbridge.sales.views import erp_router
 from smbridge.service_layer.unit_of_work import Database
 
 
@@ -50,6 +51,7 @@ def create_assembly_app(settings: Settings, db: Database | None = None) -> FastA
     install_envelope_errors(app)
     policy = AssemblyPolicy(notify_assembled=settings.notify_assembled)
     app.include_router(assembly_router(database, policy, sender, executor))
+    app.include_router(erp_router(database, settings.erp_token.get_secret_value()))
 
     @app.get("/healthz", summary="Liveness and database reachability")
     async def healthz() -> dict[str, str]:

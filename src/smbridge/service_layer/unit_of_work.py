@@ -19,6 +19,7 @@ from smbridge.adapters.repositories import (
     NotificationOutbox,
     OrderRepository,
     PickerRepository,
+    SalesDocuments,
     StoreRepository,
     TelegramOutbox,
 )
@@ -61,6 +62,7 @@ class UnitOfWork:
     tokens: ApiTokenRepository
     idempotency: IdempotencyKeys
     jobs: JobStore
+    sales: SalesDocuments
 
     def __init__(self, database: Database) -> None:
         self._database = database
@@ -78,6 +80,7 @@ class UnitOfWork:
         self.tokens = ApiTokenRepository(self.session)
         self.idempotency = IdempotencyKeys(self.session)
         self.jobs = JobStore(self.session)
+        self.sales = SalesDocuments(self.session)
         return self
 
     def __exit__(

@@ -1,0 +1,115 @@
+"""The sales document («реализация») of a delivered order, from its final contents."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+
+from smbridge.domain.order import Order, Position
+
+KOPECK = Decimal("0.01")
+
+
+@dataclass(eq=False)
+class SalesLine:
+    line_no: int
+    sku: str
+    name: str
+    quantity: Decimal
+    weight_grams: Decimal | None
+    price: Decimal  # per piece, or per kilogram for weighed goods
+    discount_price: Decimal
+    amount: Decimal  # what the customer pays for the line
+    discount: Decimal
+    replaces_sku: str | None = None
+    id: int | None = None
+
+
+@dataclass(eq=False)
+class SalesDocument:
+    number: str
+    order_id: int
+    store_id: int
+    document_date: date
+    created_at: datetime
+    order_number: str
+    sm_order_id: str
+    customer_name: str | None
+    customer_inn: str | None
+    total: Decimal
+    discount: Decimal
+    paid_amount: Decimal | None
+    difference: Decimal | None  # paid − total; monitoring alerts when not zero
+    lines: list[SalesLine] = field(default_factory=list)
+    exported_at: datetime | None = None
+    files_written_at: datetime | None = None
+    id: int | None = None
+
+
+def sales_lines(order: Order) -> list[SalesLine]:
+    """What left the store: picked lines (substitutes included), at the discounted price."""
+    by_line = {p.line_no: p for p in order.positions}
+    lines: list[SalesLine] = []
+    for position in order.positions:
+        if not position.picked_quantity:
+            continue
+        replaced = by_line.get(position.replaces_line_no) if position.replaces_line_no else None
+        lines.append(_line(len(lines) + 1, position, replaced.sku if replaced else None))
+    return lines
+
+
+def document_for(
+    order: Order, number: str, created_at: datetime, document_date: date
+) -> SalesDocument:
+    if order.id is None or order.number is None:
+        raise ValueError("order is not stored yet")
+    lines = sales_lines(order)
+    total = sum((line.amount for line in lines), Decimal(0))
+    paid = order.paid_amount
+    return SalesDocument(
+        number=number,
+        order_id=order.id,
+        store_id=order.store_id,
+        document_date=document_date,
+        created_at=created_at,
+        order_number=order.number,
+        sm_order_id=order.sm_order_id,
+        customer_name=order.customer_name,
+        customer_inn=_text(order.customer.get("inn")),
+        total=total,
+        discount=sum((line.discount for line in lines), Decimal(0)),
+        paid_amount=paid,
+        difference=None if paid is None else paid - total,
+        lines=lines,
+    )
+
+
+def _line(line_no: int, p: Position, replaces: str | None) -> SalesLine:
+    quantity = p.picked_quantity or Decimal(0)
+    price = p.price if p.price is not None else Decimal(0)
+    discounted = p.discount_price if p.discount_price is not None else price
+    weight = p.picked_weight_grams if p.is_weighed else None
+    amount = _amount(discounted, quantity, weight)
+    return SalesLine(
+        line_no=line_no,
+        sku=p.sku,
+        name=p.name,
+        quantity=quantity,
+        weight_grams=weight,
+        price=price,
+        discount_price=discounted,
+        amount=amount,
+        discount=_amount(price, quantity, weight) - amount,
+        replaces_sku=replaces,
+    )
+
+
+def _amount(price: Decimal, quantity: Decimal, weight_grams: Decimal | None) -> Decimal:
+    """Weighed goods are priced per kilogram of the picked weight; pieces per piece."""
+    raw = price * weight_grams / 1000 if weight_grams is not None else price * quantity
+    return raw.quantize(KOPECK, rounding=ROUND_HALF_UP)
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)

@@ -1,0 +1,1 @@
+"""Sales documents («реализация») for delivered orders, and their export to the ERP."""

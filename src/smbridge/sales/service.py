@@ -1,0 +1,124 @@
+"""Creating sales documents: exactly one per delivered order.
+
+Runs may overlap (a lost lease) or die halfway. Each batch is one transaction; the
+document number comes from the order and both it and ``order_id`` are unique, so a second
+writer fails instead of duplicating, and that batch is then retried one order at a time.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import structlog
+from sqlalchemy import exists, select
+from sqlalchemy.exc import IntegrityError
+
+from smbridge.adapters.tables import orders, sales_documents
+from smbridge.domain.order import Order
+from smbridge.domain.sales import SalesDocument, document_for
+from smbridge.domain.status import OrderStatus
+from smbridge.sales.export import write_files
+from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass
+class SalesCounts:
+    created: int = 0
+    already_there: int = 0
+    with_difference: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+def document_number(order_id: int) -> str:
+    return f"Р-{order_id:08d}"
+
+
+def create_documents(
+    db: Database,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    batch: int = 200,
+    stop: threading.Event | None = None,
+) -> SalesCounts:
+    counts = SalesCounts()
+    while stop is None or not stop.is_set():
+        ids = _orders_without_document(db, batch)
+        if not ids:
+            break
+        try:
+            _create(db, ids, clock(), counts)
+        except IntegrityError:  # another run made some of them: go one by one
+            for order_id in ids:
+                try:
+                    _create(db, [order_id], clock(), counts)
+                except IntegrityError:
+                    counts.already_there += 1
+    return counts
+
+
+def _orders_without_document(db: Database, limit: int) -> list[int]:
+    has_document = exists().where(sales_documents.c.order_id == orders.c.id)
+    with db.engine.connect() as connection:
+        return list(
+            connection.execute(
+                select(orders.c.id)
+                .where(orders.c.status == OrderStatus.DELIVERED.value, ~has_document)
+                .order_by(orders.c.id)
+                .limit(limit)
+            ).scalars()
+        )
+
+
+def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCounts) -> None:
+    made: list[SalesDocument] = []
+    with db.unit_of_work() as uow:
+        for order in uow.orders.by_ids(order_ids):
+            made.append(_document(uow, order, now))
+        uow.commit()
+    counts.created += len(made)
+    for document in made:
+        if document.difference:
+            counts.with_difference += 1
+            log.warning(
+                "sales.paid_differs",
+                order_number=document.order_number,
+                difference=str(document.difference),
+            )
+
+
+def _document(uow: UnitOfWork, order: Order, now: datetime) -> SalesDocument:
+    store = uow.stores.get(order.store_id)
+    zone = ZoneInfo(store.timezone if store is not None else "UTC")
+    delivered = (order.delivered_at or now).astimezone(zone).date()
+    assert order.id is not None
+    document = document_for(order, document_number(order.id), now, delivered)
+    uow.sales.add(document)
+    return document
+
+
+def write_export_files(
+    db: Database,
+    directory: Path,
+    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    batch: int = 200,
+) -> int:
+    """Files for every document that has none yet (a crash before writing is caught up)."""
+    written = 0
+    while True:
+        with db.unit_of_work() as uow:
+            documents = uow.sales.without_files(batch)
+            if not documents:
+                return written
+            for document in documents:
+                write_files(document, directory)
+                document.files_written_at = clock()
+            uow.commit()
+            written += len(documents)

@@ -1,0 +1,54 @@
+"""The ERP's API: list sales documents it has not taken yet, and acknowledge them."""
+
+from __future__ import annotations
+
+import hmac
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from smbridge.entrypoints.http_common import ApiError
+from smbridge.sales.export import as_json
+from smbridge.service_layer.unit_of_work import Database
+
+
+class Acknowledge(BaseModel):
+    ids: list[int] = Field(min_length=1, max_length=1000)
+
+
+def erp_router(db: Database, token: str) -> APIRouter:
+    router = APIRouter(prefix="/erp/sales-documents", tags=["ERP"])
+
+    def authorize(request: Request) -> None:
+        given = request.headers.get("x-erp-token", "").encode()
+        if not token or not hmac.compare_digest(given, token.encode()):
+            raise ApiError(403, "forbidden", "missing or wrong X-ERP-Token")
+
+    @router.get("", summary="Sales documents the ERP has not acknowledged, oldest first")
+    async def new_documents(request: Request, limit: int = 100) -> dict[str, Any]:
+        authorize(request)
+        if not 1 <= limit <= 1000:
+            raise ApiError(400, "invalid_limit", "limit must be between 1 and 1000")
+        return await run_in_threadpool(_new, db, limit)
+
+    @router.post("/ack", summary="Mark documents as taken by the ERP")
+    async def acknowledge(request: Request, body: Acknowledge) -> dict[str, int]:
+        authorize(request)
+        return {"acknowledged": await run_in_threadpool(_ack, db, body.ids)}
+
+    return router
+
+
+def _new(db: Database, limit: int) -> dict[str, Any]:
+    with db.unit_of_work() as uow:
+        return {"documents": [as_json(d) for d in uow.sales.not_exported(limit)]}
+
+
+def _ack(db: Database, ids: list[int]) -> int:
+    with db.unit_of_work() as uow:
+        count = uow.sales.acknowledge(ids, datetime.now(UTC))
+        uow.commit()
+        return count

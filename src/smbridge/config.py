@@ -80,6 +80,18 @@ class Settings(BaseSettings):
     job_monitoring_seconds: float = Field(default=60, gt=0)
     job_sales_seconds: float = Field(default=3600, gt=0)
     job_lease_seconds: float = Field(default=60, gt=0)
+    monitor_new_not_taken_minutes: float = 10
+    monitor_not_ready_before_window_minutes: float = 30
+    monitor_notification_stuck_minutes: float = 10
+    monitor_notification_attempts: int = 5
+    monitor_parked_minutes: float = 30
+    monitor_silence_minutes: float = 60
+    monitor_store_hours: str = Field(default="08:00-23:00", pattern=r"^\d\d:\d\d-\d\d:\d\d$")
+    monitor_telegram_backlog: int = 200
+    monitor_telegram_oldest_minutes: float = 10
+    monitor_document_due_hours: float = 2
+    monitor_lookback_days: float = 7
+    monitor_remind_minutes: float = 30
     sales_export_dir: str = Field(
         default="", description="JSON/CSV files for the ERP; empty: API only"
     )

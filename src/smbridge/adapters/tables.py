@@ -99,6 +99,8 @@ orders = Table(
     # documents job by status alone.
     Index("ix_orders_store_status", "store_id", "status"),
     Index("ix_orders_status", "status"),
+    # Recently delivered orders (documents due) without reading the whole history.
+    Index("ix_orders_status_delivered_at", "status", "delivered_at"),
 )
 
 order_positions = Table(
@@ -306,6 +308,7 @@ sales_documents = Table(
     Column("exported_at", UtcDateTime),  # the ERP acknowledged it over the API
     Column("files_written_at", UtcDateTime),  # JSON and CSV files are in the export folder
     Index("ix_sales_documents_exported_at", "exported_at"),
+    Index("ix_sales_documents_created_at", "created_at"),
     Index("ix_sales_documents_files_written_at", "files_written_at"),
 )
 
@@ -324,6 +327,43 @@ sales_document_lines = Table(
     Column("amount", ExactDecimal, nullable=False),
     Column("discount", ExactDecimal, nullable=False),
     Column("replaces_sku", String(64)),
+)
+
+monitoring_problems = Table(
+    "monitoring_problems",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("subject", String(128), nullable=False),  # e.g. "order:42", or "all"
+    Column("chat_id", String(64)),
+    Column("text", Text, nullable=False),
+    Column("first_seen_at", UtcDateTime, nullable=False),
+    Column("last_reported_at", UtcDateTime, nullable=False),
+    Column("reports", Integer, nullable=False),
+    Column("resolved_at", UtcDateTime),
+    # One open problem per rule and subject; resolved ones stay as history.
+    Index(
+        "uq_monitoring_problems_open",
+        "rule",
+        "subject",
+        unique=True,
+        sqlite_where=text("resolved_at IS NULL"),
+        postgresql_where=text("resolved_at IS NULL"),
+    ),
+    Index("ix_monitoring_problems_resolved_at", "resolved_at"),
+)
+
+monitoring_snapshots = Table(
+    "monitoring_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("taken_at", UtcDateTime, nullable=False),
+    Column("orders_by_status", JsonDocument, nullable=False),
+    Column("late_orders", Integer, nullable=False),
+    Column("notification_backlog", Integer, nullable=False),
+    Column("telegram_backlog", Integer, nullable=False),
+    Column("open_problems", Integer, nullable=False),
+    Index("ix_monitoring_snapshots_taken_at", "taken_at"),
 )
 
 mapper_registry = registry(metadata=metadata)

@@ -1,0 +1,1 @@
+"""Monitoring: checks the quality of order processing every minute and alerts staff."""

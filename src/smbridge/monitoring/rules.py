@@ -1,0 +1,292 @@
+"""The monitoring rules. Each looks at the database now and names the problems it sees.
+
+Every query is bounded by active orders, queues, or a recent window — never by history —
+so a run costs the same on the first day and after a million orders.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, and_, exists, func, or_, select
+
+from smbridge.adapters.tables import (
+    orders,
+    pickers,
+    sales_documents,
+    sm_notifications,
+    stores,
+    telegram_outbox,
+    webhook_journal,
+)
+from smbridge.config import Settings
+from smbridge.domain.notification import DeliveryState
+from smbridge.domain.status import OrderStatus
+
+S = OrderStatus
+NOT_READY = [S.NEW.value, S.IN_ASSEMBLY.value, S.ASSEMBLED.value]
+
+
+@dataclass(frozen=True)
+class Finding:
+    rule: str
+    subject: str
+    chat_id: str | None
+    text: str  # Russian: what is wrong and what to do
+
+
+@dataclass(frozen=True)
+class Look:
+    """What every rule gets: a read-only connection, the time, thresholds, chats."""
+
+    db: Connection
+    now: datetime
+    settings: Settings
+    operations: str | None
+    store_chats: dict[int, str | None]
+    picker_chats: dict[int, str | None]
+    timezone: str
+
+    def minutes_ago(self, minutes: float) -> datetime:
+        return self.now - timedelta(minutes=minutes)
+
+
+Rule = Callable[[Look], Iterator[Finding]]
+
+
+def new_not_taken(look: Look) -> Iterator[Finding]:
+    limit = look.settings.monitor_new_not_taken_minutes
+    rows = look.db.execute(
+        select(orders.c.id, orders.c.number, orders.c.store_id).where(
+            orders.c.status == S.NEW.value, orders.c.received_at < look.minutes_ago(limit)
+        )
+    )
+    for row in rows:
+        yield Finding(
+            "new_not_taken",
+            f"order:{row.id}",
+            look.store_chats.get(row.store_id),
+            f"Заказ {row.number} не взят в сборку больше {limit:g} мин. Назначьте сборщика.",
+        )
+
+
+def assembly_overdue(look: Look) -> Iterator[Finding]:
+    rows = look.db.execute(
+        select(
+            orders.c.id,
+            orders.c.number,
+            orders.c.store_id,
+            orders.c.picker_id,
+            orders.c.expected_assembly_at,
+        ).where(orders.c.status == S.IN_ASSEMBLY.value, orders.c.expected_assembly_at < look.now)
+    )
+    for row in rows:
+        chat = look.picker_chats.get(row.picker_id) or look.store_chats.get(row.store_id)
+        due = _local(look, row.expected_assembly_at)
+        yield Finding(
+            "assembly_overdue",
+            f"order:{row.id}",
+            chat,
+            f"Сборка заказа {row.number} просрочена: срок был {due}. "
+            "Завершите сборку или передайте заказ другому сборщику.",
+        )
+
+
+def not_ready_before_window(look: Look) -> Iterator[Finding]:
+    margin = look.settings.monitor_not_ready_before_window_minutes
+    rows = look.db.execute(
+        select(orders.c.id, orders.c.number, orders.c.store_id, orders.c.delivery_from).where(
+            orders.c.status.in_(NOT_READY),
+            orders.c.delivery_from < look.now + timedelta(minutes=margin),
+        )
+    )
+    for row in rows:
+        yield Finding(
+            "not_ready_before_window",
+            f"order:{row.id}",
+            look.store_chats.get(row.store_id),
+            f"Заказ {row.number} не готов, а доставка начинается в "
+            f"{_local(look, row.delivery_from)}. Ускорьте сборку.",
+        )
+
+
+def courier_waiting(look: Look) -> Iterator[Finding]:
+    rows = look.db.execute(
+        select(orders.c.id, orders.c.number, orders.c.store_id).where(
+            orders.c.status.in_(NOT_READY), orders.c.courier_arrived_at.is_not(None)
+        )
+    )
+    for row in rows:
+        yield Finding(
+            "courier_waiting",
+            f"order:{row.id}",
+            look.store_chats.get(row.store_id),
+            f"Курьер ждёт заказ {row.number}, а он ещё не готов. Срочно завершите сборку.",
+        )
+
+
+def notifications_failing(look: Look) -> Iterator[Finding]:
+    n = sm_notifications
+    stuck_since = look.minutes_ago(look.settings.monitor_notification_stuck_minutes)
+    rows = look.db.execute(
+        select(n.c.id, n.c.type, n.c.sm_order_id, n.c.state, n.c.attempts).where(
+            or_(
+                n.c.state == DeliveryState.DEAD.value,
+                and_(
+                    n.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
+                    or_(
+                        n.c.created_at < stuck_since,
+                        n.c.attempts >= look.settings.monitor_notification_attempts,
+                    ),
+                ),
+            )
+        )
+    )
+    for row in rows:
+        how = (
+            "отклонено СберМаркетом"
+            if row.state == DeliveryState.DEAD.value
+            else f"не доставлено, попыток: {row.attempts}"
+        )
+        yield Finding(
+            "notification_failing",
+            f"notification:{row.id}",
+            look.operations,
+            f"Уведомление {row.type} по заказу {row.sm_order_id} {how}. "
+            "Проверьте связь со СберМаркетом; повтор: "
+            f"`smbridge notifications resend --id {row.id}`.",
+        )
+
+
+def webhooks_failing(look: Look) -> Iterator[Finding]:
+    j = webhook_journal
+    parked_since = look.minutes_ago(look.settings.monitor_parked_minutes)
+    rows = look.db.execute(
+        select(j.c.id, j.c.event_type, j.c.sm_order_id, j.c.status).where(
+            or_(
+                j.c.status == "failed", and_(j.c.status == "parked", j.c.received_at < parked_since)
+            )
+        )
+    )
+    for row in rows:
+        what = "не применено" if row.status == "failed" else "ждёт заказ, который не пришёл"
+        yield Finding(
+            "webhook_failing",
+            f"webhook:{row.id}",
+            look.operations,
+            f"Событие {row.event_type} по заказу {row.sm_order_id} {what}. "
+            f"Разберите: `smbridge events list --status {row.status}`.",
+        )
+
+
+def no_webhooks(look: Look) -> Iterator[Finding]:
+    if not _store_hours(look):
+        return
+    last = look.db.execute(select(func.max(webhook_journal.c.received_at))).scalar_one()
+    silence = look.settings.monitor_silence_minutes
+    if last is None or last < look.minutes_ago(silence):
+        yield Finding(
+            "no_webhooks",
+            "all",
+            look.operations,
+            f"От СберМаркета нет ни одного события больше {silence:g} мин. "
+            "Проверьте доступность хука и nginx.",
+        )
+
+
+def telegram_backlog(look: Look) -> Iterator[Finding]:
+    count, oldest = look.db.execute(
+        select(func.count(), func.min(telegram_outbox.c.created_at)).where(
+            telegram_outbox.c.status == "queued"
+        )
+    ).one()
+    too_old = oldest is not None and oldest < look.minutes_ago(
+        look.settings.monitor_telegram_oldest_minutes
+    )
+    if count > look.settings.monitor_telegram_backlog or too_old:
+        yield Finding(
+            "telegram_backlog",
+            "all",
+            look.operations,
+            f"В очереди Telegram {count} сообщений, старейшее с {_local(look, oldest)}."
+            " Проверьте отправку: `smbridge jobs status`.",
+        )
+
+
+def documents_missing(look: Look) -> Iterator[Finding]:
+    due = look.now - timedelta(hours=look.settings.monitor_document_due_hours)
+    since = look.now - timedelta(days=look.settings.monitor_lookback_days)
+    has_document = exists().where(sales_documents.c.order_id == orders.c.id)
+    count = look.db.execute(
+        select(func.count())
+        .select_from(orders)
+        .where(
+            orders.c.status == S.DELIVERED.value,
+            orders.c.delivered_at < due,
+            orders.c.delivered_at >= since,
+            ~has_document,
+        )
+    ).scalar_one()
+    if count:
+        yield Finding(
+            "documents_missing",
+            "all",
+            look.operations,
+            f"{count} доставленных заказов без реализации дольше "
+            f"{look.settings.monitor_document_due_hours:g} ч. "
+            "Проверьте задание: `smbridge jobs run sales_documents`.",
+        )
+
+
+def paid_differs(look: Look) -> Iterator[Finding]:
+    since = look.now - timedelta(days=look.settings.monitor_lookback_days)
+    d = sales_documents
+    rows = look.db.execute(
+        select(d.c.id, d.c.order_number, d.c.difference).where(
+            d.c.created_at >= since, d.c.difference.is_not(None)
+        )
+    )
+    for row in rows:
+        if row.difference:
+            yield Finding(
+                "paid_differs",
+                f"document:{row.id}",
+                look.operations,
+                f"Оплата заказа {row.order_number} отличается от суммы сборки на "
+                f"{row.difference} ₽. Сверьте с бухгалтерией.",
+            )
+
+
+RULES: tuple[Rule, ...] = (
+    new_not_taken,
+    assembly_overdue,
+    not_ready_before_window,
+    courier_waiting,
+    notifications_failing,
+    webhooks_failing,
+    no_webhooks,
+    telegram_backlog,
+    documents_missing,
+    paid_differs,
+)
+
+
+def chats(connection: Connection) -> tuple[dict[int, str | None], dict[int, str | None]]:
+    store_rows = connection.execute(select(stores.c.id, stores.c.telegram_chat_id))
+    picker_rows = connection.execute(select(pickers.c.id, pickers.c.telegram_chat_id))
+    return dict(tuple(r) for r in store_rows), dict(tuple(r) for r in picker_rows)
+
+
+def _local(look: Look, moment: datetime | None) -> str:
+    if moment is None:
+        return "—"
+    return moment.astimezone(ZoneInfo(look.timezone)).strftime("%H:%M")
+
+
+def _store_hours(look: Look) -> bool:
+    opens, closes = (time.fromisoformat(t) for t in look.settings.monitor_store_hours.split("-"))
+    local = look.now.astimezone(ZoneInfo(look.timezone)).time()
+    return opens <= local < closes

@@ -328,7 +328,6 @@ class SalesDocuments:
 
     def add(self, document: SalesDocument) -> None:
         self._session.add(document)
-        self._session.flush()  # a duplicate fails here, inside its own transaction
 
     def not_exported(self, limit: int) -> Sequence[SalesDocument]:
         return self._session.scalars(

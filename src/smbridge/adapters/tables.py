@@ -93,6 +93,7 @@ orders = Table(
     Column("changed_by_customer", Boolean, nullable=False, default=False),
     Column("changed_at", UtcDateTime),
     Column("bags", Integer),
+    Column("sales_document_id", Integer),  # set with the document, in its transaction
     Column("updated_at", UtcDateTime),
     Column("version", Integer, nullable=False),
     # The store's board reads active orders by store and status; monitoring and the sales
@@ -101,6 +102,13 @@ orders = Table(
     Index("ix_orders_status", "status"),
     # Recently delivered orders (documents due) without reading the whole history.
     Index("ix_orders_status_delivered_at", "status", "delivered_at"),
+    # Delivered orders still waiting for their sales document: a small, shrinking set.
+    Index(
+        "ix_orders_undocumented",
+        "id",
+        sqlite_where=text("status = 'delivered' AND sales_document_id IS NULL"),
+        postgresql_where=text("status = 'delivered' AND sales_document_id IS NULL"),
+    ),
 )
 
 order_positions = Table(

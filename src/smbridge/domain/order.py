@@ -204,6 +204,7 @@ class Order:
     changed_by_customer: bool = False
     changed_at: datetime | None = None
     bags: int | None = None
+    sales_document_id: int | None = None
     updated_at: datetime | None = None
     positions: list[Position] = field(default_factory=list)
     id: int | None = None

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, exists, func, or_, select
+from sqlalchemy import Connection, and_, func, or_, select
 
 from smbridge.adapters.tables import (
     orders,
@@ -218,16 +218,13 @@ def telegram_backlog(look: Look) -> Iterator[Finding]:
 
 def documents_missing(look: Look) -> Iterator[Finding]:
     due = look.now - timedelta(hours=look.settings.monitor_document_due_hours)
-    since = look.now - timedelta(days=look.settings.monitor_lookback_days)
-    has_document = exists().where(sales_documents.c.order_id == orders.c.id)
     count = look.db.execute(
         select(func.count())
         .select_from(orders)
         .where(
             orders.c.status == S.DELIVERED.value,
+            orders.c.sales_document_id.is_(None),
             orders.c.delivered_at < due,
-            orders.c.delivered_at >= since,
-            ~has_document,
         )
     ).scalar_one()
     if count:

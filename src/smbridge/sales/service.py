@@ -15,15 +15,15 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import exists, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from smbridge.adapters.tables import orders, sales_documents
+from smbridge.adapters.tables import orders
 from smbridge.domain.order import Order
 from smbridge.domain.sales import SalesDocument, document_for
 from smbridge.domain.status import OrderStatus
 from smbridge.sales.export import write_files
-from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+from smbridge.service_layer.unit_of_work import Database
 
 log = structlog.get_logger(__name__)
 
@@ -65,12 +65,15 @@ def create_documents(
 
 
 def _orders_without_document(db: Database, limit: int) -> list[int]:
-    has_document = exists().where(sales_documents.c.order_id == orders.c.id)
+    """Reads a partial index of undocumented deliveries: the backlog, never the history."""
     with db.engine.connect() as connection:
         return list(
             connection.execute(
                 select(orders.c.id)
-                .where(orders.c.status == OrderStatus.DELIVERED.value, ~has_document)
+                .where(
+                    orders.c.status == OrderStatus.DELIVERED.value,
+                    orders.c.sales_document_id.is_(None),
+                )
                 .order_by(orders.c.id)
                 .limit(limit)
             ).scalars()
@@ -78,13 +81,21 @@ def _orders_without_document(db: Database, limit: int) -> list[int]:
 
 
 def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCounts) -> None:
-    made: list[SalesDocument] = []
     with db.unit_of_work() as uow:
-        for order in uow.orders.by_ids(order_ids):
-            made.append(_document(uow, order, now))
+        zones = {s.id: ZoneInfo(s.timezone) for s in uow.stores.all()}
+        made = [
+            (order, _document(order, zones, now))
+            for order in uow.orders.by_ids(order_ids)
+            if order.sales_document_id is None
+        ]
+        for _, document in made:
+            uow.sales.add(document)
+        uow.session.flush()  # one flush per batch; a duplicate fails the whole batch here
+        for order, document in made:
+            order.sales_document_id = document.id
         uow.commit()
     counts.created += len(made)
-    for document in made:
+    for _, document in made:
         if document.difference:
             counts.with_difference += 1
             log.warning(
@@ -94,14 +105,11 @@ def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCoun
             )
 
 
-def _document(uow: UnitOfWork, order: Order, now: datetime) -> SalesDocument:
-    store = uow.stores.get(order.store_id)
-    zone = ZoneInfo(store.timezone if store is not None else "UTC")
+def _document(order: Order, zones: dict[int | None, ZoneInfo], now: datetime) -> SalesDocument:
+    zone = zones.get(order.store_id, ZoneInfo("UTC"))
     delivered = (order.delivered_at or now).astimezone(zone).date()
     assert order.id is not None
-    document = document_for(order, document_number(order.id), now, delivered)
-    uow.sales.add(document)
-    return document
+    return document_for(order, document_number(order.id), now, delivered)
 
 
 def write_export_files(

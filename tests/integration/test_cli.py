@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from smbridge.adapters import migrations
 from smbridge.adapters.tables import metadata, orders, stores, webhook_journal
 from smbridge.config import get_settings
-from smbridge.entrypoints import cli
 from smbridge.entrypoints.cli import app
+from smbridge.entrypoints.commands import common
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
@@ -25,7 +25,7 @@ runner = CliRunner()
 @pytest.fixture
 def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("SMBRIDGE_LOG_JSON", "false")
-    monkeypatch.setattr(cli.console, "width", 240)  # no wrapping inside table cells
+    monkeypatch.setattr(common.console, "width", 240)  # no wrapping inside table cells
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

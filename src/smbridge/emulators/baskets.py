@@ -38,6 +38,8 @@ CATALOG: tuple[Product, ...] = (
     Product("100513", "Шоколад Алёнка 90 г", Decimal("99.90")),
 )
 
+CATALOG_BY_SKU: dict[str, Product] = {p.sku: p for p in CATALOG}
+
 CUSTOMERS = (
     ("Иван Петров", "+79991111111"),
     ("Анна Смирнова", "+79992222222"),

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from smbridge.adapters.database import READ_ONLY
-from smbridge.adapters.tables import orders, telegram_outbox, webhook_journal
+from smbridge.adapters.tables import orders, sm_notifications, telegram_outbox, webhook_journal
 from smbridge.service_layer.unit_of_work import Database
 
 
@@ -16,6 +16,7 @@ class Overview:
     orders_by_status: dict[str, int]
     webhooks_by_status: dict[str, int]
     webhook_deliveries: int
+    notifications_by_state: dict[str, int]
     telegram_by_status: dict[str, int]
 
 
@@ -36,5 +37,6 @@ def overview(db: Database) -> Overview:
             orders_by_status=by_status(orders.c.status),
             webhooks_by_status=by_status(webhook_journal.c.status),
             webhook_deliveries=int(deliveries),
+            notifications_by_state=by_status(sm_notifications.c.state),
             telegram_by_status=by_status(telegram_outbox.c.status),
         )

@@ -1,0 +1,31 @@
+"""``smbridge emulate pickers``: simulated pickers of one store working the assembly API."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from smbridge.config import get_settings
+from smbridge.emulators.pickers import PickerHabits, PickerTeam, run_team_until_signalled
+from smbridge.logs import configure_logging
+
+
+def emulate_pickers(  # noqa: PLR0917 - one parameter per CLI option
+    api_url: Annotated[list[str], typer.Option(help="assembly worker URL (repeatable)")],
+    token: Annotated[str, typer.Option(help="the store's assembly API token")],
+    picker_id: Annotated[list[int], typer.Option(help="a picker of the store (repeatable)")],
+    shortage: Annotated[float, typer.Option(help="share of lines picked short")] = 0.08,
+    replacement: Annotated[float, typer.Option(help="share of lines replaced")] = 0.05,
+    seconds_per_line: Annotated[float, typer.Option(help="time to pick a line")] = 0.0,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+) -> None:
+    """Pickers that take, pick (shortages, replacements, weights, marking codes) and finish."""
+    settings = get_settings()
+    configure_logging(settings.log_level, settings.log_json)
+    habits = PickerHabits(
+        shortage=shortage, replacement=replacement, seconds_per_line=seconds_per_line
+    )
+    stats = run_team_until_signalled(PickerTeam(api_url, token, picker_id, habits, seed))
+    Console(stderr=True).print(f"pickers: {stats}")

@@ -1,0 +1,1 @@
+"""The ``smbridge`` subcommands, one module per area."""

@@ -1,0 +1,164 @@
+"""Commands that start processes: web workers, the scheduler, the whole system."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from datetime import timedelta
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.live import Live
+from rich.table import Table
+
+from smbridge.adapters import migrations
+from smbridge.config import get_settings
+from smbridge.entrypoints.commands.common import console, database
+from smbridge.entrypoints.openapi import openapi_json
+from smbridge.entrypoints.stack import Secrets, StackPlan, build_supervisor, prepare_demo
+from smbridge.entrypoints.supervisor import Supervisor
+from smbridge.notifications.dispatcher_process import run_dispatcher
+from smbridge.orders.summary import overview
+from smbridge.scheduler.jobs import build_jobs
+from smbridge.scheduler.runner import Scheduler
+from smbridge.service_layer.unit_of_work import Database
+
+
+class Service(StrEnum):
+    HOOK = "hook"
+    ASSEMBLY = "assembly"
+
+
+_APPS = {
+    Service.HOOK: "smbridge.entrypoints.hook_app:app_from_environment",
+    Service.ASSEMBLY: "smbridge.entrypoints.assembly_app:app_from_environment",
+}
+
+
+def serve(
+    service: Annotated[Service, typer.Argument(help="which web service")],
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port")] = 8001,
+) -> None:
+    """One worker process of a web service; nginx balances a pool of them."""
+    uvicorn.run(
+        _APPS[service],
+        factory=True,
+        host=host,
+        port=port,
+        workers=1,
+        loop="uvloop",
+        http="httptools",
+        access_log=False,
+        log_level="warning",
+        timeout_graceful_shutdown=20,
+    )
+
+
+def openapi(service: Annotated[Service, typer.Argument(help="which web service")]) -> None:
+    """Print a service's OpenAPI schema (docs/ keeps a copy of each)."""
+    print(openapi_json(service.value))
+
+
+def scheduler() -> None:
+    """Run the periodic jobs and the SM dispatcher; SIGTERM finishes current runs and exits."""
+    settings = get_settings()
+    with database() as db:
+        runner = Scheduler(
+            db,
+            settings,
+            build_jobs(settings, db),
+            lease=timedelta(seconds=settings.job_lease_seconds),
+        )
+        signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())
+        signal.signal(signal.SIGINT, lambda *_: runner.stop.set())
+        notifying = threading.Thread(
+            target=run_dispatcher, args=(settings, db, runner.stop), name="dispatcher"
+        )
+        notifying.start()
+        runner.serve()
+        notifying.join()
+
+
+def dispatcher() -> None:
+    """Deliver queued notifications to SM until stopped (SIGTERM finishes the batch)."""
+    settings = get_settings()
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    with database() as db:
+        run_dispatcher(settings, db, stop)
+
+
+def run(  # noqa: PLR0917 - one parameter per CLI option
+    hook_workers: Annotated[int, typer.Option(help="hook worker processes")] = 4,
+    assembly_workers: Annotated[int, typer.Option(help="assembly worker processes")] = 4,
+    hook_port: Annotated[int, typer.Option(help="first hook worker port")] = 8100,
+    assembly_port: Annotated[int, typer.Option(help="first assembly worker port")] = 8200,
+    host: str = "127.0.0.1",
+    demo: Annotated[bool, typer.Option(help="SM emulator and pickers feed the system")] = False,
+    rate: Annotated[float, typer.Option(help="demo: SM orders per second")] = 1.0,
+    orders: Annotated[int, typer.Option(help="demo: stop generating after N (0: never)")] = 0,
+    chaos: Annotated[bool, typer.Option(help="demo: duplicates, reordering, changes")] = False,
+    speed: Annotated[float, typer.Option(help="demo: courier speed-up factor")] = 60.0,
+    seed: Annotated[int | None, typer.Option(help="demo: random seed")] = None,
+) -> None:
+    """Start the whole system on this machine (SQLite by default); Ctrl-C stops it."""
+    plan = StackPlan(
+        host=host,
+        hook_workers=hook_workers,
+        hook_port=hook_port,
+        assembly_workers=assembly_workers,
+        assembly_port=assembly_port,
+        demo=demo,
+        demo_rate=rate,
+        demo_orders=orders,
+        demo_chaos=chaos,
+        demo_speed=speed,
+        seed=seed,
+    )
+    hook_token = get_settings().hook_token.get_secret_value()
+    with database() as db:
+        migrations.upgrade(db.engine)
+        keys = prepare_demo(db, plan, hook_token) if demo else Secrets(hook_token)
+        live = demo and console.is_terminal
+        supervisor = build_supervisor(plan, keys, quiet=live)
+        supervisor.start_all()
+        try:
+            _supervise(supervisor, db, live)
+        except KeyboardInterrupt:
+            console.print("stopping…")
+        finally:
+            supervisor.stop_all()
+
+
+def _supervise(supervisor: Supervisor, db: Database, live: bool) -> None:
+    """Restart crashed children; show the overview (a live table on a terminal)."""
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    if not live:
+        while not stop.wait(1.0):
+            supervisor.check()
+        return
+    with Live(_overview_table(db), console=console, refresh_per_second=1) as screen:
+        while not stop.wait(1.0):
+            supervisor.check()
+            screen.update(_overview_table(db))
+
+
+def _overview_table(db: Database) -> Table:
+    seen = overview(db)
+    table = Table("что", "сколько", title="smbridge — заказы СберМаркета")
+    sections = (
+        ("заказы", seen.orders_by_status),
+        ("вебхуки", seen.webhooks_by_status),
+        ("уведомления СМ", seen.notifications_by_state),
+        ("telegram", seen.telegram_by_status),
+    )
+    for title, counts in sections:
+        for status, n in sorted(counts.items()):
+            table.add_row(f"{title}: {status}", str(n))
+    table.add_row("вебхуки: доставок всего", str(seen.webhook_deliveries))
+    return table

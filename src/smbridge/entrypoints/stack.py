@@ -1,0 +1,144 @@
+"""What ``smbridge run`` starts: the worker pools, the dispatcher and, for a demo stand
+(«тестовый контур»), the SM emulator and simulated pickers feeding it."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from smbridge.assembly.service import token_hash
+from smbridge.domain.picker import Picker
+from smbridge.domain.store import Store
+from smbridge.entrypoints.supervisor import Supervisor, child_environment
+from smbridge.orders.views import HOOK_PATH
+from smbridge.service_layer.unit_of_work import Database
+
+DEMO_STORE = "101"
+
+
+@dataclass(frozen=True)
+class StackPlan:
+    host: str = "127.0.0.1"
+    hook_workers: int = 4
+    hook_port: int = 8100  # workers listen on consecutive ports from here
+    assembly_workers: int = 4
+    assembly_port: int = 8200
+    demo: bool = False
+    sm_port: int = 9000
+    demo_rate: float = 1.0  # SM orders per second
+    demo_orders: int = 0  # 0: no limit
+    demo_chaos: bool = False
+    demo_speed: float = 60.0  # courier delays: real minutes become seconds
+    demo_pickers: int = 3
+    seed: int | None = None
+
+    def hook_urls(self) -> list[str]:
+        return [
+            f"http://{self.host}:{self.hook_port + i}{HOOK_PATH}/" for i in range(self.hook_workers)
+        ]
+
+    def assembly_urls(self) -> list[str]:
+        return [
+            f"http://{self.host}:{self.assembly_port + i}" for i in range(self.assembly_workers)
+        ]
+
+    @property
+    def sm_url(self) -> str:
+        return f"http://{self.host}:{self.sm_port}"
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Tokens the processes of one stand share; made fresh for a demo."""
+
+    hook_token: str
+    sm_token: str = ""
+    api_token: str = ""
+    picker_ids: tuple[int, ...] = ()
+
+
+def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
+    """A demo store with pickers and an API token (made once; the tokens are new each run)."""
+    api_token = secrets.token_urlsafe(24)
+    with db.unit_of_work() as uow:
+        store = uow.stores.by_sm_id(DEMO_STORE)
+        if store is None:
+            store = Store(sm_store_id=DEMO_STORE, name="Демо-магазин на Ленина")
+            uow.stores.add(store)
+        assert store.id is not None
+        pickers = list(uow.pickers.of_store(store.id))
+        for n in range(len(pickers), plan.demo_pickers):
+            picker = Picker(store_id=store.id, name=f"Сборщик {n + 1}")
+            uow.pickers.add(picker)
+            pickers.append(picker)
+        uow.tokens.add(store.id, token_hash(api_token), "demo pickers", datetime.now(UTC))
+        uow.commit()
+        ids = tuple(p.id for p in pickers[: plan.demo_pickers] if p.id is not None)
+    return Secrets(
+        hook_token or secrets.token_urlsafe(24), secrets.token_urlsafe(24), api_token, ids
+    )
+
+
+def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
+    env = {"SMBRIDGE_HOOK_TOKEN": keys.hook_token}
+    if plan.demo:
+        env |= {
+            "SMBRIDGE_SM_BASE_URL": plan.sm_url,
+            "SMBRIDGE_SM_TOKEN": keys.sm_token,
+            "SMBRIDGE_SM_API_GENERATION": "classic",
+        }
+    if quiet:  # the live table is the screen: children only log warnings and errors
+        env["SMBRIDGE_LOG_LEVEL"] = "WARNING"
+    supervisor = Supervisor(child_environment(**env))
+    for i in range(plan.hook_workers):
+        port = str(plan.hook_port + i)
+        supervisor.add(f"hook:{port}", "serve", "hook", "--host", plan.host, "--port", port)
+    for i in range(plan.assembly_workers):
+        port = str(plan.assembly_port + i)
+        supervisor.add(f"assembly:{port}", "serve", "assembly", "--host", plan.host, "--port", port)
+    supervisor.add("scheduler", "scheduler")  # the periodic jobs and the SM dispatcher
+    if plan.demo:
+        supervisor.add("sm-emulator", *_sm_emulator_args(plan, keys))
+        supervisor.add("pickers", *_pickers_args(plan, keys))
+    return supervisor
+
+
+def _sm_emulator_args(plan: StackPlan, keys: Secrets) -> list[str]:
+    args = [
+        "emulate",
+        "sm",
+        "--host",
+        plan.host,
+        "--port",
+        str(plan.sm_port),
+        "--hook-token",
+        keys.hook_token,
+        "--notify-token",
+        keys.sm_token,
+        "--store",
+        DEMO_STORE,
+        "--rate",
+        str(plan.demo_rate),
+        "--orders",
+        str(plan.demo_orders),
+        "--speed",
+        str(plan.demo_speed),
+        "--chaos" if plan.demo_chaos else "--no-chaos",
+    ]
+    for url in plan.hook_urls():
+        args += ["--hook-url", url]
+    if plan.seed is not None:
+        args += ["--seed", str(plan.seed)]
+    return args
+
+
+def _pickers_args(plan: StackPlan, keys: Secrets) -> list[str]:
+    args = ["emulate", "pickers", "--token", keys.api_token]
+    for url in plan.assembly_urls():
+        args += ["--api-url", url]
+    for picker_id in keys.picker_ids:
+        args += ["--picker-id", str(picker_id)]
+    if plan.seed is not None:
+        args += ["--seed", str(plan.seed)]
+    return args

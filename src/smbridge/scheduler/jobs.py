@@ -1,0 +1,61 @@
+"""The periodic jobs of SPEC.md, built from settings."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from smbridge.adapters.telegram_client import TelegramClient
+from smbridge.config import Settings
+from smbridge.monitoring.service import run_monitoring
+from smbridge.sales.service import create_documents, write_export_files
+from smbridge.scheduler.runner import Job, JobContext
+from smbridge.service_layer.unit_of_work import Database
+from smbridge.telegram.limits import RateLimiter, TelegramLimits
+from smbridge.telegram.sender import SenderPolicy, TelegramSender
+
+TELEGRAM, MONITORING, SALES = "telegram_sender", "monitoring", "sales_documents"
+
+
+def build_jobs(settings: Settings, db: Database) -> list[Job]:
+    send = _telegram_job(settings, db)
+    return [
+        Job(TELEGRAM, timedelta(seconds=settings.job_telegram_seconds), send),
+        Job(
+            MONITORING,
+            timedelta(seconds=settings.job_monitoring_seconds),
+            lambda ctx: run_monitoring(ctx.db, ctx.settings, ctx.now),
+        ),
+        Job(SALES, timedelta(seconds=settings.job_sales_seconds), _sales_documents),
+    ]
+
+
+def _telegram_job(settings: Settings, db: Database) -> Any:
+    token = settings.telegram_bot_token.get_secret_value()
+    if not token:
+        return lambda _ctx: {"skipped": 1}  # no bot yet: messages wait in the queue
+    # One limiter for the scheduler's life: Telegram's windows span runs.
+    sender = TelegramSender(
+        db,
+        TelegramClient(settings.telegram_api_url, token),
+        RateLimiter(
+            TelegramLimits(
+                settings.telegram_per_second,
+                settings.telegram_private_per_second,
+                settings.telegram_group_per_minute,
+            )
+        ),
+        SenderPolicy(
+            operations_chat_id=settings.operations_chat_id or None,
+            budget=timedelta(seconds=max(1.0, settings.job_telegram_seconds - 2)),
+        ),
+    )
+    return lambda _ctx: sender.run().as_dict()
+
+
+def _sales_documents(ctx: JobContext) -> dict[str, Any]:
+    counts: dict[str, Any] = create_documents(ctx.db, stop=ctx.stop).as_dict()
+    if ctx.settings.sales_export_dir:
+        counts["files"] = write_export_files(ctx.db, Path(ctx.settings.sales_export_dir))
+    return counts

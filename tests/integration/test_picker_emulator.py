@@ -1,0 +1,87 @@
+"""The simulated pickers work real orders through a real assembly worker to the end."""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from smbridge.assembly.service import token_hash
+from smbridge.config import Settings
+from smbridge.domain.picker import Picker
+from smbridge.emulators import baskets
+from smbridge.emulators.pickers import PickerHabits, PickerTeam
+from smbridge.entrypoints.assembly_app import create_assembly_app
+from smbridge.orders.schemas import parse_webhook
+from smbridge.orders.service import IntakePolicy, ingest_webhook
+from smbridge.service_layer.unit_of_work import Database
+from tests.factories import add_store, envelope
+from tests.support.servers import serving
+
+ORDERS = 12
+
+
+def setup_store(db: Database) -> list[int]:
+    store = add_store(db)
+    assert store.id is not None
+    ids = []
+    with db.unit_of_work() as uow:
+        uow.tokens.add(store.id, token_hash("picker-token"), "test", datetime.now(UTC))
+        for name in ("Анна", "Борис", "Вера"):
+            picker = Picker(store_id=store.id, name=name)
+            uow.pickers.add(picker)
+            assert picker.id is not None
+            ids.append(picker.id)
+        uow.commit()
+    return ids
+
+
+def orders_in(db: Database) -> list[Any]:
+    with db.unit_of_work() as uow:
+        found = [uow.orders.by_sm_id(f"H{n}") for n in range(ORDERS)]
+        for order in found:
+            assert order is not None
+            uow.session.expunge(order)
+        return found
+
+
+def test_pickers_take_pick_and_finish_every_order(db: Database, settings: Settings) -> None:
+    picker_ids = setup_store(db)
+    rng = random.Random(7)
+    for n in range(ORDERS):
+        payload = baskets.order(f"H{n}", "101", datetime.now(UTC), rng)
+        ingest_webhook(
+            db,
+            parse_webhook(envelope("order.created", payload)),
+            IntakePolicy(notify_accepted=False),
+        )
+
+    with serving(create_assembly_app(settings, db)) as url:
+        team = PickerTeam(
+            [url], "picker-token", picker_ids, PickerHabits(shortage=0.2, replacement=0.2), seed=3
+        )
+        runner = threading.Thread(target=team.run, kwargs={"poll_seconds": 0.05})
+        runner.start()
+        deadline = time.monotonic() + 60
+        while team.stats.finished < ORDERS and time.monotonic() < deadline:
+            time.sleep(0.1)
+        team.stop.set()
+        runner.join(timeout=30)
+
+    assert team.stats.finished == ORDERS
+    assert team.stats.errors == {}
+    assert team.stats.replacements > 0
+    for order in orders_in(db):
+        assert order.status == "ready_for_delivery"
+        assert order.picker_id in picker_ids
+        for line in order.positions:
+            assert line.picked_quantity is not None
+            if line.is_weighed and line.picked_quantity > 0:
+                assert line.picked_weight_grams is not None
+                assert line.picked_weight_grams > Decimal(0)
+            product = baskets.CATALOG_BY_SKU.get(line.sku)
+            if product is not None and product.marked and line.replaced_by_sku is None:
+                assert len(line.marking_codes) == int(line.picked_quantity)

@@ -99,8 +99,7 @@ class PickerTeam:
             )
             for i, pid in enumerate(self._picker_ids)
         ]
-        for pid in self._picker_ids:
-            _quietly(board.call, "openShift", pickerId=pid)
+        self._open_shifts(board)
         for thread in threads:
             thread.start()
         while not self.stop.wait(poll_seconds):
@@ -110,6 +109,20 @@ class PickerTeam:
         for pid in self._picker_ids:
             _quietly(board.call, "closeShift", pickerId=pid)
         board.close()
+
+    def _open_shifts(self, board: AssemblyApi) -> None:
+        """Open every picker's shift, waiting for the API to come up if it must."""
+        waiting = list(self._picker_ids)
+        while waiting and not self.stop.is_set():
+            try:
+                board.call("openShift", pickerId=waiting[0])
+            except ApiRefused as refused:
+                if refused.code != "shift_already_open":
+                    raise
+            except httpx.HTTPError:
+                self.stop.wait(0.5)  # the assembly workers are still starting
+                continue
+            waiting.pop(0)
 
     def _look_at_board(self, board: AssemblyApi) -> None:
         try:

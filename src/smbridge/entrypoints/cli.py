@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 
+from smbridge.emulators.marketplace_command import emulate_sm
 from smbridge.emulators.pickers_command import emulate_pickers
 from smbridge.entrypoints.commands import admin, processes, queues
 
@@ -32,6 +33,7 @@ emulate_app = typer.Typer(
     help="Stand-ins for SM, Telegram and pickers («тестовый контур»).", no_args_is_help=True
 )
 emulate_app.command("pickers")(emulate_pickers)
+emulate_app.command("sm")(emulate_sm)
 app.add_typer(emulate_app, name="emulate")
 
 

@@ -31,6 +31,7 @@ class StackPlan:
     demo_chaos: bool = False
     demo_speed: float = 60.0  # courier delays: real minutes become seconds
     demo_pickers: int = 3
+    demo_pick_seconds: float = 0.0  # how long a picker takes per line
     seed: int | None = None
 
     def hook_urls(self) -> list[str]:
@@ -134,7 +135,14 @@ def _sm_emulator_args(plan: StackPlan, keys: Secrets) -> list[str]:
 
 
 def _pickers_args(plan: StackPlan, keys: Secrets) -> list[str]:
-    args = ["emulate", "pickers", "--token", keys.api_token]
+    args = [
+        "emulate",
+        "pickers",
+        "--token",
+        keys.api_token,
+        "--seconds-per-line",
+        str(plan.demo_pick_seconds),
+    ]
     for url in plan.assembly_urls():
         args += ["--api-url", url]
     for picker_id in keys.picker_ids:

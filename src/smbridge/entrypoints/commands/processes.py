@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import threading
 from datetime import timedelta
@@ -104,6 +105,8 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
     chaos: Annotated[bool, typer.Option(help="demo: duplicates, reordering, changes")] = False,
     speed: Annotated[float, typer.Option(help="demo: courier speed-up factor")] = 60.0,
     seed: Annotated[int | None, typer.Option(help="demo: random seed")] = None,
+    sm_port: Annotated[int, typer.Option(help="demo: the SM emulator's port")] = 9000,
+    pick_seconds: Annotated[float, typer.Option(help="demo: picking time per line")] = 0.5,
 ) -> None:
     """Start the whole system on this machine (SQLite by default); Ctrl-C stops it."""
     plan = StackPlan(
@@ -118,6 +121,8 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
         demo_chaos=chaos,
         demo_speed=speed,
         seed=seed,
+        sm_port=sm_port,
+        demo_pick_seconds=pick_seconds,
     )
     hook_token = get_settings().hook_token.get_secret_value()
     with database() as db:
@@ -139,13 +144,24 @@ def _supervise(supervisor: Supervisor, db: Database, live: bool) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     if not live:
-        while not stop.wait(1.0):
+        for tick in itertools.count(1):
+            if stop.wait(1.0):
+                return
             supervisor.check()
-        return
+            if tick % 10 == 0:  # a log, not a screen: one overview line now and then
+                console.print(_overview_line(db))
     with Live(_overview_table(db), console=console, refresh_per_second=1) as screen:
         while not stop.wait(1.0):
             supervisor.check()
             screen.update(_overview_table(db))
+
+
+def _overview_line(db: Database) -> str:
+    seen = overview(db)
+    return (
+        f"orders {seen.orders_by_status} webhooks {seen.webhooks_by_status} "
+        f"notifications {seen.notifications_by_state} telegram {seen.telegram_by_status}"
+    )
 
 
 def _overview_table(db: Database) -> Table:

@@ -1,0 +1,99 @@
+"""Running the whole system (``smbridge run --demo``) as a subprocess for end-to-end tests."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from tests.support.servers import wait_until_up
+
+
+def free_range(count: int) -> int:
+    """A first port such that ``count`` consecutive loopback ports are free."""
+    for _ in range(200):
+        base = random.randint(20_000, 50_000)
+        if all(_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no free port range")
+
+
+def _free(port: int) -> bool:
+    with socket.socket() as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+        return True
+
+
+@dataclass(frozen=True)
+class RunningStack:
+    sm_url: str
+    process: subprocess.Popen[bytes]
+
+    def report(self) -> dict[str, Any]:
+        answer: dict[str, Any] = httpx.get(f"{self.sm_url}/report", timeout=5).json()
+        return answer
+
+    def wait_until(self, done: Any, seconds: float) -> dict[str, Any]:
+        deadline = time.monotonic() + seconds
+        while True:
+            report = self.report()
+            if done(report) or time.monotonic() > deadline:
+                return report
+            assert self.process.poll() is None, "smbridge run died"
+            time.sleep(0.5)
+
+
+@contextmanager
+def running_stack(
+    database_url: str, *args: str, env: dict[str, str] | None = None
+) -> Iterator[RunningStack]:
+    hook, assembly, sm = free_range(2), free_range(2), free_range(1)
+    command = [
+        sys.executable,
+        "-m",
+        "smbridge",
+        "run",
+        "--demo",
+        "--hook-workers",
+        "2",
+        "--assembly-workers",
+        "2",
+        "--hook-port",
+        str(hook),
+        "--assembly-port",
+        str(assembly),
+        "--sm-port",
+        str(sm),
+        *args,
+    ]
+    environment = {
+        **os.environ,
+        "SMBRIDGE_DATABASE_URL": database_url,
+        "SMBRIDGE_LOG_LEVEL": "WARNING",
+        **(env or {}),
+    }
+    process = subprocess.Popen(command, env=environment)
+    stack = RunningStack(f"http://127.0.0.1:{sm}", process)
+    try:
+        wait_until_up(f"{stack.sm_url}/healthz", seconds=60)
+        yield stack
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()

@@ -1,0 +1,98 @@
+"""The SM emulator checks notifications as strictly as SM-API.md §2 describes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from smbridge.emulators import sm_rules
+from smbridge.emulators.sm_rules import Refused
+
+WEIGHED = {"100505"}
+
+
+def event(kind: str, **payload: Any) -> dict[str, Any]:
+    return {"event": {"type": kind, "payload": {"order_id": "H1", **payload}}}
+
+
+def contents(*positions: dict[str, Any]) -> dict[str, Any]:
+    return {"order": {"originalOrderId": "H1", "positions": list(positions)}}
+
+
+def check(body: object) -> None:
+    kind, payload = sm_rules.parse(body)
+    sm_rules.check_fields(kind, payload, WEIGHED)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        event("order.accepted", number="SM1", estimated_assembly_at="2026-11-28T12:00:00+03:00"),
+        event("order.in_work"),
+        event("order.assembled"),
+        event("order.pickup_code_created", code="1234"),
+        event("order.canceled", reason="out_of_stock"),
+        event(
+            "order.ready_for_delivery",
+            **contents(
+                {"id": "100500", "quantity": 0, "replacedByID": "100501"},
+                {"id": "100501", "quantity": 2, "markingCode": [{"value": "0104600"}]},
+                {"id": "100505", "quantity": 1, "weight": "1187"},
+                {"id": "100506", "quantity": 1.5},
+            ),
+        ),
+    ],
+)
+def test_valid_notifications_pass(body: dict[str, Any]) -> None:
+    check(body)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ({"type": "order.in_work"}, "event"),
+        (event("order.shipped"), "unknown event type"),
+        ({"event": {"type": "order.in_work", "payload": {}}}, "order_id"),
+        (event("order.accepted", estimated_assembly_at="2026-11-28T12:00:00+03:00"), "number"),
+        (
+            event("order.accepted", number="SM1", estimated_assembly_at="2026-11-28T12:00:00"),
+            "offset",
+        ),
+        (event("order.pickup_code_created"), "code"),
+        (event("order.canceled"), "reason"),
+        (event("order.ready_for_delivery"), "originalOrderId"),
+        (event("order.ready_for_delivery", **contents()), "final contents"),
+        (event("order.ready_for_delivery", **contents({"id": 100500, "quantity": 1})), "id"),
+        (event("order.ready_for_delivery", **contents({"id": "1", "quantity": "2"})), "quantity"),
+        (event("order.ready_for_delivery", **contents({"id": "1", "quantity": True})), "quantity"),
+        (
+            event("order.ready_for_delivery", **contents({"id": "100505", "quantity": 1})),
+            "weight is required",
+        ),
+        (
+            event(
+                "order.ready_for_delivery",
+                **contents({"id": "100505", "quantity": 1, "weight": 1187}),
+            ),
+            "string of grams",
+        ),
+        (
+            event(
+                "order.ready_for_delivery",
+                **contents({"id": "1", "quantity": 1, "markingCode": ["010"]}),
+            ),
+            "markingCode",
+        ),
+        (
+            event(
+                "order.ready_for_delivery",
+                **contents({"id": "1", "quantity": 0, "replacedByID": "2"}),
+            ),
+            "does not travel",
+        ),
+    ],
+)
+def test_invalid_notifications_are_refused_with_a_reason(body: object, words: str) -> None:
+    with pytest.raises(Refused, match=words):
+        check(body)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
@@ -17,12 +17,15 @@ from smbridge.domain.order import (
     Notice,
     Order,
     OrderData,
+    Outcome,
     PositionData,
     Substitute,
 )
 from smbridge.domain.status import FLOW, OrderStatus
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
+LATER = NOW + timedelta(minutes=30)
+WINDOW_FROM = datetime(2026, 11, 29, 10, 0, tzinfo=timezone(timedelta(hours=3)))
 MILK = PositionData("100500", "Молоко", Decimal(2), Decimal(2), price=Decimal("89.90"))
 BANANAS = PositionData(
     "200300", "Бананы", Decimal(1), Decimal(1), price=Decimal("129.00"), weight_grams=Decimal(1250)
@@ -55,27 +58,129 @@ def test_create_takes_header_and_numbers_lines() -> None:
     assert made.total_price == Decimal("327.80")
 
 
+def test_create_copies_every_field_sm_sent() -> None:
+    data = replace(
+        DATA,
+        sm_uuid="uuid-H1",
+        state="new",
+        payment_state="not_paid",
+        address={"full_address": "Москва, ул. Ленина, 1"},
+        delivery_from=WINDOW_FROM,
+        delivery_to=WINDOW_FROM + timedelta(hours=1),
+        is_planned=True,
+        discount_total_price=Decimal("300.00"),
+        delivery_cost=Decimal("0.00"),
+        payment_methods=("card_online",),
+        shipment_method="delivery",
+        replacement_policy="call_or_replace",
+        complete_before=WINDOW_FROM,
+    )
+    received = NOW - timedelta(minutes=1)
+    made = Order.create(data, store_id=5, received_at=received, expected_assembly_at=NOW)
+    assert (made.sm_order_id, made.store_id, made.received_at, made.updated_at) == (
+        "H1",
+        5,
+        received,
+        received,
+    )
+    assert made.expected_assembly_at == NOW
+    assert (made.sm_uuid, made.sm_state, made.payment_state) == ("uuid-H1", "new", "not_paid")
+    assert made.address == {"full_address": "Москва, ул. Ленина, 1"}
+    assert (made.delivery_from, made.delivery_to, made.is_planned) == (
+        WINDOW_FROM,
+        WINDOW_FROM + timedelta(hours=1),
+        True,
+    )
+    assert (made.discount_total_price, made.delivery_cost) == (Decimal("300.00"), Decimal("0.00"))
+    assert made.payment_methods == ["card_online"]
+    assert (made.shipment_method, made.replacement_policy, made.complete_before) == (
+        "delivery",
+        "call_or_replace",
+        WINDOW_FROM,
+    )
+    bananas = made.positions[1]
+    assert (bananas.price, bananas.weight_grams, bananas.source, bananas.picked_quantity) == (
+        Decimal("129.00"),
+        Decimal(1250),
+        "sm",
+        None,
+    )
+    assert all(isinstance(p.quantity, Decimal) for p in made.positions)
+
+
+def test_create_without_positions_has_none() -> None:
+    made = Order.create(
+        OrderData(sm_order_id="H2"), store_id=1, received_at=NOW, expected_assembly_at=NOW
+    )
+    assert made.positions == []
+    assert made.customer_phone is None
+
+
 def test_update_in_new_merges_by_sku_and_keeps_what_sm_left_out() -> None:
     made = order()
     kefir = PositionData("100501", "Кефир", Decimal(1), Decimal(1))
     update = OrderData(sm_order_id="H1", positions=(replace(MILK, quantity=Decimal(3)), kefir))
-    outcome = made.apply_update(update, NOW)
-    assert outcome == outcome.__class__(Effect.APPLIED)
+    outcome = made.apply_update(update, LATER)
+    assert outcome == Outcome(Effect.APPLIED)
     assert [(p.line_no, p.sku, p.quantity) for p in made.positions] == [
         (1, "100500", Decimal(3)),
-        (2, "200300", Decimal(0)),
-        (3, "100501", Decimal(1)),
+        (2, "200300", Decimal(0)),  # no longer sent: quantity 0, the row stays
+        (3, "100501", Decimal(1)),  # new SKU: the next line number
     ]
+    assert made.positions[1].name == "Бананы"
     assert made.comment == "Позвонить"  # not sent: kept
     assert made.customer_name == "Иван"
+    assert made.total_price == Decimal("327.80")
     assert made.changed_by_customer is False
+    assert made.changed_at is None
+    assert made.updated_at == LATER
+
+
+def test_update_takes_every_header_field_sm_sent_and_keeps_the_rest() -> None:
+    made = order(delivery_from=WINDOW_FROM, payment_methods=["cash"], sm_uuid="uuid-H1")
+    new_window = WINDOW_FROM + timedelta(hours=2)
+    made.apply_update(
+        OrderData(
+            sm_order_id="H1",
+            delivery_from=new_window,
+            total_price=Decimal("400.10"),
+            payment_methods=("card_online",),
+            customer={"name": "Пётр", "phone": "+79992222222"},
+            address={"full_address": "Москва, ул. Мира, 2"},
+        ),
+        LATER,
+    )
+    assert (made.delivery_from, made.total_price) == (new_window, Decimal("400.10"))
+    assert made.payment_methods == ["card_online"]
+    assert (made.customer_name, made.customer_phone) == ("Пётр", "+79992222222")
+    assert made.address == {"full_address": "Москва, ул. Мира, 2"}
+    assert (made.sm_uuid, made.comment) == ("uuid-H1", "Позвонить")
 
 
 def test_update_without_positions_leaves_them_alone() -> None:
     made = order()
     made.apply_update(OrderData(sm_order_id="H1", comment="Новый"), NOW)
     assert made.comment == "Новый"
-    assert len(made.positions) == 2
+    assert [(p.sku, p.quantity) for p in made.positions] == [
+        ("100500", Decimal(2)),
+        ("200300", Decimal(1)),
+    ]
+
+
+def test_an_empty_position_list_removes_every_line_but_keeps_the_rows() -> None:
+    made = order()
+    made.apply_update(OrderData(sm_order_id="H1", positions=()), NOW)
+    assert [(p.line_no, p.quantity) for p in made.positions] == [(1, Decimal(0)), (2, Decimal(0))]
+
+
+def test_a_removed_line_that_comes_back_keeps_its_line_number() -> None:
+    made = order()
+    made.apply_update(OrderData(sm_order_id="H1", positions=(MILK,)), NOW)
+    made.apply_update(OrderData(sm_order_id="H1", positions=(MILK, BANANAS)), NOW)
+    assert [(p.line_no, p.sku, p.quantity) for p in made.positions] == [
+        (1, "100500", Decimal(2)),
+        (2, "200300", Decimal(1)),
+    ]
 
 
 def test_repeated_sku_lines_are_matched_by_occurrence() -> None:
@@ -83,35 +188,88 @@ def test_repeated_sku_lines_are_matched_by_occurrence() -> None:
     made = Order.create(data, store_id=1, received_at=NOW, expected_assembly_at=NOW)
     made.apply_update(replace(data, positions=(MILK, replace(MILK, quantity=Decimal(6)))), NOW)
     assert [p.quantity for p in made.positions] == [Decimal(2), Decimal(6)]
+    # SM now sends only one occurrence: it is the first; the second is removed.
+    made.apply_update(replace(data, positions=(replace(MILK, quantity=Decimal(1)),)), NOW)
+    assert [(p.line_no, p.quantity) for p in made.positions] == [(1, Decimal(1)), (2, Decimal(0))]
+    # A third occurrence is a new line.
+    made.apply_update(replace(data, positions=(MILK, MILK, MILK)), NOW)
+    assert [(p.line_no, p.sku, p.quantity) for p in made.positions] == [
+        (1, "100500", Decimal(2)),
+        (2, "100500", Decimal(2)),
+        (3, "100500", Decimal(2)),
+    ]
 
 
-def test_update_in_assembly_is_applied_flagged_and_keeps_picking() -> None:
-    made = order(OrderStatus.IN_ASSEMBLY)
+@pytest.mark.parametrize("status", [OrderStatus.IN_ASSEMBLY, OrderStatus.ASSEMBLED])
+def test_update_in_work_is_applied_flagged_and_keeps_picking(status: OrderStatus) -> None:
+    made = order(status)
     made.positions[0].picked_quantity = Decimal(2)
     made.positions[0].marking_codes = ["0104600"]
-    outcome = made.apply_update(replace(DATA, positions=(replace(MILK, quantity=Decimal(1)),)), NOW)
+    made.positions[1].picked_quantity = Decimal(1)
+    made.positions[1].picked_weight_grams = Decimal(1190)
+    update = replace(DATA, comment="Без пакета", positions=(replace(MILK, quantity=Decimal(1)),))
+    outcome = made.apply_update(update, LATER)
     assert (outcome.effect, outcome.notices) == (Effect.APPLIED, (Notice.CHANGED_IN_WORK,))
-    assert made.changed_by_customer
-    assert made.positions[0].picked_quantity == Decimal(2)
-    assert made.positions[0].marking_codes == ["0104600"]
-    assert made.positions[0].quantity == Decimal(1)
+    assert (made.changed_by_customer, made.changed_at, made.updated_at) == (True, LATER, LATER)
+    assert made.status == status.value
+    assert made.comment == "Без пакета"
+    milk, bananas = made.positions
+    assert (milk.quantity, milk.picked_quantity, milk.marking_codes) == (
+        Decimal(1),
+        Decimal(2),
+        ["0104600"],
+    )
+    # removed by the customer, but what the picker did stays visible
+    assert (bananas.quantity, bananas.picked_quantity, bananas.picked_weight_grams) == (
+        Decimal(0),
+        Decimal(1),
+        Decimal(1190),
+    )
+
+
+def test_update_in_assembly_keeps_the_pickers_substitution() -> None:
+    made = order(OrderStatus.IN_ASSEMBLY)
+    made.replace(1, Substitute("100501", "Кефир", Decimal(2), Decimal("79.50")), NOW)
+    made.apply_update(replace(DATA, positions=(MILK, BANANAS)), LATER)
+    milk, bananas, kefir = made.positions
+    assert (milk.replaced_by_sku, milk.picked_quantity) == ("100501", Decimal(0))
+    assert (kefir.line_no, kefir.source, kefir.replaces_line_no) == (3, "replacement", 1)
+    assert bananas.replaced_by_sku is None
+    with pytest.raises(AssemblyError) as refused:
+        made.replace(1, Substitute("100502", "Ряженка", Decimal(1), Decimal(1)), LATER)
+    assert refused.value.code == "line_replaced"
+    # a new SKU from SM comes after the substitute
+    made.apply_update(
+        replace(DATA, positions=(MILK, BANANAS, PositionData("9", "Хлеб", Decimal(1), Decimal(1)))),
+        LATER,
+    )
+    assert [(p.line_no, p.sku, p.source) for p in made.positions][-1] == (4, "9", "sm")
 
 
 @pytest.mark.parametrize("status", [OrderStatus.READY, OrderStatus.HANDED_OVER])
 def test_update_after_final_contents_is_only_recorded(status: OrderStatus) -> None:
     made = order(status)
-    outcome = made.apply_update(replace(DATA, comment="поздно"), NOW)
+    update = replace(DATA, comment="поздно", positions=(replace(MILK, quantity=Decimal(9)),))
+    outcome = made.apply_update(update, LATER)
     assert (outcome.effect, outcome.notices) == (
         Effect.NOT_REGRESSED,
         (Notice.CHANGED_AFTER_READY,),
     )
     assert made.comment == "Позвонить"
-    assert made.changed_by_customer
+    assert [(p.sku, p.quantity) for p in made.positions] == [
+        ("100500", Decimal(2)),
+        ("200300", Decimal(1)),
+    ]
+    assert (made.changed_by_customer, made.changed_at) == (True, LATER)
+    assert made.status == status.value
 
 
 @pytest.mark.parametrize("status", [OrderStatus.DELIVERED, OrderStatus.CANCELLED])
 def test_update_of_a_finished_order_is_refused(status: OrderStatus) -> None:
-    assert order(status).apply_update(DATA, NOW).effect is Effect.REFUSED
+    made = order(status)
+    outcome = made.apply_update(replace(DATA, comment="поздно"), LATER)
+    assert (outcome.effect, outcome.notices) == (Effect.REFUSED, ())
+    assert (made.comment, made.changed_by_customer, made.updated_at) == ("Позвонить", False, NOW)
 
 
 @pytest.mark.parametrize(
@@ -121,69 +279,107 @@ def test_update_of_a_finished_order_is_refused(status: OrderStatus) -> None:
         (OrderStatus.IN_ASSEMBLY, (Notice.CANCELLED_IN_WORK,)),
         (OrderStatus.ASSEMBLED, (Notice.CANCELLED_IN_WORK,)),
         (OrderStatus.READY, (Notice.CANCELLED_IN_WORK,)),
+        (OrderStatus.HANDED_OVER, (Notice.CANCELLED_IN_WORK,)),
     ],
 )
 def test_cancel_from_active_states(status: OrderStatus, notices: tuple[Notice, ...]) -> None:
     made = order(status)
-    outcome = made.cancel("customer_request", "sm", NOW)
+    outcome = made.cancel("customer_request", "sm", LATER)
     assert (outcome.effect, outcome.notices) == (Effect.APPLIED, notices)
     assert (made.status, made.cancel_reason, made.cancelled_by, made.cancelled_at) == (
         "cancelled",
         "customer_request",
         "sm",
-        NOW,
+        LATER,
     )
-    assert made.cancel("again", "sm", NOW).effect is Effect.NO_CHANGE
-    assert made.cancel_reason == "customer_request"
+    again = made.cancel("again", "store", LATER + timedelta(minutes=5))
+    assert (again.effect, again.notices) == (Effect.NO_CHANGE, ())
+    assert (made.cancel_reason, made.cancelled_by, made.cancelled_at) == (
+        "customer_request",
+        "sm",
+        LATER,
+    )
 
 
 def test_cancel_after_delivery_is_refused() -> None:
     made = order(OrderStatus.DELIVERED)
-    assert made.cancel("late", "sm", NOW).effect is Effect.REFUSED
-    assert made.status == "delivered"
+    outcome = made.cancel("late", "sm", LATER)
+    assert (outcome.effect, outcome.notices) == (Effect.REFUSED, ())
+    assert (made.status, made.cancelled_at, made.cancel_reason) == ("delivered", None, None)
 
 
 def test_hand_over_and_deliver_move_forward_once() -> None:
     made = order(OrderStatus.READY)
     assert made.hand_over(NOW).effect is Effect.APPLIED
-    assert made.hand_over(NOW).effect is Effect.NO_CHANGE
+    assert made.status == "handed_over"
+    assert made.hand_over(LATER).effect is Effect.NO_CHANGE
+    assert made.handed_over_at == NOW
     assert made.deliver(NOW + timedelta(hours=1)).effect is Effect.APPLIED
+    assert made.deliver(NOW + timedelta(hours=2)).effect is Effect.NO_CHANGE
     assert (made.handed_over_at, made.delivered_at) == (NOW, NOW + timedelta(hours=1))
-    assert made.hand_over(NOW).effect is Effect.NOT_REGRESSED
-    assert made.status == "delivered"
+    late = made.hand_over(NOW + timedelta(hours=3))  # order.received after order.delivered
+    assert late.effect is Effect.NOT_REGRESSED
+    assert (made.status, made.handed_over_at) == ("delivered", NOW)
 
 
 def test_delivery_may_come_before_the_hand_over() -> None:
     made = order(OrderStatus.READY)
     assert made.deliver(NOW).effect is Effect.APPLIED
-    assert made.hand_over(NOW).effect is Effect.NOT_REGRESSED
+    assert made.hand_over(LATER).effect is Effect.NOT_REGRESSED
+    assert (made.status, made.delivered_at, made.handed_over_at) == ("delivered", NOW, None)
 
 
-def test_courier_cannot_take_an_order_still_in_assembly() -> None:
-    made = order(OrderStatus.IN_ASSEMBLY)
-    assert made.hand_over(NOW).effect is Effect.REFUSED
-    assert made.status == "in_assembly"
+@pytest.mark.parametrize(
+    "status", [OrderStatus.NEW, OrderStatus.IN_ASSEMBLY, OrderStatus.ASSEMBLED]
+)
+@pytest.mark.parametrize("fact", ["hand_over", "deliver"])
+def test_courier_cannot_take_an_order_not_ready(status: OrderStatus, fact: str) -> None:
+    made = order(status)
+    outcome = made.hand_over(NOW) if fact == "hand_over" else made.deliver(NOW)
+    assert outcome.effect is Effect.REFUSED
+    assert (made.status, made.handed_over_at, made.delivered_at) == (status.value, None, None)
+
+
+@pytest.mark.parametrize("fact", ["hand_over", "deliver"])
+def test_a_cancelled_order_is_not_handed_over_or_delivered(fact: str) -> None:
+    made = order(OrderStatus.CANCELLED)
+    outcome = made.hand_over(NOW) if fact == "hand_over" else made.deliver(NOW)
+    assert outcome.effect in (Effect.NOT_REGRESSED, Effect.REFUSED)
+    assert (made.status, made.handed_over_at, made.delivered_at) == ("cancelled", None, None)
 
 
 def test_payment_is_a_fact_with_its_amount() -> None:
     made = order(OrderStatus.IN_ASSEMBLY)
     assert made.record_payment(Decimal("300.10"), "paid", NOW).effect is Effect.APPLIED
-    assert made.record_payment(Decimal("300.10"), "paid", NOW).effect is Effect.NO_CHANGE
-    assert made.record_payment(Decimal("290.00"), "paid", NOW).effect is Effect.APPLIED
-    assert (made.paid_amount, made.payment_state, made.status) == (
+    assert (made.paid_amount, made.paid_at) == (Decimal("300.10"), NOW)
+    repeat = made.record_payment(Decimal("300.1"), "paid", LATER)  # same amount, other spelling
+    assert repeat.effect is Effect.NO_CHANGE
+    assert made.paid_at == NOW
+    assert made.record_payment(Decimal("290.00"), None, LATER).effect is Effect.APPLIED
+    assert (made.paid_amount, made.paid_at, made.payment_state, made.status) == (
         Decimal("290.00"),
-        "paid",
+        LATER,
+        "paid",  # SM left the state out: the known one stays
         "in_assembly",
     )
+    assert isinstance(made.paid_amount, Decimal)
+
+
+@pytest.mark.parametrize("status", list(OrderStatus))
+def test_payment_never_changes_the_status(status: OrderStatus) -> None:
+    made = order(status)
+    assert made.record_payment(Decimal("1.00"), "paid", NOW).effect is Effect.APPLIED
+    assert made.status == status.value
 
 
 def test_courier_events_are_recorded_once() -> None:
     made = order()
     assert made.record_courier_assigned(NOW).effect is Effect.APPLIED
     assert made.record_courier_assigned(NOW + timedelta(1)).effect is Effect.NO_CHANGE
-    assert made.record_courier_arrived(NOW).effect is Effect.APPLIED
-    assert made.record_courier_arrived(NOW).effect is Effect.NO_CHANGE
-    assert made.courier_assigned_at == NOW
+    assert made.record_courier_arrived(LATER).effect is Effect.APPLIED
+    assert made.record_courier_arrived(LATER + timedelta(1)).effect is Effect.NO_CHANGE
+    assert (made.courier_assigned_at, made.courier_arrived_at) == (NOW, LATER)
+    assert made.status == "new"
 
 
 # --- the picker's actions ------------------------------------------------------------------
@@ -217,10 +413,12 @@ def test_take_then_finish_and_ready() -> None:
         (OrderStatus.HANDED_OVER, lambda o: o.cancel_by_store("x", NOW)),
     ],
 )
-def test_actions_in_the_wrong_status_are_conflicts(status: OrderStatus, action: object) -> None:
+def test_actions_in_the_wrong_status_are_conflicts(
+    status: OrderStatus, action: Callable[[Order], object]
+) -> None:
     made = order(status, picker_id=7)
     with pytest.raises(AssemblyError) as refused:
-        action(made)  # type: ignore[operator]
+        action(made)
     assert refused.value.conflict
     assert refused.value.code == "wrong_status"
 
@@ -282,14 +480,17 @@ def test_assign_to_the_same_picker_is_refused_and_back_to_store_allowed() -> Non
     assert made.picker_id is None
 
 
-SM_FACTS: dict[str, Callable[[Order], object]] = {
-    "hand_over": lambda o: o.hand_over(NOW),
-    "deliver": lambda o: o.deliver(NOW),
-    "cancel": lambda o: o.cancel("x", "sm", NOW),
-    "pay": lambda o: o.record_payment(Decimal(1), "paid", NOW),
-    "assigned": lambda o: o.record_courier_assigned(NOW),
-    "arrived": lambda o: o.record_courier_arrived(NOW),
+SM_FACTS: dict[str, Callable[[Order, datetime], Outcome]] = {
+    "hand_over": lambda o, at: o.hand_over(at),
+    "deliver": lambda o, at: o.deliver(at),
+    "cancel": lambda o, at: o.cancel("x", "sm", at),
+    "pay": lambda o, at: o.record_payment(Decimal("100.50"), "paid", at),
+    "pay_other": lambda o, at: o.record_payment(Decimal("99.99"), "paid", at),
+    "assigned": lambda o, at: o.record_courier_assigned(at),
+    "arrived": lambda o, at: o.record_courier_arrived(at),
+    "update": lambda o, at: o.apply_update(replace(DATA, comment="изменён"), at),
 }
+FINAL_STATES = (OrderStatus.DELIVERED, OrderStatus.CANCELLED)
 
 
 @given(
@@ -298,11 +499,22 @@ SM_FACTS: dict[str, Callable[[Order], object]] = {
 )
 def test_sm_facts_never_move_an_order_backwards(start: OrderStatus, facts: list[str]) -> None:
     made = order(start)
-    for fact in facts:
+    for step, fact in enumerate(facts, start=1):
         before = made.current_status
-        SM_FACTS[fact](made)
+        outcome = SM_FACTS[fact](made, NOW + timedelta(minutes=step))
         after = made.current_status
-        if before in (OrderStatus.DELIVERED, OrderStatus.CANCELLED):
+        if before in FINAL_STATES:
             assert after is before
         elif after is not OrderStatus.CANCELLED:
             assert FLOW.index(after) >= FLOW.index(before)
+        if after is not before:
+            # a status only ever changes as the applied effect of an SM fact
+            assert outcome.effect is Effect.APPLIED
+            assert fact in ("hand_over", "deliver", "cancel")
+
+
+def test_a_late_update_does_not_unpay_a_paid_order() -> None:
+    made = order(OrderStatus.IN_ASSEMBLY)
+    made.record_payment(Decimal("300.10"), "paid", NOW)
+    made.apply_update(replace(DATA, payment_state="not_paid"), NOW)
+    assert (made.payment_state, made.paid_amount) == ("paid", Decimal("300.10"))

@@ -440,10 +440,13 @@ class Order:
 
     def _take_header(self, data: OrderData) -> None:
         """Take every header field SM sent; a field it left out keeps its known value."""
+        # SM resends the whole order with each event; one that left before the payment must
+        # not turn a paid order back into "not_paid".
+        payment_state = None if self.paid_at is not None else data.payment_state
         for ours, value in (
             ("sm_uuid", data.sm_uuid),
             ("sm_state", data.state),
-            ("payment_state", data.payment_state),
+            ("payment_state", payment_state),
             ("comment", data.comment),
             ("delivery_from", data.delivery_from),
             ("delivery_to", data.delivery_to),
@@ -473,12 +476,21 @@ class Order:
         row stays, so whatever the picker already did with it remains visible.
         """
         ours = dict(_keyed(p for p in self.positions if p.source == PositionSource.SM.value))
+        # The picker's substitutions are the picker's record: SM's view must not unlink them.
+        substituted = {
+            p.replaces_line_no: p.sku
+            for p in self.positions
+            if p.source == PositionSource.REPLACEMENT.value and p.replaces_line_no is not None
+        }
         seen: set[tuple[str, int]] = set()
         next_line = max((p.line_no for p in self.positions), default=0) + 1
         for key, data in _keyed(incoming):
             seen.add(key)
             if key in ours:
-                ours[key].take(data)
+                line = ours[key]
+                line.take(data)
+                if line.line_no in substituted:
+                    line.replaced_by_sku = substituted[line.line_no]
             else:
                 self.positions.append(Position.from_data(next_line, data))
                 next_line += 1

@@ -12,18 +12,13 @@ from __future__ import annotations
 import argparse
 import random
 import statistics
-import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import create_engine, delete, insert, text
+from sqlalchemy import delete, insert, text
 
 from smbridge.adapters import migrations
 from smbridge.adapters.tables import order_positions, orders, sales_documents, stores
@@ -31,31 +26,11 @@ from smbridge.config import Settings
 from smbridge.monitoring.service import run_monitoring
 from smbridge.sales.service import create_documents
 from smbridge.service_layer.unit_of_work import Database
+from smbridge.testing import throwaway_database
 
-PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 ONE, PRICE = Decimal(1), Decimal("100.00")
 ACTIVE = ["new", "in_assembly", "assembled", "ready_for_delivery", "handed_over"]
-
-
-@contextmanager
-def sqlite_db() -> Iterator[str]:
-    with tempfile.TemporaryDirectory() as folder:
-        yield f"sqlite:///{Path(folder) / 'bench.db'}"
-
-
-@contextmanager
-def postgres_db() -> Iterator[str]:
-    name = f"smbridge_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield PG_ADMIN.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def fill(db: Database, total: int, active: int, delivered_recent: int) -> None:
@@ -182,8 +157,8 @@ def main() -> None:
         "documents/s",
     ):
         table.add_column(column)
-    for name, make in (("SQLite", sqlite_db), ("PostgreSQL", postgres_db)):
-        with make() as url:
+    for name, kind in (("SQLite", "sqlite"), ("PostgreSQL", "postgresql")):
+        with throwaway_database(kind) as url:
             result = measure(url, args)
         table.add_row(
             name,

@@ -2,47 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 
 from smbridge.adapters import migrations
 from smbridge.adapters.tables import metadata
 from smbridge.config import Settings
-from smbridge.logs import configure_logging
 from smbridge.service_layer.unit_of_work import Database
-
-#: Where a PostgreSQL server is; the tests create and drop their own database on it.
-PG_ADMIN_URL = os.environ.get(
-    "SMBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _structured_logs() -> None:
-    """As in production: JSON lines on (whatever is now) stderr, so tests can read them."""
-    configure_logging("INFO", json=True)
-
-
-def _create_pg_database() -> tuple[str, str]:
-    name = f"smbridge_test_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return name, make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def _drop_pg_database(name: str) -> None:
-    admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
+from smbridge.testing import create_postgres_database, drop_postgres_database
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -56,12 +26,12 @@ def database_url(
         _migrate(url)
         yield url
         return
-    name, url = _create_pg_database()
+    name, url = create_postgres_database()
     try:
         _migrate(url)
         yield url
     finally:
-        _drop_pg_database(name)
+        drop_postgres_database(name)
 
 
 def _migrate(url: str) -> None:

@@ -1,56 +1,155 @@
-"""Customer name, phone, address and tokens never reach a log line."""
+"""Customer name, phone, address and the hook token never reach a log line.
+
+A whole day of webhooks (every fixture, a failure for an unknown store, its replay, bad
+input and a wrong token) runs with logging configured as in production, and everything
+written to stdout/stderr, by structlog and by the standard library, is searched.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from typing import Any
+
 import pytest
+import structlog
 from starlette.testclient import TestClient
 
-from smbridge.entrypoints.hook_app import create_hook_app
+from smbridge.domain.webhook import JournalStatus
+from smbridge.entrypoints.hook_app import create_hook_app, intake_policy
+from smbridge.logs import configure_logging
+from smbridge.orders.service import replay_failed
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
-from tests.e2e.hook_client import HEADERS, HOOK, fixture_body, post
-from tests.factories import add_store
+from tests.e2e.hook_client import HEADERS, HOOK, SM_ORDER, fixture, post, set_status
+from tests.factories import STORE_SM_ID, add_store
 
-SECRETS = [
+LEGAL_ORDER = "H7700012399"
+WRONG_TOKEN = "wrong-token-5f0c"
+
+#: What the fixtures carry about people, and the secrets of the hook.
+PERSONAL = [
     "Иван Петров",
+    "Иван",
+    "Петров",
     "+79991111111",
     "79991111111",
     "ivan.petrov@example.ru",
+    "c-5531",
     "ул. Ленина",
+    "Ленина",
+    "подъезд 2",
     "кв. 45",
     "55.751244",
+    "37.618423",
+    "домофон 45",
+    "ООО «Ромашка»",
     "Ромашка",
+    "+74951234567",
+    "zakupki@romashka.ru",
     "7701234567",
+    "770101001",
+    "Тверская",
+    "Курьер Алексей",
     "+79990000001",
     "test-token",
-    "Курьер Алексей",
+    WRONG_TOKEN,
 ]
 
 
+@pytest.fixture(params=["json", "console"])
+def configured_logging(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """Logging configured now (while the test's capture is active), loggers not cached.
+
+    structlog caches a module's logger on first use with the configuration of that moment,
+    so every ``log`` of smbridge's modules is replaced by a fresh one for this test.
+    """
+    structlog.reset_defaults()
+    configure_logging("INFO", json=request.param == "json")
+    proxy_type = type(structlog.get_logger())
+    for name, module in list(sys.modules.items()):
+        if name.startswith("smbridge") and isinstance(getattr(module, "log", None), proxy_type):
+            monkeypatch.setattr(module, "log", structlog.get_logger(name))
+    yield str(request.param)
+    structlog.reset_defaults()
+    configure_logging("INFO", json=True)  # as tests/conftest.py left it
+
+
+def readable(captured: str) -> str:
+    """The log text as a person would read it: JSON lines decoded (no \\u escapes)."""
+    lines = []
+    for line in captured.splitlines():
+        try:
+            document: Any = json.loads(line)
+        except ValueError:
+            lines.append(line)
+        else:
+            lines.append(json.dumps(document, ensure_ascii=False))
+    return "\n".join(lines)
+
+
 def test_a_whole_day_of_webhooks_logs_no_personal_data(
-    db: Database, database_url: str, capfd: pytest.CaptureFixture[str]
+    db: Database,
+    database_url: str,
+    configured_logging: str,
+    capfd: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
-    with TestClient(create_hook_app(make_settings(database_url), db)) as client:
-        post(client, "order.created.legal_entity")  # unknown store yet: failed, alerted
-        add_store(db, "101")
-        for name in (
-            "order.paid",
-            "order.created",
-            "order.updated",
-            "courier.assigned",
-            "courier.arrived",
-            "order.canceled",
-            "unknown.event",
-        ):
-            post(client, name)
-        client.post(
+    caplog.set_level(logging.WARNING)
+    settings = make_settings(database_url, operations_chat_id="-500")
+    with TestClient(create_hook_app(settings, db)) as client:
+        # The legal buyer's order comes before its store is set up: failed and alerted.
+        assert post(client, "order.created.legal_entity") == (202, {"status": "accepted"})
+        add_store(db, STORE_SM_ID, telegram_chat_id="-1001")
+        with db.unit_of_work() as uow:
+            (failed,) = uow.journal.with_status(JournalStatus.FAILED, 10)
+            failed_id = failed.id
+        assert failed_id is not None
+        assert replay_failed(db, failed_id, intake_policy(settings)) is JournalStatus.APPLIED
+
+        replies = [post(client, "order.paid")[0], post(client, "order.created")[0]]
+        replies += [post(client, name)[0] for name in ("order.updated", "courier.assigned")]
+        set_status(db, "in_assembly")
+        replies += [
+            post(client, name)[0]
+            for name in (
+                "order.changed",
+                "courier.arrived",
+                "order.canceled",
+                "order.cancelled",
+                "order.received",
+                "order.delivered",
+                "unknown.event",
+                "order.created",  # a redelivery
+            )
+        ]
+        assert replies == [202] + [200] * 11
+
+        bad = fixture("order.created")
+        bad["payload"]["positions"][0]["quantity"] = "x"
+        bad["payload"]["customer"]["phone"] = ["+79991111111"]  # a wrong shape, with data
+        response = client.post(
+            HOOK, content=json.dumps(bad, ensure_ascii=False).encode(), headers=HEADERS
+        )
+        assert response.status_code == 400
+        response = client.post(
             HOOK,
-            content=fixture_body("order.created").replace(b'"quantity": 2', b'"quantity": "x"'),
-            headers=HEADERS,
-        )  # bad input
+            content=json.dumps(fixture("order.paid")).encode(),
+            headers={**HEADERS, "Client-Token": WRONG_TOKEN},
+        )
+        assert response.status_code == 403
+
     out, err = capfd.readouterr()
-    logged = out + err
-    assert "H7700012345" in logged  # the capture works: SM order ids are logged
-    assert "webhook.unknown_store" in logged
-    for secret in SECRETS:
-        assert secret not in logged, f"{secret!r} leaked into the logs"
+    logged = readable(out + err) + "\n" + "\n".join(r.getMessage() for r in caplog.records)
+
+    # The capture works: ids and states are logged.
+    assert SM_ORDER in logged
+    assert LEGAL_ORDER in logged
+    for event in ("webhook.unknown_store", "webhook.stored", "webhook.redelivered"):
+        assert event in logged, f"{event} not logged ({configured_logging})"
+    for secret in PERSONAL:
+        assert secret not in logged, f"{secret!r} leaked into the logs ({configured_logging})"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from decimal import Decimal
 
 import pytest
@@ -219,3 +220,36 @@ def test_unknown_event_type_is_stored_and_acknowledged(db: Database) -> None:
     reply = ingest_webhook(db, parse_webhook(body), POLICY)
     assert (reply.status_code, reply.body) == (200, {"status": "ok"})
     assert journal(db) == [("order.rated", "ignored", 1)]
+
+
+def test_webhooks_and_pickers_changing_one_order_at_once_never_fail(db: Database) -> None:
+    """The hook locks the order row; a stale write is retried, never journaled as failed."""
+    add_store(db)
+    send(db, "order.created")
+    with db.engine.begin() as c:
+        c.execute(orders.update().values(status=OrderStatus.IN_ASSEMBLY.value))
+    errors: list[BaseException] = []
+
+    def picker() -> None:
+        for n in range(30):
+            try:
+                with db.unit_of_work() as uow:
+                    order = uow.orders.by_sm_id(SM_ID, for_update=True)
+                    assert order is not None
+                    order.record_pick(1, Decimal(n % 3), None, None, order.received_at)
+                    uow.commit()
+            except BaseException as exc:
+                errors.append(exc)
+
+    def sm() -> None:
+        for n in range(30):
+            send(db, "order.updated", comment=f"правка {n}")
+
+    threads = [threading.Thread(target=picker), threading.Thread(target=sm)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    assert [s for _, s, _ in journal(db)].count("failed") == 0
+    assert the_order(db).comment == "правка 29"

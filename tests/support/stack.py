@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import os
-import random
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,25 +14,7 @@ from typing import Any
 
 import httpx
 
-from tests.support.servers import wait_until_up
-
-
-def free_range(count: int) -> int:
-    """A first port such that ``count`` consecutive loopback ports are free."""
-    for _ in range(200):
-        base = random.randint(20_000, 50_000)
-        if all(_free(base + i) for i in range(count)):
-            return base
-    raise RuntimeError("no free port range")
-
-
-def _free(port: int) -> bool:
-    with socket.socket() as s:
-        try:
-            s.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-        return True
+from smbridge.testing import free_port_range, wait_until_up
 
 
 @dataclass(frozen=True)
@@ -60,7 +40,7 @@ class RunningStack:
 def running_stack(
     database_url: str, *args: str, env: dict[str, str] | None = None
 ) -> Iterator[RunningStack]:
-    hook, assembly, sm = free_range(2), free_range(2), free_range(1)
+    hook, assembly, sm = free_port_range(2), free_port_range(2), free_port_range(1)
     command = [
         sys.executable,
         "-m",

@@ -61,10 +61,11 @@ class OrderRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
-    def by_sm_id(self, sm_order_id: str) -> Order | None:
-        return self._session.scalars(
-            select(Order).where(orders.c.sm_order_id == sm_order_id)
-        ).one_or_none()
+    def by_sm_id(self, sm_order_id: str, *, for_update: bool = False) -> Order | None:
+        query = select(Order).where(orders.c.sm_order_id == sm_order_id)
+        if for_update:  # the assembly API may be changing the same order right now
+            query = query.with_for_update(of=orders)
+        return self._session.scalars(query).one_or_none()
 
     def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
         """An order of this store by our number; other stores' orders do not exist here."""

@@ -49,6 +49,9 @@ stores = Table(
     Column("active", Boolean, nullable=False, default=True),
 )
 
+# SM's free texts (states, names, reasons) are Text: SM does not promise lengths, and an
+# event must never fail to apply because a text ran long. Identifiers stay bounded and are
+# checked at the edge.
 orders = Table(
     "orders",
     metadata,
@@ -58,11 +61,11 @@ orders = Table(
     Column("sm_uuid", String(64)),
     Column("store_id", ForeignKey("stores.id"), nullable=False),
     Column("status", String(32), nullable=False),
-    Column("sm_state", String(64)),
-    Column("payment_state", String(64)),
+    Column("sm_state", Text),
+    Column("payment_state", Text),
     Column("comment", Text),
-    Column("customer_name", String(200)),
-    Column("customer_phone", String(40)),
+    Column("customer_name", Text),
+    Column("customer_phone", Text),
     Column("customer", JsonDocument, nullable=False),
     Column("address", JsonDocument, nullable=False),
     Column("delivery_from", UtcDateTime),
@@ -72,8 +75,8 @@ orders = Table(
     Column("discount_total_price", ExactDecimal),
     Column("delivery_cost", ExactDecimal),
     Column("payment_methods", JsonDocument, nullable=False),
-    Column("shipment_method", String(64)),
-    Column("replacement_policy", String(64)),
+    Column("shipment_method", Text),
+    Column("replacement_policy", Text),
     Column("complete_before", UtcDateTime),
     Column("expected_assembly_at", UtcDateTime, nullable=False),
     Column("picker_id", Integer),
@@ -84,7 +87,7 @@ orders = Table(
     Column("handed_over_at", UtcDateTime),
     Column("delivered_at", UtcDateTime),
     Column("cancelled_at", UtcDateTime),
-    Column("cancel_reason", String(200)),
+    Column("cancel_reason", Text),
     Column("cancelled_by", String(16)),
     Column("paid_amount", ExactDecimal),
     Column("paid_at", UtcDateTime),
@@ -118,7 +121,7 @@ order_positions = Table(
     Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
     Column("line_no", Integer, nullable=False),
     Column("sku", String(64), nullable=False),
-    Column("name", String(500), nullable=False),
+    Column("name", Text, nullable=False),
     Column("original_quantity", ExactDecimal, nullable=False),
     Column("quantity", ExactDecimal, nullable=False),
     Column("picked_quantity", ExactDecimal),
@@ -129,7 +132,7 @@ order_positions = Table(
     Column("total_price", ExactDecimal),
     Column("total_discount_price", ExactDecimal),
     Column("replaced_by_sku", String(64)),
-    Column("state", String(32)),
+    Column("state", Text),
     Column("source", String(16), nullable=False),
     Column("replaces_line_no", Integer),  # a substitute: the line it stands in for
     Column("marking_codes", JsonDocument, nullable=False),
@@ -307,7 +310,7 @@ sales_documents = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("order_number", String(32), nullable=False),
     Column("sm_order_id", String(64), nullable=False),
-    Column("customer_name", String(200)),
+    Column("customer_name", Text),
     Column("customer_inn", String(20)),
     Column("total", ExactDecimal, nullable=False),
     Column("discount", ExactDecimal, nullable=False),

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 import orjson
@@ -18,15 +18,10 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from smbridge.adapters.repositories import StoredAnswer
+from smbridge.clock import Clock, utc_now
 from smbridge.domain.order import AssemblyError
 from smbridge.domain.status import TransitionRefused
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 class ApiFailure(Exception):

@@ -380,14 +380,14 @@ class Order:
     def finish(self, bags: int, now: datetime) -> None:
         """Assembly is done: every line must have been picked (0 for a shortage)."""
         self._require(OrderStatus.IN_ASSEMBLY)
-        unpicked = [p.line_no for p in self.positions if p.picked_quantity is None]
-        if unpicked:
-            raise AssemblyError("not_all_picked", f"lines not picked yet: {unpicked}")
+        self._require_all_picked()
         self._move(OrderStatus.IN_ASSEMBLY, OrderStatus.ASSEMBLED)
         self.bags, self.assembled_at, self.updated_at = bags, now, now
 
     def mark_ready(self, now: datetime) -> None:
         """Final contents go to SM; the courier may come."""
+        self._require(OrderStatus.ASSEMBLED)
+        self._require_all_picked()  # a change while «Собран» may have added a line
         self._move(OrderStatus.ASSEMBLED, OrderStatus.READY)
         self.ready_at, self.updated_at = now, now
 
@@ -426,6 +426,11 @@ class Order:
         self._require(expected)
         check_transition(expected, target)
         self.status = target.value
+
+    def _require_all_picked(self) -> None:
+        unpicked = [p.line_no for p in self.positions if p.picked_quantity is None]
+        if unpicked:
+            raise AssemblyError("not_all_picked", f"lines not picked yet: {unpicked}")
 
     def _line(self, line_no: int) -> Position:
         for position in self.positions:

@@ -101,7 +101,8 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
     supervisor.add("scheduler", "scheduler")  # the periodic jobs and the SM dispatcher
     if plan.demo:
         supervisor.add("sm-emulator", *_sm_emulator_args(plan, keys))
-        supervisor.add("pickers", *_pickers_args(plan, keys))
+        if keys.picker_ids:
+            supervisor.add("pickers", *_pickers_args(plan, keys))
     return supervisor
 
 

@@ -8,26 +8,21 @@ which the row is claimed again. SM answers a repeat with 202, so such a re-send 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import structlog
 
 from smbridge.adapters.sm_client import NotificationSender, SendResult, Verdict
+from smbridge.clock import Clock, utc_now
 from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
 from smbridge.telegram import messages
 
 log = structlog.get_logger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

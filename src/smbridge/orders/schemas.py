@@ -7,6 +7,7 @@ kept in the journal anyway.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
@@ -28,10 +29,23 @@ def _blank_is_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-FiniteDecimal = Annotated[Decimal, Field(allow_inf_nan=False)]
+FiniteDecimal = Annotated[Decimal, Field(allow_inf_nan=False, ge=0)]
 # The constraint must sit on the decimal, not the union: on None it would crash pydantic.
 Money = Annotated[FiniteDecimal | None, BeforeValidator(_blank_is_none)]
-OptionalTime = Annotated[AwareDatetime | None, BeforeValidator(_blank_is_none)]
+
+
+def _iso_text_only(value: object) -> object:
+    """SM sends ISO-8601 text; a bare number would be read as Unix time (a phone number
+    becomes a date in the year 4504), so numbers are refused."""
+    value = _blank_is_none(value)
+    if value is not None and not isinstance(value, str | datetime):
+        raise ValueError("expected an ISO-8601 date-time string")
+    if isinstance(value, str) and value.strip().lstrip("+-").replace(".", "").isdigit():
+        raise ValueError("expected an ISO-8601 date-time string, not a number")
+    return value
+
+
+OptionalTime = Annotated[AwareDatetime | None, BeforeValidator(_iso_text_only)]
 
 
 class _SmModel(BaseModel):
@@ -39,7 +53,7 @@ class _SmModel(BaseModel):
 
 
 class PositionIn(_SmModel):
-    id: str = Field(min_length=1)
+    id: str = Field(min_length=1, max_length=64)
     name: str = ""
     originalQuantity: Money = None
     quantity: Decimal = Field(ge=0, allow_inf_nan=False)
@@ -182,6 +196,8 @@ def parse_webhook(body: bytes) -> InboundWebhook:
     if kind is None:
         # Unknown types are kept whatever they carry (SM adds types); no shape to check.
         sm_order_id = envelope.payload.get("originalOrderId")
+        if not isinstance(sm_order_id, str | int) or len(str(sm_order_id)) > 64:
+            sm_order_id = None  # nothing to index it by; the body keeps whatever it was
         return InboundWebhook(
             envelope.event_type, None, key, text, str(sm_order_id) if sm_order_id else None, None
         )

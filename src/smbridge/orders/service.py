@@ -7,15 +7,17 @@ journaled as failed in a second transaction, so it is never lost.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 
+from smbridge.clock import Clock, utc_now
 from smbridge.domain import notification
 from smbridge.domain.assembly_time import expected_assembly_time
 from smbridge.domain.notification import Notification, NotificationType
@@ -28,12 +30,6 @@ from smbridge.service_layer.unit_of_work import Database, UnitOfWork
 from smbridge.telegram import messages
 
 log = structlog.get_logger(__name__)
-
-Clock = Callable[[], datetime]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -70,6 +66,27 @@ def ingest_webhook(
 ) -> HookReply:
     """Store one webhook and apply it; return what to answer SM."""
     now = clock()
+    for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
+        try:
+            return _ingest_once(db, hook, policy, now, last_try=attempt == _CONFLICT_ATTEMPTS)
+        except (StaleDataError, OperationalError) as conflict:
+            # Another writer changed the order meanwhile, or the database broke a deadlock:
+            # the whole transaction was rolled back, so trying again is safe.
+            log.warning(
+                "webhook.conflict_retry",
+                attempt=attempt,
+                sm_order_id=hook.sm_order_id,
+                error=type(conflict).__name__,
+            )
+    raise AssertionError("unreachable: the last attempt journals instead of raising")
+
+
+_CONFLICT_ATTEMPTS = 4
+
+
+def _ingest_once(
+    db: Database, hook: InboundWebhook, policy: IntakePolicy, now: datetime, *, last_try: bool
+) -> HookReply:
     try:
         with db.unit_of_work() as uow:
             uow.lock_order_key(hook.sm_order_id or hook.key)
@@ -80,6 +97,10 @@ def ingest_webhook(
             uow.journal.add(entry)
             reply = _process(uow, entry, hook, policy)
             uow.commit()
+    except (StaleDataError, OperationalError) as conflict:
+        if not last_try:
+            raise
+        return _journal_failure(db, hook, conflict, policy, now)
     except Exception as exc:
         return _journal_failure(db, hook, exc, policy, now)
     _log_outcome(entry)
@@ -151,7 +172,7 @@ def _process(
     elif hook.kind is EventType.ORDER_CREATED:
         reply = _create_order(uow, entry, hook.data, policy)
     else:
-        order = uow.orders.by_sm_id(hook.data.sm_order_id)
+        order = uow.orders.by_sm_id(hook.data.sm_order_id, for_update=True)
         if order is None:
             entry.settle(JournalStatus.PARKED, now, "order not received yet")
             reply = ACCEPTED
@@ -165,7 +186,7 @@ def _process(
 def _create_order(
     uow: UnitOfWork, entry: JournalEntry, data: OrderData, policy: IntakePolicy
 ) -> HookReply:
-    order = uow.orders.by_sm_id(data.sm_order_id)
+    order = uow.orders.by_sm_id(data.sm_order_id, for_update=True)
     if order is not None:  # the same order created again, with a different body
         entry.settle(JournalStatus.APPLIED, entry.received_at, "order already exists")
     else:

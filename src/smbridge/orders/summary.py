@@ -7,7 +7,14 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 
 from smbridge.adapters.database import READ_ONLY
-from smbridge.adapters.tables import orders, sm_notifications, telegram_outbox, webhook_journal
+from smbridge.adapters.tables import (
+    orders,
+    sales_documents,
+    sm_notifications,
+    telegram_archive,
+    telegram_outbox,
+    webhook_journal,
+)
 from smbridge.service_layer.unit_of_work import Database
 
 
@@ -17,7 +24,8 @@ class Overview:
     webhooks_by_status: dict[str, int]
     webhook_deliveries: int
     notifications_by_state: dict[str, int]
-    telegram_by_status: dict[str, int]
+    telegram_by_status: dict[str, int]  # queued, and the archive's sent / failed
+    sales_documents: int
 
 
 def overview(db: Database) -> Overview:
@@ -38,5 +46,9 @@ def overview(db: Database) -> Overview:
             webhooks_by_status=by_status(webhook_journal.c.status),
             webhook_deliveries=int(deliveries),
             notifications_by_state=by_status(sm_notifications.c.state),
-            telegram_by_status=by_status(telegram_outbox.c.status),
+            telegram_by_status=by_status(telegram_outbox.c.status)
+            | by_status(telegram_archive.c.status),
+            sales_documents=int(
+                connection.execute(select(func.count()).select_from(sales_documents)).scalar_one()
+            ),
         )

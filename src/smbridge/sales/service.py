@@ -8,9 +8,8 @@ writer fails instead of duplicating, and that batch is then retried one order at
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -19,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from smbridge.adapters.tables import orders
+from smbridge.clock import Clock, utc_now
 from smbridge.domain.order import Order
 from smbridge.domain.sales import SalesDocument, document_for
 from smbridge.domain.status import OrderStatus
@@ -44,7 +44,7 @@ def document_number(order_id: int) -> str:
 
 def create_documents(
     db: Database,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
     batch: int = 200,
     stop: threading.Event | None = None,
 ) -> SalesCounts:
@@ -115,7 +115,7 @@ def _document(order: Order, zones: dict[int | None, ZoneInfo], now: datetime) ->
 def write_export_files(
     db: Database,
     directory: Path,
-    clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    clock: Clock = utc_now,
     batch: int = 200,
 ) -> int:
     """Files for every document that has none yet (a crash before writing is caught up)."""

@@ -11,13 +11,14 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import structlog
 from sqlalchemy import delete, insert
 
 from smbridge.adapters.tables import telegram_archive, telegram_outbox
 from smbridge.adapters.telegram_client import Outcome, SendAnswer, TelegramClient
+from smbridge.clock import Clock, utc_now
 from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
@@ -70,14 +71,14 @@ class TelegramSender:
         limiter: RateLimiter,
         policy: SenderPolicy,
         *,
-        clock: Callable[[], datetime] | None = None,
+        clock: Clock | None = None,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._db = db
         self._client = client
         self._limiter = limiter
         self._policy = policy
-        self._clock = clock or (lambda: datetime.now(UTC))
+        self._clock = clock or utc_now
         self._sleep = sleep
 
     def run(self) -> SendCounts:

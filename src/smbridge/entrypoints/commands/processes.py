@@ -107,6 +107,7 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
     seed: Annotated[int | None, typer.Option(help="demo: random seed")] = None,
     sm_port: Annotated[int, typer.Option(help="demo: the SM emulator's port")] = 9000,
     pick_seconds: Annotated[float, typer.Option(help="demo: picking time per line")] = 0.5,
+    pickers: Annotated[int, typer.Option(help="demo: simulated pickers (0: none)")] = 3,
 ) -> None:
     """Start the whole system on this machine (SQLite by default); Ctrl-C stops it."""
     plan = StackPlan(
@@ -123,6 +124,7 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
         seed=seed,
         sm_port=sm_port,
         demo_pick_seconds=pick_seconds,
+        demo_pickers=pickers,
     )
     hook_token = get_settings().hook_token.get_secret_value()
     with database() as db:
@@ -160,7 +162,8 @@ def _overview_line(db: Database) -> str:
     seen = overview(db)
     return (
         f"orders {seen.orders_by_status} webhooks {seen.webhooks_by_status} "
-        f"notifications {seen.notifications_by_state} telegram {seen.telegram_by_status}"
+        f"notifications {seen.notifications_by_state} telegram {seen.telegram_by_status} "
+        f"sales documents {seen.sales_documents}"
     )
 
 
@@ -177,4 +180,6 @@ def _overview_table(db: Database) -> Table:
         for status, n in sorted(counts.items()):
             table.add_row(f"{title}: {status}", str(n))
     table.add_row("вебхуки: доставок всего", str(seen.webhook_deliveries))
+    table.add_row("реализации", str(seen.sales_documents))
+    table.add_row("реализации (документы продажи)", str(seen.sales_documents))
     return table

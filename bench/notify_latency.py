@@ -1,0 +1,209 @@
+"""Benchmark: from a picker's finishAssembly returning to SM receiving
+order.ready_for_delivery, over real processes, on SQLite and on PostgreSQL.
+
+    .venv/bin/python bench/notify_latency.py [--orders 1000] [--pickers 4]
+
+The whole system runs as ``smbridge run --demo --pickers 0``: the SM emulator generates
+orders; this script is the only picker (several threads). Prints one table; p50/p99 over
+all orders. Target: p50 ≤ 50 ms, p99 ≤ 250 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import queue
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+from rich.console import Console
+from rich.table import Table
+
+from smbridge.assembly.service import token_hash
+from smbridge.config import Settings
+from smbridge.domain.picker import Picker
+from smbridge.emulators.baskets import CATALOG_BY_SKU
+from smbridge.emulators.pickers import AssemblyApi
+from smbridge.service_layer.unit_of_work import Database
+from smbridge.testing import free_port_range, throwaway_database, wait_until_up
+
+
+@contextmanager
+def system(url: str, orders: int) -> Iterator[tuple[str, str]]:
+    base = free_port_range(9)  # one free range: 4 hook, 4 assembly workers, the SM emulator
+    hook, assembly, sm = base, base + 4, base + 8
+    env = {**os.environ, "SMBRIDGE_DATABASE_URL": url, "SMBRIDGE_LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "smbridge",
+            "run",
+            "--demo",
+            "--pickers",
+            "0",
+            "--orders",
+            str(orders),
+            "--rate",
+            "50",
+            "--speed",
+            "1",
+            "--hook-port",
+            str(hook),
+            "--assembly-port",
+            str(assembly),
+            "--sm-port",
+            str(sm),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{sm}/healthz", 60)
+        wait_until_up(f"http://127.0.0.1:{assembly}/healthz", 60)
+        yield f"http://127.0.0.1:{sm}", f"http://127.0.0.1:{assembly}"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=60)
+
+
+def pickers_and_token(url: str, count: int) -> tuple[str, list[int]]:
+    db = Database.from_settings(Settings(database_url=url))
+    token = uuid.uuid4().hex
+    with db.unit_of_work() as uow:
+        store = uow.stores.by_sm_id("101")
+        assert store is not None
+        assert store.id is not None
+        uow.tokens.add(store.id, token_hash(token), "bench", datetime.now(UTC))
+        ids = []
+        for n in range(count):
+            picker = Picker(store_id=store.id, name=f"bench {n}")
+            uow.pickers.add(picker)
+            assert picker.id is not None
+            ids.append(picker.id)
+        uow.commit()
+    db.dispose()
+    return token, ids
+
+
+def pick(api: AssemblyApi, picker_id: int, number: str) -> tuple[str, float]:
+    card = api.call("takeOrder", orderNumber=number, pickerId=picker_id)
+    for line in card["positions"]:
+        data: dict[str, Any] = {
+            "orderNumber": number,
+            "lineNo": line["lineNo"],
+            "quantity": line["quantity"],
+        }
+        if line["weightGrams"] is not None:
+            data["weightGrams"] = line["weightGrams"]
+        product = CATALOG_BY_SKU.get(line["sku"])
+        if product is not None and product.marked:
+            data["markingCodes"] = [f"0104600{n:024d}" for n in range(int(float(line["quantity"])))]
+        api.call("recordPick", **data)
+    api.call("finishAssembly", orderNumber=number, bags=1)
+    return card["smOrderId"], time.time()
+
+
+def work(api_url: str, token: str, picker_ids: list[int], orders: int) -> dict[str, float]:
+    board = AssemblyApi(api_url, token)
+    for picker_id in picker_ids:
+        board.call("openShift", pickerId=picker_id)
+    todo: queue.Queue[str] = queue.Queue()
+    finished: dict[str, float] = {}
+    lock = threading.Lock()
+
+    def picker(picker_id: int) -> None:
+        api = AssemblyApi(api_url, token)
+        while len(finished) < orders:
+            try:
+                number = todo.get(timeout=0.5)
+            except queue.Empty:
+                continue
+            sm_id, returned = pick(api, picker_id, number)
+            with lock:
+                finished[sm_id] = returned
+
+    threads = [threading.Thread(target=picker, args=(p,), daemon=True) for p in picker_ids]
+    for thread in threads:
+        thread.start()
+    seen: set[str] = set()
+    while len(finished) < orders:
+        for order in board.call("getActiveOrders")["orders"]:
+            if order["status"] == "new" and order["number"] not in seen:
+                seen.add(order["number"])
+                todo.put(order["number"])
+        time.sleep(0.1)
+    return finished
+
+
+def latencies(sm_url: str, finished: dict[str, float]) -> list[float]:
+    values = []
+    with httpx.Client(base_url=sm_url) as client:
+        for sm_id, returned in finished.items():
+            for _ in range(100):
+                view = client.get(f"/report/orders/{sm_id}").json()
+                ready = [
+                    n["receivedAt"]
+                    for n in view["notifications"]
+                    if n["type"] == "order.ready_for_delivery"
+                ]
+                if ready:
+                    values.append((ready[0] - returned) * 1000)
+                    break
+                time.sleep(0.05)
+    return values
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(share * len(ordered)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--orders", type=int, default=1000)
+    parser.add_argument("--pickers", type=int, default=4)
+    args = parser.parse_args()
+    table = Table(
+        title=f"finishAssembly returned -> SM received order.ready_for_delivery, "
+        f"{args.orders:,} orders, {args.pickers} pickers, 4+4 workers"
+    )
+    for column in (
+        "database",
+        "orders measured",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "arrived before the answer",
+        "target p50/p99",
+    ):
+        table.add_column(column)
+    for kind in ("sqlite", "postgresql"):
+        with throwaway_database(kind) as url, system(url, args.orders) as (sm_url, api_url):
+            token, picker_ids = pickers_and_token(url, args.pickers)
+            values = latencies(sm_url, work(api_url, token, picker_ids, args.orders))
+        early = sum(v < 0 for v in values)
+        table.add_row(
+            kind,
+            f"{len(values):,}",
+            f"{statistics.median(values):.1f}",
+            f"{percentile(values, 0.99):.1f}",
+            f"{max(values):.1f}",
+            f"{early:,}",
+            "≤ 50 / ≤ 250",
+        )
+    Console(width=140).print(table)
+
+
+if __name__ == "__main__":
+    main()

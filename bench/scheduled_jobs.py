@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, insert, text, update
 
 from smbridge.adapters import migrations
 from smbridge.adapters.tables import order_positions, orders, sales_documents, stores
@@ -124,8 +124,13 @@ def measure(url: str, args: argparse.Namespace) -> dict[str, float]:
     monitoring = [timed(lambda: run_monitoring(db, settings, NOW)) for _ in range(args.repeat)]
     sales = []
     for _ in range(args.repeat):
-        with db.engine.begin() as c:
+        with db.engine.begin() as c:  # undo the previous round: documents and their links
             c.execute(delete(sales_documents))
+            c.execute(
+                update(orders)
+                .where(orders.c.delivered_at > NOW - timedelta(days=1))
+                .values(sales_document_id=None)
+            )
         sales.append(timed(lambda: create_documents(db, clock=lambda: NOW)))
     db.dispose()
     return {

@@ -40,7 +40,8 @@ class RunningStack:
 def running_stack(
     database_url: str, *args: str, env: dict[str, str] | None = None
 ) -> Iterator[RunningStack]:
-    hook, assembly, sm = free_port_range(2), free_port_range(2), free_port_range(1)
+    base = free_port_range(6)
+    hook, assembly, sm, telegram = base, base + 2, base + 4, base + 5
     command = [
         sys.executable,
         "-m",
@@ -57,6 +58,8 @@ def running_stack(
         str(assembly),
         "--sm-port",
         str(sm),
+        "--telegram-port",
+        str(telegram),
         *args,
     ]
     environment = {

@@ -231,6 +231,19 @@ def window_wait(sends: Iterable[float], window: float, allowed: int, now: float)
     return recent[len(recent) - allowed] + window - now
 
 
+def _cut_unfinished_line(path: Path) -> None:
+    """Drop a last line cut short by a crash mid-write, so appending starts on a fresh line.
+
+    That send was never answered, so for the client it did not happen.
+    """
+    data = path.read_bytes()
+    if data and not data.endswith(b"\n"):
+        keep = data.rfind(b"\n") + 1
+        with path.open("r+b") as out:
+            out.truncate(keep)
+        log.warning("telegram_emulator.unfinished_line_dropped", bytes=len(data) - keep)
+
+
 def _count_since(sends: deque[float], since: float) -> int:
     count = 0
     for moment in reversed(sends):
@@ -283,6 +296,7 @@ class TelegramEmulator:
     def _load(self, path: Path) -> None:
         if not path.exists():
             return
+        _cut_unfinished_line(path)
         with path.open(encoding="utf-8") as lines:
             for number, line in enumerate(lines, start=1):
                 if not line.strip():

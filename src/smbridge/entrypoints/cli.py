@@ -6,6 +6,7 @@ import typer
 
 from smbridge.emulators.marketplace_command import emulate_sm
 from smbridge.emulators.pickers_command import emulate_pickers
+from smbridge.emulators.telegram import emulate_telegram
 from smbridge.entrypoints.commands import admin, processes, queues
 
 app = typer.Typer(
@@ -34,6 +35,7 @@ emulate_app = typer.Typer(
 )
 emulate_app.command("pickers")(emulate_pickers)
 emulate_app.command("sm")(emulate_sm)
+emulate_app.command("telegram")(emulate_telegram)
 app.add_typer(emulate_app, name="emulate")
 
 

@@ -15,6 +15,15 @@ from smbridge.orders.views import HOOK_PATH
 from smbridge.service_layer.unit_of_work import Database
 
 DEMO_STORE = "101"
+DEMO_STORE_CHAT = "-1001001"  # a group: the store's staff
+DEMO_OPERATIONS_CHAT = "-1009999"  # a group: e-commerce operations
+DEMO_BOT_TOKEN = "demo-bot-token"  # noqa: S105 - the test stand's emulated bot
+#: A demo day runs fast: alerts and sales documents show up within seconds.
+DEMO_JOB_PACE = {
+    "SMBRIDGE_JOB_TELEGRAM_SECONDS": "2",
+    "SMBRIDGE_JOB_MONITORING_SECONDS": "10",
+    "SMBRIDGE_JOB_SALES_SECONDS": "15",
+}
 
 
 @dataclass(frozen=True)
@@ -26,6 +35,7 @@ class StackPlan:
     assembly_port: int = 8200
     demo: bool = False
     sm_port: int = 9000
+    telegram_port: int = 9100
     demo_rate: float = 1.0  # SM orders per second
     demo_orders: int = 0  # 0: no limit
     demo_chaos: bool = False
@@ -48,6 +58,10 @@ class StackPlan:
     def sm_url(self) -> str:
         return f"http://{self.host}:{self.sm_port}"
 
+    @property
+    def telegram_url(self) -> str:
+        return f"http://{self.host}:{self.telegram_port}"
+
 
 @dataclass(frozen=True)
 class Secrets:
@@ -65,12 +79,18 @@ def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
     with db.unit_of_work() as uow:
         store = uow.stores.by_sm_id(DEMO_STORE)
         if store is None:
-            store = Store(sm_store_id=DEMO_STORE, name="Демо-магазин на Ленина")
+            store = Store(
+                sm_store_id=DEMO_STORE,
+                name="Демо-магазин на Ленина",
+                telegram_chat_id=DEMO_STORE_CHAT,
+            )
             uow.stores.add(store)
         assert store.id is not None
         pickers = list(uow.pickers.of_store(store.id))
         for n in range(len(pickers), plan.demo_pickers):
-            picker = Picker(store_id=store.id, name=f"Сборщик {n + 1}")
+            picker = Picker(
+                store_id=store.id, name=f"Сборщик {n + 1}", telegram_chat_id=str(5001 + n)
+            )
             uow.pickers.add(picker)
             pickers.append(picker)
         uow.tokens.add(store.id, token_hash(api_token), "demo pickers", datetime.now(UTC))
@@ -101,6 +121,17 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
     supervisor.add("scheduler", "scheduler")  # the periodic jobs and the SM dispatcher
     if plan.demo:
         supervisor.add("sm-emulator", *_sm_emulator_args(plan, keys))
+        supervisor.add(
+            "telegram-emulator",
+            "emulate",
+            "telegram",
+            "--host",
+            plan.host,
+            "--port",
+            str(plan.telegram_port),
+            "--token",
+            DEMO_BOT_TOKEN,
+        )
         if keys.picker_ids:
             supervisor.add("pickers", *_pickers_args(plan, keys))
     return supervisor

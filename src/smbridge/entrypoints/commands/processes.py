@@ -106,6 +106,7 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
     speed: Annotated[float, typer.Option(help="demo: courier speed-up factor")] = 60.0,
     seed: Annotated[int | None, typer.Option(help="demo: random seed")] = None,
     sm_port: Annotated[int, typer.Option(help="demo: the SM emulator's port")] = 9000,
+    telegram_port: Annotated[int, typer.Option(help="demo: the Telegram emulator's port")] = 9100,
     pick_seconds: Annotated[float, typer.Option(help="demo: picking time per line")] = 0.5,
     pickers: Annotated[int, typer.Option(help="demo: simulated pickers (0: none)")] = 3,
 ) -> None:
@@ -123,6 +124,7 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
         demo_speed=speed,
         seed=seed,
         sm_port=sm_port,
+        telegram_port=telegram_port,
         demo_pick_seconds=pick_seconds,
         demo_pickers=pickers,
     )

@@ -113,3 +113,16 @@ def test_events_replay_needs_exactly_one_selection(
 ) -> None:
     assert runner.invoke(app, ["events", "replay"]).exit_code == 2
     assert runner.invoke(app, ["events", "replay", "--id", "1", "--all-failed"]).exit_code == 2
+
+
+def test_chats_are_set_and_listed(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    invoke(monkeypatch, database_url, "stores", "add", "--sm-id", "101", "--name", "Ленина")
+    invoke(monkeypatch, database_url, "pickers", "add", "--store", "101", "--name", "Анна")
+    invoke(monkeypatch, database_url, "chats", "set", "--store", "101", "--chat", "-100777")
+    invoke(monkeypatch, database_url, "chats", "set", "--picker", "1", "--chat", "5551")
+    listed = invoke(monkeypatch, database_url, "chats", "list")
+    assert "-100777" in listed
+    assert "5551" in listed
+    assert runner.invoke(app, ["chats", "set", "--chat", "1"]).exit_code == 2

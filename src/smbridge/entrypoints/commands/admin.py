@@ -11,6 +11,7 @@ from rich.table import Table
 
 from smbridge.adapters import migrations
 from smbridge.assembly.service import token_hash
+from smbridge.config import get_settings
 from smbridge.domain.picker import Picker
 from smbridge.domain.store import Store
 from smbridge.entrypoints.commands.common import console, database, find_store_id
@@ -135,3 +136,45 @@ def pickers_list(store: Annotated[str, typer.Option(help="SM storeID")]) -> None
                 on_shift = p.id is not None and uow.pickers.open_shift(p.id) is not None
                 table.add_row(str(p.id), p.name, p.telegram_chat_id or "", "да" if on_shift else "")
     console.print(table)
+
+
+chats_app = typer.Typer(
+    help="Telegram chats: of stores, of pickers, of operations.", no_args_is_help=True
+)
+
+
+@chats_app.command("list")
+def chats_list() -> None:
+    """Every chat messages go to, and whose it is."""
+    settings = get_settings()
+    table = Table("whose", "name", "chat")
+    table.add_row("operations", "SMBRIDGE_OPERATIONS_CHAT_ID", settings.operations_chat_id or "—")
+    with database() as db, db.unit_of_work() as uow:
+        for store in uow.stores.all():
+            table.add_row(f"store {store.sm_store_id}", store.name, store.telegram_chat_id or "—")
+            assert store.id is not None
+            for picker in uow.pickers.of_store(store.id):
+                table.add_row(f"picker {picker.id}", picker.name, picker.telegram_chat_id or "—")
+    console.print(table)
+
+
+@chats_app.command("set")
+def chats_set(
+    chat: Annotated[str, typer.Option(help="Telegram chat id (groups are negative)")],
+    store: Annotated[str | None, typer.Option(help="SM storeID of the store")] = None,
+    picker: Annotated[int | None, typer.Option(help="picker id")] = None,
+) -> None:
+    """Point a store's or a picker's messages at a chat."""
+    if (store is None) == (picker is None):
+        raise typer.BadParameter("give either --store or --picker")
+    with database() as db, db.unit_of_work() as uow:
+        target = (
+            uow.stores.by_sm_id(store)
+            if store is not None
+            else (uow.pickers.get(picker) if picker is not None else None)
+        )
+        if target is None:
+            raise typer.BadParameter("no such store or picker")
+        target.telegram_chat_id = chat
+        uow.commit()
+    console.print(f"chat {chat} set")

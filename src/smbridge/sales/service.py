@@ -14,7 +14,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smbridge.adapters.tables import orders
@@ -84,18 +84,26 @@ def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCoun
     with db.unit_of_work() as uow:
         zones = {s.id: ZoneInfo(s.timezone) for s in uow.stores.all()}
         made = [
-            (order, _document(order, zones, now))
+            _document(order, zones, now)
             for order in uow.orders.by_ids(order_ids)
             if order.sales_document_id is None
         ]
-        for _, document in made:
+        for document in made:
             uow.sales.add(document)
         uow.session.flush()  # one flush per batch; a duplicate fails the whole batch here
-        for order, document in made:
-            order.sales_document_id = document.id
+        # The link in one statement for the batch: through the ORM each order would be its
+        # own versioned UPDATE, a round trip apiece on PostgreSQL.
+        if not made:
+            return  # an overlapping run documented them all
+        uow.session.execute(
+            update(orders)
+            .where(orders.c.id == bindparam("order"))
+            .values(sales_document_id=bindparam("document")),
+            [{"order": d.order_id, "document": d.id} for d in made],
+        )
         uow.commit()
     counts.created += len(made)
-    for _, document in made:
+    for document in made:
         if document.difference:
             counts.with_difference += 1
             log.warning(

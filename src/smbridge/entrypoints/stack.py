@@ -108,6 +108,10 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
             "SMBRIDGE_SM_BASE_URL": plan.sm_url,
             "SMBRIDGE_SM_TOKEN": keys.sm_token,
             "SMBRIDGE_SM_API_GENERATION": "classic",
+            "SMBRIDGE_TELEGRAM_API_URL": plan.telegram_url,
+            "SMBRIDGE_TELEGRAM_BOT_TOKEN": DEMO_BOT_TOKEN,
+            "SMBRIDGE_OPERATIONS_CHAT_ID": DEMO_OPERATIONS_CHAT,
+            **DEMO_JOB_PACE,
         }
     if quiet:  # the live table is the screen: children only log warnings and errors
         env["SMBRIDGE_LOG_LEVEL"] = "WARNING"

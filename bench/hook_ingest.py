@@ -33,7 +33,6 @@ import json
 import os
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -48,7 +47,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
 
-import httpx
 import orjson
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
@@ -56,7 +54,9 @@ from sqlalchemy.engine import make_url
 from smbridge.adapters import migrations
 from smbridge.config import Settings
 from smbridge.domain.store import Store
+from smbridge.entrypoints.supervisor import stop_processes
 from smbridge.service_layer.unit_of_work import Database
+from smbridge.testing import free_port, wait_until_up
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -379,13 +379,6 @@ def run_generator(spec: dict[str, Any]) -> dict[str, Any]:
 # --- the servers ----------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
-
-
 @dataclass
 class Pool:
     name: str
@@ -394,15 +387,7 @@ class Pool:
     processes: list[subprocess.Popen[bytes]]
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(self.processes, grace_seconds=30)
 
     def check(self) -> None:
         dead = [p.args for p in self.processes if p.poll() is not None]
@@ -431,24 +416,11 @@ def start_pool(name: str, kind: str, workers: int, env: dict[str, str], log_dir:
         pool.ports.append(port)
     try:
         for port in pool.ports:
-            _wait_until_up(f"http://127.0.0.1:{port}/healthz")
+            wait_until_up(f"http://127.0.0.1:{port}/healthz", seconds=60)
     except BaseException:
         pool.stop()
         raise
     return pool
-
-
-def _wait_until_up(url: str, seconds: float = 60.0) -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{url} did not come up in {seconds} s")
-        time.sleep(0.1)
 
 
 # --- the databases --------------------------------------------------------------------------

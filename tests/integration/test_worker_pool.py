@@ -29,6 +29,7 @@ from sqlalchemy import func, select
 
 from smbridge.adapters.tables import order_positions, orders, sm_notifications, webhook_journal
 from smbridge.domain.webhook import event_key
+from smbridge.entrypoints.supervisor import stop_processes
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import HEADERS, TOKEN, add_store, order_payload, position, weighed_position
 from tests.support.servers import free_port, wait_until_up
@@ -61,15 +62,7 @@ class WorkerPool:
                 pytest.fail(f"worker died ({process.returncode}):\n{log.read_text()[-4000:]}")
 
     def stop(self) -> None:
-        for process in self.processes:
-            if process.poll() is None:
-                process.terminate()
-        for process in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes(self.processes, grace_seconds=30)
 
 
 def start_pool(database_url: str, log_dir: Path, workers: int = WORKERS) -> WorkerPool:

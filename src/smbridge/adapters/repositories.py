@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Row, and_, exists, insert, or_, select, update
+from sqlalchemy import ColumnElement, Connection, Row, and_, exists, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from smbridge.adapters.tables import (
@@ -146,6 +146,25 @@ class TelegramOutbox:
         ).all()
 
 
+def notifications_due(now: datetime) -> ColumnElement[bool]:
+    """Pending with its next attempt come, or claimed by a dispatcher whose lease ran out."""
+    n = sm_notifications
+    return or_(
+        and_(
+            n.c.state == DeliveryState.PENDING.value,
+            or_(n.c.next_attempt_at.is_(None), n.c.next_attempt_at <= now),
+        ),
+        and_(n.c.state == DeliveryState.SENDING.value, n.c.lease_until < now),
+    )
+
+
+def any_notification_due(connection: Connection, now: datetime, order_id: int | None) -> bool:
+    query = select(sm_notifications.c.id).where(notifications_due(now)).limit(1)
+    if order_id is not None:
+        query = query.where(sm_notifications.c.order_id == order_id)
+    return connection.execute(query).first() is not None
+
+
 class NotificationOutbox:
     """The SM notification outbox: rows are claimed by dispatchers under a lease."""
 
@@ -200,13 +219,7 @@ class NotificationOutbox:
             earlier.c.id < n.c.id,
             earlier.c.state.in_(unfinished),
         )
-        is_due = or_(
-            and_(
-                n.c.state == DeliveryState.PENDING.value,
-                or_(n.c.next_attempt_at.is_(None), n.c.next_attempt_at <= now),
-            ),
-            and_(n.c.state == DeliveryState.SENDING.value, n.c.lease_until < now),
-        )
+        is_due = notifications_due(now)
         query = select(Notification).where(is_due, is_head).order_by(n.c.id).limit(limit)
         if order_id is not None:
             query = query.where(n.c.order_id == order_id)

@@ -61,20 +61,25 @@ class Supervisor:
                 self._start(child)
 
     def stop_all(self, grace_seconds: float = 20.0) -> None:
-        running = [c.process for c in self.children if c.process and c.process.poll() is None]
-        for process in running:
-            process.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + grace_seconds
-        for process in running:
-            try:
-                process.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop_processes([c.process for c in self.children if c.process], grace_seconds)
 
     def _start(self, child: Child) -> None:
         child.process = subprocess.Popen(child.argv, env=self._env)
         log.info("supervisor.child_started", child=child.name, pid=child.process.pid)
+
+
+def stop_processes(processes: list[subprocess.Popen[bytes]], grace_seconds: float = 20.0) -> None:
+    """SIGTERM every process still running, wait for all together, kill what outlives it."""
+    running = [p for p in processes if p.poll() is None]
+    for process in running:
+        process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + grace_seconds
+    for process in running:
+        try:
+            process.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
 
 def child_environment(**overrides: str) -> dict[str, str]:

@@ -11,10 +11,12 @@ import uuid
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import structlog
 
+from smbridge.adapters.database import READ_ONLY
+from smbridge.adapters.repositories import any_notification_due
 from smbridge.adapters.sm_client import NotificationSender, SendResult, Verdict
 from smbridge.clock import Clock, utc_now
 from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
@@ -90,6 +92,8 @@ class Dispatcher:
 
     def _claim(self, order_id: int | None) -> list[_Claim]:
         now = self._clock()
+        if not self._anything_due(now, order_id):
+            return []  # most polls find nothing: don't take SQLite's write lock for them
         with self._db.unit_of_work() as uow:
             due = uow.notifications.due(now, self._policy.batch, order_id)
             claims = []
@@ -101,6 +105,11 @@ class Dispatcher:
                 claims.append(_Claim(_id(row), row.body()))
             uow.commit()
         return claims
+
+    def _anything_due(self, now: datetime, order_id: int | None) -> bool:
+        with self._db.engine.connect() as connection:
+            connection.execution_options(**{READ_ONLY: True})
+            return any_notification_due(connection, now, order_id)
 
     def _send_and_record(self, claim: _Claim) -> Verdict:
         result = self._sender.send(claim.body)

@@ -117,7 +117,7 @@ class TelegramSender:
                     held.add(chat)
                     counts.left += 1
                     return
-                if not self._record(uow, message, answer, run):
+                if not self._record(uow, message, answer, chat, run):
                     return
                 counts.parts += 1
             self._archive(uow, message, MessageStatus.SENT, None)
@@ -135,11 +135,10 @@ class TelegramSender:
         return answer
 
     def _record(
-        self, uow: UnitOfWork, message: OutgoingMessage, answer: SendAnswer, run: _Pass
+        self, uow: UnitOfWork, message: OutgoingMessage, answer: SendAnswer, chat: str, run: _Pass
     ) -> bool:
         """Commit the outcome of one part; True when the next part may follow."""
         now, counts = self._clock(), run.counts
-        chat = self._address(message)[0] or ""
         if answer.outcome is Outcome.SENT:
             message.parts_sent += 1
             message.telegram_message_id = answer.message_id

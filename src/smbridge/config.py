@@ -97,6 +97,68 @@ class Settings(BaseSettings):
     )
     erp_token: SecretStr = Field(default=SecretStr(""), description="X-ERP-Token of the ERP")
 
+    # --- worker pools on this machine (systemd units and ``smbridge run``) ---
+    worker_host: str = Field(default="127.0.0.1", description="address the workers listen on")
+    hook_workers: int = Field(default=4, ge=1, description="hook worker processes")
+    hook_first_port: int = Field(default=8100, ge=1, le=65535, description="ports count up")
+    assembly_workers: int = Field(default=4, ge=1, description="assembly worker processes")
+    assembly_first_port: int = Field(default=8200, ge=1, le=65535, description="ports count up")
+    trusted_proxies: str = Field(
+        default="127.0.0.1",
+        description="comma-separated addresses of the nginx fronts; only they may tell "
+        "a worker the client's address (X-Forwarded-For)",
+    )
+    drain_seconds: float = Field(
+        default=3.0,
+        ge=0,
+        description="On SIGTERM a worker keeps serving open connections this long "
+        "(answering 'Connection: close') before it exits; keep above nginx's upstream "
+        "keepalive timeout so nginx closes them itself",
+    )
+
+    # --- nginx, the single entry point (``smbridge nginx render``) ---
+    nginx_server_name: str = Field(default="_", description="server_name; _ matches any")
+    nginx_https_port: int = Field(default=443, ge=1, le=65535)
+    nginx_http_port: int = Field(default=80, ge=1, le=65535, description="redirects to HTTPS")
+    nginx_certificate: str = Field(
+        default="/etc/smbridge/tls/fullchain.pem", description="company certificate (PEM chain)"
+    )
+    nginx_certificate_key: str = Field(default="/etc/smbridge/tls/privkey.pem")
+    nginx_hook_servers: list[str] = Field(
+        default=[],
+        description='JSON list of hook workers "host:port" nginx balances; '
+        "empty: this machine's pool (worker_host, hook_first_port, hook_workers)",
+    )
+    nginx_assembly_servers: list[str] = Field(
+        default=[], description="JSON list of assembly workers; empty: this machine's pool"
+    )
+    nginx_sm_networks: list[str] = Field(
+        default=["127.0.0.1/32"], description="JSON list of CIDRs allowed to the hook (SM's)"
+    )
+    nginx_store_networks: list[str] = Field(
+        default=["127.0.0.1/32"], description="JSON list of CIDRs allowed to the assembly API"
+    )
+    nginx_office_networks: list[str] = Field(
+        default=["127.0.0.1/32"],
+        description="JSON list of CIDRs allowed to admin paths: ERP API, /metrics, web UI",
+    )
+    nginx_hook_rate_per_second: int = Field(
+        default=2000, ge=1, description="per client IP; SM sends from few addresses"
+    )
+    nginx_api_rate_per_second: int = Field(default=50, ge=1, description="per client IP")
+    nginx_connections_per_ip: int = Field(default=200, ge=1)
+    nginx_proxy_timeout_seconds: int = Field(default=30, ge=1)
+    nginx_upstream_keepalive: int = Field(
+        default=32, ge=0, description="idle connections to each pool"
+    )
+    nginx_max_fails: int = Field(default=3, ge=0, description="passive health: failures ...")
+    nginx_fail_timeout_seconds: int = Field(default=10, ge=1, description="... within this")
+    nginx_state_dir: str = Field(
+        default="",
+        description="empty: Debian's paths (/run/nginx.pid, /var/log/nginx); "
+        "set: pid, logs and temp files under this directory (unprivileged nginx)",
+    )
+
     log_level: str = "INFO"
     log_json: bool = True
 

@@ -1,13 +1,20 @@
-"""What ``smbridge run`` starts: the worker pools, the dispatcher and, for a demo stand
-(«тестовый контур»), the SM emulator and simulated pickers feeding it."""
+"""What ``smbridge run`` starts: the worker pools, the scheduler, nginx in front of them
+(when installed) and, for a demo stand («тестовый контур»), the SM emulator and simulated
+pickers feeding it."""
 
 from __future__ import annotations
 
 import secrets
+import shutil
+import signal
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from smbridge.assembly.service import token_hash
+from smbridge.config import Settings, get_settings
+from smbridge.deploy import nginx
+from smbridge.deploy.certificate import self_signed
 from smbridge.domain.picker import Picker
 from smbridge.domain.store import Store
 from smbridge.entrypoints.supervisor import Supervisor, child_environment
@@ -43,6 +50,10 @@ class StackPlan:
     demo_pickers: int = 3
     demo_pick_seconds: float = 0.0  # how long a picker takes per line
     seed: int | None = None
+    nginx_binary: str | None = None  # None: no nginx in front
+    https_port: int = 8443
+    http_port: int = 8080
+    state_dir: Path = Path(".smbridge")  # the private nginx lives under it
 
     def hook_urls(self) -> list[str]:
         return [
@@ -116,12 +127,22 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
     if quiet:  # the live table is the screen: children only log warnings and errors
         env["SMBRIDGE_LOG_LEVEL"] = "WARNING"
     supervisor = Supervisor(child_environment(**env))
-    for i in range(plan.hook_workers):
-        port = str(plan.hook_port + i)
-        supervisor.add(f"hook:{port}", "serve", "hook", "--host", plan.host, "--port", port)
-    for i in range(plan.assembly_workers):
-        port = str(plan.assembly_port + i)
-        supervisor.add(f"assembly:{port}", "serve", "assembly", "--host", plan.host, "--port", port)
+    pools = (
+        ("hook", plan.hook_port, plan.hook_workers),
+        ("assembly", plan.assembly_port, plan.assembly_workers),
+    )
+    for service, first_port, size in pools:
+        for port in map(str, range(first_port, first_port + size)):
+            supervisor.add(
+                f"{service}:{port}",
+                *("serve", service, "--host", plan.host, "--port", port),
+                health_url=f"http://{plan.host}:{port}/healthz",
+            )
+    if plan.nginx_binary is not None:
+        config = write_nginx_config(plan, get_settings())
+        argv = [plan.nginx_binary, "-p", str(config.parent), "-c", str(config)]
+        # nginx: SIGQUIT is its graceful stop (SIGTERM would drop requests in flight)
+        supervisor.add_program("nginx", [*argv, "-g", "daemon off;"], signal.SIGQUIT)
     supervisor.add("scheduler", "scheduler")  # the periodic jobs and the SM dispatcher
     if plan.demo:
         supervisor.add("sm-emulator", *_sm_emulator_args(plan, keys))
@@ -139,6 +160,43 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
         if keys.picker_ids:
             supervisor.add("pickers", *_pickers_args(plan, keys))
     return supervisor
+
+
+def find_nginx() -> str | None:
+    """Debian puts nginx in /usr/sbin, which is not on every user's PATH."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def write_nginx_config(plan: StackPlan, settings: Settings) -> Path:
+    """The private front of a one-machine stand: unprivileged ports, a self-signed
+    certificate unless the configured one exists; allow-lists and limits from settings."""
+    directory = (plan.state_dir / "nginx").absolute()
+    certificate = Path(settings.nginx_certificate)
+    if not (certificate.exists() and Path(settings.nginx_certificate_key).exists()):
+        pair = self_signed(directory / "tls")
+        certificate_paths = {
+            "nginx_certificate": str(pair.certificate),
+            "nginx_certificate_key": str(pair.key),
+        }
+    else:
+        certificate_paths = {}
+    stand = settings.model_copy(
+        update={
+            "worker_host": plan.host,
+            "hook_first_port": plan.hook_port,
+            "hook_workers": plan.hook_workers,
+            "assembly_first_port": plan.assembly_port,
+            "assembly_workers": plan.assembly_workers,
+            "nginx_hook_servers": [],
+            "nginx_assembly_servers": [],
+            "nginx_https_port": plan.https_port,
+            "nginx_http_port": plan.http_port,
+            **certificate_paths,
+        }
+    )
+    output = directory / "nginx.conf"
+    nginx.write(nginx.plan_from_settings(stand, state_dir=str(directory)), output)
+    return output
 
 
 def _sm_emulator_args(plan: StackPlan, keys: Secrets) -> list[str]:

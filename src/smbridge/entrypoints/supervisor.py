@@ -1,4 +1,5 @@
-"""``smbridge run``: every process of the system on one machine, restarted when it crashes."""
+"""``smbridge run``: every process of the system on one machine, restarted when it crashes,
+and its web workers restarted one at a time on request (a rolling restart)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 
+import httpx
 import structlog
 
 log = structlog.get_logger(__name__)
@@ -24,6 +26,8 @@ class Child:
     restarts: int = 0
     next_start: float = 0.0
     backoff: float = field(default=0.5)
+    health_url: str | None = None  # a web worker: rolled one at a time, up when this answers
+    stop_signal: int = signal.SIGTERM
 
 
 class Supervisor:
@@ -33,8 +37,13 @@ class Supervisor:
         self._env = env
         self.children: list[Child] = []
 
-    def add(self, name: str, *args: str) -> None:
-        self.children.append(Child(name, [sys.executable, "-m", "smbridge", *args]))
+    def add(self, name: str, *args: str, health_url: str | None = None) -> None:
+        """An ``smbridge`` subcommand; a web worker gives the URL that says it is up."""
+        argv = [sys.executable, "-m", "smbridge", *args]
+        self.children.append(Child(name, argv, health_url=health_url))
+
+    def add_program(self, name: str, argv: list[str], stop_signal: int) -> None:
+        self.children.append(Child(name, argv, stop_signal=stop_signal))
 
     def start_all(self) -> None:
         for child in self.children:
@@ -60,19 +69,43 @@ class Supervisor:
                 child.restarts += 1
                 self._start(child)
 
+    def rolling_restart(self, up_within: float = 60.0) -> bool:
+        """Restart the web workers one by one, each only after the previous answers again.
+
+        A stopped worker drains (see ``draining``), so nginx loses no request meanwhile.
+        """
+        for child in self.children:
+            if child.health_url is None:
+                continue
+            if child.process is not None:
+                stop_processes([child.process])
+            self._start(child)
+            if not _answers_within(child.health_url, up_within):
+                log.error("supervisor.rolling_restart_stuck", child=child.name)
+                return False
+        log.info("supervisor.rolling_restart_done")
+        return True
+
     def stop_all(self, grace_seconds: float = 20.0) -> None:
-        stop_processes([c.process for c in self.children if c.process], grace_seconds)
+        running = [c for c in self.children if c.process is not None]
+        signals = {c.process.pid: c.stop_signal for c in running if c.process}
+        stop_processes([c.process for c in running if c.process], grace_seconds, signals)
 
     def _start(self, child: Child) -> None:
         child.process = subprocess.Popen(child.argv, env=self._env)
         log.info("supervisor.child_started", child=child.name, pid=child.process.pid)
 
 
-def stop_processes(processes: list[subprocess.Popen[bytes]], grace_seconds: float = 20.0) -> None:
-    """SIGTERM every process still running, wait for all together, kill what outlives it."""
+def stop_processes(
+    processes: list[subprocess.Popen[bytes]],
+    grace_seconds: float = 20.0,
+    signals: dict[int, int] | None = None,
+) -> None:
+    """Signal every process still running (SIGTERM unless ``signals`` maps its pid to
+    another), wait for all together, kill what outlives the grace period."""
     running = [p for p in processes if p.poll() is None]
     for process in running:
-        process.send_signal(signal.SIGTERM)
+        process.send_signal((signals or {}).get(process.pid, signal.SIGTERM))
     deadline = time.monotonic() + grace_seconds
     for process in running:
         try:
@@ -86,3 +119,16 @@ def child_environment(**overrides: str) -> dict[str, str]:
     env = dict(os.environ)
     env.update(overrides)
     return env
+
+
+def _answers_within(url: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    with httpx.Client(timeout=2) as client:
+        while time.monotonic() < deadline:
+            try:
+                if client.get(url).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            time.sleep(0.1)
+    return False

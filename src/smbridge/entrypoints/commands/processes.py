@@ -5,20 +5,35 @@ from __future__ import annotations
 import itertools
 import signal
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated
 
 import typer
 import uvicorn
 from rich.live import Live
 from rich.table import Table
+from starlette.types import ASGIApp
 
 from smbridge.adapters import migrations
 from smbridge.config import get_settings
+from smbridge.entrypoints import assembly_app, hook_app
 from smbridge.entrypoints.commands.common import console, database
+from smbridge.entrypoints.draining import (
+    CloseConnectionsWhileDraining,
+    DrainingServer,
+    DrainState,
+)
 from smbridge.entrypoints.openapi import openapi_json
-from smbridge.entrypoints.stack import Secrets, StackPlan, build_supervisor, prepare_demo
+from smbridge.entrypoints.stack import (
+    Secrets,
+    StackPlan,
+    build_supervisor,
+    find_nginx,
+    prepare_demo,
+)
 from smbridge.entrypoints.supervisor import Supervisor
 from smbridge.notifications.dispatcher_process import run_dispatcher
 from smbridge.orders.summary import overview
@@ -32,9 +47,9 @@ class Service(StrEnum):
     ASSEMBLY = "assembly"
 
 
-_APPS = {
-    Service.HOOK: "smbridge.entrypoints.hook_app:app_from_environment",
-    Service.ASSEMBLY: "smbridge.entrypoints.assembly_app:app_from_environment",
+_APPS: dict[Service, Callable[[], ASGIApp]] = {
+    Service.HOOK: hook_app.app_from_environment,
+    Service.ASSEMBLY: assembly_app.app_from_environment,
 }
 
 
@@ -43,19 +58,32 @@ def serve(
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="TCP port")] = 8001,
 ) -> None:
-    """One worker process of a web service; nginx balances a pool of them."""
-    uvicorn.run(
-        _APPS[service],
+    """One worker process of a web service; nginx balances a pool of them.
+
+    SIGTERM drains it (see ``draining``): nothing sent to it is lost.
+    """
+    settings = get_settings()
+    state = DrainState()
+    factory = _APPS[service]
+
+    def app() -> ASGIApp:
+        return CloseConnectionsWhileDraining(factory(), state)
+
+    config = uvicorn.Config(
+        app,
         factory=True,
         host=host,
         port=port,
         workers=1,
         loop="uvloop",
         http="httptools",
-        access_log=False,
+        access_log=False,  # nginx writes the access log
         log_level="warning",
+        proxy_headers=True,  # the client address nginx saw, trusted only from nginx
+        forwarded_allow_ips=settings.trusted_proxies,
         timeout_graceful_shutdown=20,
     )
+    DrainingServer(config, state, settings.drain_seconds).run()
 
 
 def openapi(service: Annotated[Service, typer.Argument(help="which web service")]) -> None:
@@ -109,8 +137,17 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
     telegram_port: Annotated[int, typer.Option(help="demo: the Telegram emulator's port")] = 9100,
     pick_seconds: Annotated[float, typer.Option(help="demo: picking time per line")] = 0.5,
     pickers: Annotated[int, typer.Option(help="demo: simulated pickers (0: none)")] = 3,
+    nginx: Annotated[bool, typer.Option(help="nginx in front, when installed")] = True,
+    https_port: Annotated[int, typer.Option(help="nginx: HTTPS port")] = 8443,
+    http_port: Annotated[int, typer.Option(help="nginx: HTTP port (redirects)")] = 8080,
+    state_dir: Annotated[Path, typer.Option(help="private files (nginx config, logs)")] = Path(
+        ".smbridge"
+    ),
 ) -> None:
-    """Start the whole system on this machine (SQLite by default); Ctrl-C stops it."""
+    """Start the whole system on this machine (SQLite by default); Ctrl-C stops it.
+
+    SIGHUP restarts the web workers one at a time (a rolling restart, nothing lost).
+    """
     plan = StackPlan(
         host=host,
         hook_workers=hook_workers,
@@ -127,7 +164,15 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
         telegram_port=telegram_port,
         demo_pick_seconds=pick_seconds,
         demo_pickers=pickers,
+        nginx_binary=find_nginx() if nginx else None,
+        https_port=https_port,
+        http_port=http_port,
+        state_dir=state_dir,
     )
+    if plan.nginx_binary is None:
+        console.print("nginx is not installed (or --no-nginx): the workers serve directly")
+    else:
+        console.print(f"nginx: https://{host}:{https_port}/ (self-signed unless configured)")
     hook_token = get_settings().hook_token.get_secret_value()
     with database() as db:
         migrations.upgrade(db.engine)
@@ -146,17 +191,26 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
 def _supervise(supervisor: Supervisor, db: Database, live: bool) -> None:
     """Restart crashed children; show the overview (a live table on a terminal)."""
     stop = threading.Event()
+    roll = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGHUP, lambda *_: roll.set())
+
+    def tend() -> None:
+        supervisor.check()
+        if roll.is_set():
+            roll.clear()
+            supervisor.rolling_restart()
+
     if not live:
         for tick in itertools.count(1):
             if stop.wait(1.0):
                 return
-            supervisor.check()
+            tend()
             if tick % 10 == 0:  # a log, not a screen: one overview line now and then
                 console.print(_overview_line(db))
     with Live(_overview_table(db), console=console, refresh_per_second=1) as screen:
         while not stop.wait(1.0):
-            supervisor.check()
+            tend()
             screen.update(_overview_table(db))
 
 
@@ -182,6 +236,5 @@ def _overview_table(db: Database) -> Table:
         for status, n in sorted(counts.items()):
             table.add_row(f"{title}: {status}", str(n))
     table.add_row("вебхуки: доставок всего", str(seen.webhook_deliveries))
-    table.add_row("реализации", str(seen.sales_documents))
     table.add_row("реализации (документы продажи)", str(seen.sales_documents))
     return table

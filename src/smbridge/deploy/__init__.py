@@ -1,0 +1,1 @@
+"""What runs the system on machines: the nginx front, certificates, rolling restarts."""

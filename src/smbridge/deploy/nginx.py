@@ -1,0 +1,150 @@
+"""``smbridge nginx render``: a complete nginx.conf for the single entry point, from settings.
+
+Everything the template prints comes through :class:`NginxPlan`, which checks each value,
+so a setting cannot inject nginx directives.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+
+from smbridge.assembly.views import API_PREFIX
+from smbridge.config import Settings
+from smbridge.orders.views import HOOK_PATH
+
+_SERVER = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$")
+_SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-_* ]+$")
+_PATH = re.compile(r"^/[A-Za-z0-9._\-/]*$")
+_USER = re.compile(r"^[a-z_][a-z0-9_\-]*$")
+# Upstream keepalive connections idle longer than this are closed by nginx itself; a
+# draining worker waits longer (Settings.drain_seconds), so it never closes one under a
+# request nginx is about to send.
+UPSTREAM_IDLE_SECONDS = 2
+
+
+@dataclass(frozen=True)
+class NginxPlan:
+    server_name: str
+    http_port: int
+    https_port: int
+    certificate: str
+    certificate_key: str
+    hook_servers: tuple[str, ...]
+    assembly_servers: tuple[str, ...]
+    sm_networks: tuple[str, ...]
+    store_networks: tuple[str, ...]
+    office_networks: tuple[str, ...]
+    hook_rate: int
+    api_rate: int
+    connections_per_ip: int
+    max_body_bytes: int
+    proxy_timeout: int
+    keepalive: int
+    max_fails: int
+    fail_timeout: int
+    state_dir: str  # "": Debian's standard paths
+    user: str | None
+    hook_path: str = HOOK_PATH
+    api_prefix: str = API_PREFIX
+    upstream_idle_seconds: int = UPSTREAM_IDLE_SECONDS
+
+    def __post_init__(self) -> None:
+        _check(_SERVER_NAME, self.server_name, "server name")
+        for server in (*self.hook_servers, *self.assembly_servers):
+            _check(_SERVER, server, 'worker address ("host:port")')
+        if not self.hook_servers or not self.assembly_servers:
+            raise ValueError("each pool needs at least one worker")
+        for network in (*self.sm_networks, *self.store_networks, *self.office_networks):
+            try:
+                ipaddress.ip_network(network, strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP network: {network!r}") from None
+        for path in (self.certificate, self.certificate_key, self.state_dir or "/"):
+            _check(_PATH, path, "path")
+        if self.user is not None:
+            _check(_USER, self.user, "user")
+
+    @property
+    def https_suffix(self) -> str:
+        """What the HTTP → HTTPS redirect appends to the host (nothing on port 443)."""
+        return "" if self.https_port == 443 else f":{self.https_port}"
+
+    @property
+    def any_allowed_networks(self) -> tuple[str, ...]:
+        return tuple(
+            dict.fromkeys((*self.sm_networks, *self.store_networks, *self.office_networks))
+        )
+
+
+def plan_from_settings(
+    settings: Settings, *, state_dir: str | None = None, root: bool | None = None
+) -> NginxPlan:
+    """``root``: whether the nginx master will run as root (workers then need a user);
+    by default, whether this process does."""
+    if root is None:
+        root = os.geteuid() == 0
+    directory = settings.nginx_state_dir if state_dir is None else state_dir
+    if not directory:
+        user: str | None = "www-data"
+    else:  # a private, unprivileged stand (``smbridge run``)
+        user = "root" if root else None
+    return NginxPlan(
+        server_name=settings.nginx_server_name,
+        http_port=settings.nginx_http_port,
+        https_port=settings.nginx_https_port,
+        certificate=settings.nginx_certificate,
+        certificate_key=settings.nginx_certificate_key,
+        hook_servers=tuple(settings.nginx_hook_servers)
+        or _pool(settings.worker_host, settings.hook_first_port, settings.hook_workers),
+        assembly_servers=tuple(settings.nginx_assembly_servers)
+        or _pool(settings.worker_host, settings.assembly_first_port, settings.assembly_workers),
+        sm_networks=tuple(settings.nginx_sm_networks),
+        store_networks=tuple(settings.nginx_store_networks),
+        office_networks=tuple(settings.nginx_office_networks),
+        hook_rate=settings.nginx_hook_rate_per_second,
+        api_rate=settings.nginx_api_rate_per_second,
+        connections_per_ip=settings.nginx_connections_per_ip,
+        max_body_bytes=settings.hook_max_body_bytes,
+        proxy_timeout=settings.nginx_proxy_timeout_seconds,
+        keepalive=settings.nginx_upstream_keepalive,
+        max_fails=settings.nginx_max_fails,
+        fail_timeout=settings.nginx_fail_timeout_seconds,
+        state_dir=directory.rstrip("/"),
+        user=user,
+    )
+
+
+def render(plan: NginxPlan) -> str:
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("smbridge.deploy", "templates"),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,  # noqa: S701 - nginx syntax, not HTML; values are checked above
+        keep_trailing_newline=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    return environment.get_template("nginx.conf.j2").render(plan=plan)
+
+
+def write(plan: NginxPlan, output: Path) -> None:
+    """Write the config and, for a private stand, the directories it names."""
+    if plan.state_dir:
+        for sub in ("logs", "tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
+            (Path(plan.state_dir) / sub).mkdir(parents=True, exist_ok=True)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(plan), encoding="utf-8")
+
+
+def _pool(host: str, first_port: int, size: int) -> tuple[str, ...]:
+    return tuple(f"{host}:{first_port + i}" for i in range(size))
+
+
+def _check(pattern: re.Pattern[str], value: str, what: str) -> None:
+    if not pattern.match(value):
+        raise ValueError(f"{what} {value!r} has characters nginx config cannot take")

@@ -1,0 +1,216 @@
+"""The nginx front, rendered by ``smbridge nginx render``, in a real nginx before real
+worker pools: TLS, allow-lists, limits, balancing and the request id."""
+
+from __future__ import annotations
+
+import ssl
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import func, select
+
+from smbridge.adapters.tables import webhook_journal
+from smbridge.service_layer.unit_of_work import Database
+from tests.conftest import make_settings
+from tests.factories import HEADERS, add_store, envelope, order_payload
+from tests.support.front import Front, WorkerPool, nginx_front, worker_environment, worker_pool
+
+HOOK = "/sbermarket/orders/hook/"
+SM = "127.0.0.1"  # SM's network
+STORE = "127.0.0.3"  # a store's network
+OFFICE = "127.0.0.4"  # the office
+FOREIGN = "127.0.0.2"  # anyone else
+API_RATE = 20  # per second per client; the flood test exceeds it
+BODY_LIMIT = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def pools(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[WorkerPool, WorkerPool]]:
+    directory = tmp_path_factory.mktemp("workers")
+    env = worker_environment(
+        database_url,
+        SMBRIDGE_HOOK_MAX_BODY_BYTES=str(BODY_LIMIT),
+        SMBRIDGE_ERP_TOKEN="erp-token",
+    )
+    with (
+        worker_pool("hook", 4, env, directory) as hook,
+        worker_pool("assembly", 4, env, directory) as assembly,
+    ):
+        yield hook, assembly
+
+
+@pytest.fixture(scope="module")
+def front(
+    database_url: str,
+    pools: tuple[WorkerPool, WorkerPool],
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[Front]:
+    hook, assembly = pools
+    settings = make_settings(database_url, hook_max_body_bytes=BODY_LIMIT)
+    with nginx_front(
+        tmp_path_factory.mktemp("nginx"),
+        settings,
+        nginx_hook_servers=[f"127.0.0.1:{p}" for p in hook.ports],
+        nginx_assembly_servers=[f"127.0.0.1:{p}" for p in assembly.ports],
+        nginx_sm_networks=[f"{SM}/32"],
+        nginx_store_networks=[f"{STORE}/32", f"{SM}/32"],
+        nginx_office_networks=[f"{OFFICE}/32"],
+        nginx_api_rate_per_second=API_RATE,
+    ) as running:
+        yield running
+
+
+def journal_size(db: Database) -> int:
+    with db.engine.connect() as connection:
+        return connection.execute(select(func.count()).select_from(webhook_journal)).scalar_one()
+
+
+def test_https_answers_with_hsts_and_http_redirects_to_it(front: Front) -> None:
+    with front.client() as client:
+        answer = client.get("/healthz/hook")
+    assert answer.status_code == 200
+    assert answer.json() == {"status": "ok", "service": "hook"}
+    assert answer.headers["strict-transport-security"].startswith("max-age=")
+    with httpx.Client() as plain:
+        redirect = plain.get(f"{front.http_url}{HOOK}?x=1")
+    assert redirect.status_code == 301
+    assert redirect.headers["location"] == f"{front.https_url}{HOOK}?x=1"
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
+def test_old_tls_is_refused_by_the_server(front: Front, version: ssl.TLSVersion) -> None:
+    context = ssl.create_default_context(cafile=str(front.tls.certificate))
+    context.set_ciphers("DEFAULT:@SECLEVEL=0")  # let this client offer the old protocol
+    with warnings.catch_warnings():  # Python deprecates choosing them; we do it on purpose
+        warnings.simplefilter("ignore", DeprecationWarning)
+        context.minimum_version = version
+        context.maximum_version = version
+    with pytest.raises(httpx.ConnectError) as refused, httpx.Client(verify=context) as client:
+        client.get(f"{front.https_url}/healthz/hook")
+    # the server's alert, not the client failing to offer the protocol
+    assert "ALERT_PROTOCOL_VERSION" in str(refused.value).upper().replace(" ", "_")
+
+
+@pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1_2, ssl.TLSVersion.TLSv1_3])
+def test_current_tls_is_accepted(front: Front, version: ssl.TLSVersion) -> None:
+    context = ssl.create_default_context(cafile=str(front.tls.certificate))
+    context.minimum_version = version
+    context.maximum_version = version
+    with httpx.Client(verify=context) as client:
+        assert client.get(f"{front.https_url}/healthz/hook").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("source", "path", "allowed"),
+    [
+        (SM, HOOK, True),
+        (STORE, HOOK, False),
+        (FOREIGN, HOOK, False),
+        (OFFICE, HOOK, False),
+        (STORE, "/sbermarket/orders/api/listOrders", True),
+        (FOREIGN, "/sbermarket/orders/api/listOrders", False),
+        (OFFICE, "/erp/sales-documents", True),
+        (SM, "/erp/sales-documents", False),
+        (FOREIGN, "/healthz/hook", False),
+    ],
+)
+def test_each_path_only_from_its_networks(
+    front: Front, db: Database, source: str, path: str, allowed: bool
+) -> None:
+    add_store(db)
+    body = envelope("order.created", order_payload())
+    with front.client(source) as client:
+        if path.startswith("/erp"):
+            answer = client.get(path, headers={"X-ERP-Token": "erp-token"})
+        else:
+            answer = client.post(path, content=body, headers=HEADERS)
+    entry = next(e for e in front.access_log() if e["request_id"] == answer.headers["x-request-id"])
+    if allowed:  # it reached a worker, whatever the app then answered
+        assert entry["upstream"].startswith("127.0.0.1:"), (answer.status_code, answer.text)
+    else:
+        assert answer.status_code == 403
+        assert answer.json()["error"]["code"] == "forbidden"
+        assert entry["upstream"] == ""
+        assert journal_size(db) == 0  # refused at the door: nothing stored
+
+
+def test_a_flood_from_one_address_gets_429_and_others_are_served(front: Front) -> None:
+    with front.client(STORE) as client, ThreadPoolExecutor(16) as pool:
+        answers = list(pool.map(lambda _: client.get("/healthz/assembly"), range(200)))
+    statuses = Counter(a.status_code for a in answers)
+    assert statuses[429] > 0, statuses
+    assert statuses[200] >= API_RATE, statuses
+    limited = next(a for a in answers if a.status_code == 429)
+    assert limited.json()["error"]["code"] == "rate_limited"
+    assert limited.headers["retry-after"] == "1"
+    with front.client(SM) as other:  # the limit is per client address
+        assert other.get("/healthz/assembly").status_code == 200
+
+
+def test_an_oversized_body_is_refused_before_the_app(front: Front, db: Database) -> None:
+    too_big = b'{"event_type":"order.created","payload":{"x":"' + b"x" * BODY_LIMIT + b'"}}'
+    with front.client() as client:
+        answer = client.post(HOOK, content=too_big, headers=HEADERS)
+    assert answer.status_code == 413
+    assert answer.json()["error"]["code"] == "body_too_large"
+    assert journal_size(db) == 0
+
+
+def test_unknown_paths_get_a_json_404(front: Front) -> None:
+    with front.client() as client:
+        answer = client.get("/wp-login.php")
+    assert answer.status_code == 404
+    assert answer.json()["error"]["code"] == "not_found"
+
+
+def test_requests_are_spread_over_every_worker_of_each_pool(
+    front: Front, pools: tuple[WorkerPool, WorkerPool], db: Database
+) -> None:
+    add_store(db)
+    before = len(front.access_log())
+    with front.client() as client, ThreadPoolExecutor(8) as pool:
+        bodies = [envelope("order.created", order_payload(f"H9{n:09d}")) for n in range(40)]
+        hooks = list(pool.map(lambda b: client.post(HOOK, content=b, headers=HEADERS), bodies))
+        checks = [client.get("/healthz/assembly") for _ in range(12)]
+    assert {a.status_code for a in hooks + checks} == {200}
+    assert journal_size(db) == 40
+    served = Counter(entry["upstream"] for entry in front.access_log()[before:])
+    hook, assembly = pools
+    for port in hook.ports + assembly.ports:
+        assert served[f"127.0.0.1:{port}"] > 0, served
+
+
+def test_the_request_id_is_logged_by_nginx_and_by_the_app(
+    front: Front, pools: tuple[WorkerPool, WorkerPool], db: Database
+) -> None:
+    add_store(db)
+    with front.client() as client:
+        answer = client.post(
+            HOOK, content=envelope("order.created", order_payload("H777")), headers=HEADERS
+        )
+    assert answer.status_code == 200
+    request_id = answer.headers["x-request-id"]
+    assert len(answer.headers.get_list("x-request-id")) == 1
+    logged = [e for e in front.access_log() if e["request_id"] == request_id]
+    assert len(logged) == 1
+    assert logged[0]["upstream"].startswith("127.0.0.1:")
+    assert logged[0]["tls"] in {"TLSv1.2", "TLSv1.3"}
+    assert f'"request_id": "{request_id}"' in pools[0].logs()
+
+
+def test_nginx_config_names_every_setting_it_was_given(tmp_path: Path, database_url: str) -> None:
+    """`smbridge nginx render` is what the tests run: its output is the config above."""
+    from smbridge.deploy import nginx
+
+    settings = make_settings(database_url, nginx_hook_servers=["10.0.0.5:8100", "10.0.0.6:8100"])
+    text = nginx.render(nginx.plan_from_settings(settings, state_dir=str(tmp_path)))
+    assert "server 10.0.0.5:8100 max_fails=3 fail_timeout=10s;" in text
+    assert "server 10.0.0.6:8100 max_fails=3 fail_timeout=10s;" in text
+    assert "non_idempotent" not in text.replace('(no "non_idempotent")', "")

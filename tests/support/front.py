@@ -1,0 +1,140 @@
+"""A real nginx, rendered by ``smbridge nginx render``'s code, in front of real workers."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from smbridge.config import Settings
+from smbridge.deploy import nginx
+from smbridge.deploy.certificate import CertificatePair, self_signed
+from smbridge.entrypoints.stack import find_nginx
+from smbridge.entrypoints.supervisor import stop_processes
+from smbridge.testing import free_port_range, wait_until_up
+
+NGINX = find_nginx()
+HOST = "127.0.0.1"
+
+
+@dataclass
+class WorkerPool:
+    """``smbridge serve`` processes on consecutive ports; each logs to its own file."""
+
+    service: str
+    first_port: int
+    size: int
+    env: dict[str, str]
+    directory: Path
+    processes: dict[int, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    @property
+    def ports(self) -> list[int]:
+        return list(range(self.first_port, self.first_port + self.size))
+
+    def start(self, port: int) -> None:
+        log = (self.directory / f"{self.service}-{port}.log").open("ab")
+        command = [sys.executable, "-m", "smbridge", "serve", self.service, "--port", str(port)]
+        self.processes[port] = subprocess.Popen(command, env=self.env, stdout=log, stderr=log)
+        log.close()
+        wait_until_up(f"http://{HOST}:{port}/healthz", seconds=30)
+
+    def logs(self) -> str:
+        return "".join(p.read_text() for p in self.directory.glob(f"{self.service}-*.log"))
+
+    def stop(self) -> None:
+        stop_processes(list(self.processes.values()))
+
+
+@contextmanager
+def worker_pool(
+    service: str, size: int, env: dict[str, str], directory: Path
+) -> Iterator[WorkerPool]:
+    pool = WorkerPool(service, free_port_range(size), size, env, directory)
+    try:
+        for port in pool.ports:
+            pool.start(port)
+        yield pool
+    finally:
+        pool.stop()
+
+
+@dataclass(frozen=True)
+class Front:
+    https_url: str
+    http_url: str
+    directory: Path
+    tls: CertificatePair
+
+    def client(self, source: str = HOST, **options: Any) -> httpx.Client:
+        """A client that trusts the stand's certificate, connecting from ``source``
+        (another loopback address plays a foreign network)."""
+        context = ssl.create_default_context(cafile=str(self.tls.certificate))
+        transport = httpx.HTTPTransport(local_address=source, verify=context)
+        return httpx.Client(base_url=self.https_url, transport=transport, **options)
+
+    def access_log(self) -> list[dict[str, Any]]:
+        lines = (self.directory / "logs" / "access.log").read_text().splitlines()
+        return [orjson.loads(line) for line in lines]
+
+
+@contextmanager
+def nginx_front(directory: Path, settings: Settings, **overrides: Any) -> Iterator[Front]:
+    assert NGINX is not None, "nginx is not installed (.ci/run installs it)"
+    tls = self_signed(directory / "tls")
+    https_port = free_port_range(2)
+    stand = settings.model_copy(
+        update={
+            "nginx_certificate": str(tls.certificate),
+            "nginx_certificate_key": str(tls.key),
+            "nginx_https_port": https_port,
+            "nginx_http_port": https_port + 1,
+            **overrides,
+        }
+    )
+    config = directory / "nginx.conf"
+    nginx.write(nginx.plan_from_settings(stand, state_dir=str(directory)), config)
+    command = [NGINX, "-p", str(directory), "-c", str(config), "-g", "daemon off;"]
+    process = subprocess.Popen(command)
+    try:
+        _wait_for_port(https_port, process)
+        yield Front(
+            f"https://{HOST}:{https_port}", f"http://{HOST}:{https_port + 1}", directory, tls
+        )
+    finally:
+        stop_processes([process], signals={process.pid: signal.SIGQUIT})
+
+
+def _wait_for_port(port: int, process: subprocess.Popen[bytes], seconds: float = 10) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        assert process.poll() is None, "nginx exited; see its error.log"
+        try:
+            socket.create_connection((HOST, port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nginx did not listen on {port}")
+
+
+def worker_environment(database_url: str, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "SMBRIDGE_DATABASE_URL": database_url,
+        "SMBRIDGE_HOOK_TOKEN": "test-token",
+        "SMBRIDGE_LOG_LEVEL": "INFO",
+        "SMBRIDGE_LOG_JSON": "true",
+        **extra,
+    }

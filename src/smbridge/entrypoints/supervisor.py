@@ -69,10 +69,13 @@ class Supervisor:
                 child.restarts += 1
                 self._start(child)
 
-    def rolling_restart(self, up_within: float = 60.0) -> bool:
-        """Restart the web workers one by one, each only after the previous answers again.
+    def rolling_restart(self, rejoin_seconds: float = 0.0, up_within: float = 60.0) -> bool:
+        """Restart the web workers one by one, each only after the previous is back.
 
         A stopped worker drains (see ``draining``), so nginx loses no request meanwhile.
+        nginx counted the refused connections of the restart and shuns the worker for its
+        ``fail_timeout`` (``rejoin_seconds``): only after that is it back in the pool, and
+        the next one may go; otherwise a pool could end up all shunned at once.
         """
         for child in self.children:
             if child.health_url is None:
@@ -83,6 +86,7 @@ class Supervisor:
             if not _answers_within(child.health_url, up_within):
                 log.error("supervisor.rolling_restart_stuck", child=child.name)
                 return False
+            time.sleep(rejoin_seconds)
         log.info("supervisor.rolling_restart_done")
         return True
 

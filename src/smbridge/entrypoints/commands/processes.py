@@ -181,14 +181,15 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
         supervisor = build_supervisor(plan, keys, quiet=live)
         supervisor.start_all()
         try:
-            _supervise(supervisor, db, live)
+            rejoin = get_settings().nginx_fail_timeout_seconds if plan.nginx_binary else 0
+            _supervise(supervisor, db, live, rejoin)
         except KeyboardInterrupt:
             console.print("stopping…")
         finally:
             supervisor.stop_all()
 
 
-def _supervise(supervisor: Supervisor, db: Database, live: bool) -> None:
+def _supervise(supervisor: Supervisor, db: Database, live: bool, rejoin_seconds: float) -> None:
     """Restart crashed children; show the overview (a live table on a terminal)."""
     stop = threading.Event()
     roll = threading.Event()
@@ -199,7 +200,7 @@ def _supervise(supervisor: Supervisor, db: Database, live: bool) -> None:
         supervisor.check()
         if roll.is_set():
             roll.clear()
-            supervisor.rolling_restart()
+            supervisor.rolling_restart(rejoin_seconds)
 
     if not live:
         for tick in itertools.count(1):

@@ -21,6 +21,7 @@ def create_app() -> FastAPI:
         return {"status": "created", "hello": "world"}
 
     app.add_api_route("/hello/", hello, methods=["POST"])
+    app.add_api_route("/sbermarket/orders/hook/", hello, methods=["POST"])  # behind nginx
 
     @app.get("/healthz")
     async def healthz() -> dict[str, str]:

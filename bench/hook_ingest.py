@@ -33,6 +33,7 @@ import json
 import os
 import shlex
 import shutil
+import ssl
 import statistics
 import subprocess
 import sys
@@ -53,7 +54,10 @@ from sqlalchemy.engine import make_url
 
 from smbridge.adapters import migrations
 from smbridge.config import Settings
+from smbridge.deploy import nginx
+from smbridge.deploy.certificate import self_signed
 from smbridge.domain.store import Store
+from smbridge.entrypoints.stack import find_nginx
 from smbridge.entrypoints.supervisor import stop_processes
 from smbridge.service_layer.unit_of_work import Database
 from smbridge.testing import free_port, wait_until_up
@@ -63,7 +67,6 @@ ROOT = HERE.parent
 TOKEN = "bench-token"  # noqa: S105 - the throwaway workers' Client-Token
 STORE_SM_ID = "101"
 HOOK_PATH = "/sbermarket/orders/hook/"
-HELLO_PATH = "/hello/"
 DEFAULT_PG_ADMIN = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 
 # --- the request bodies -------------------------------------------------------------------
@@ -125,9 +128,9 @@ def _order_template() -> list[bytes]:
 
 def request_factory(kind: str, host: str, port: int, prefix: str) -> Callable[[int], bytes]:
     """Complete HTTP/1.1 keep-alive requests; a hook body's order id is ``prefix`` + n."""
-    path = HOOK_PATH if kind == "hook" else HELLO_PATH
+    del kind  # hello answers on the hook's path too, so nginx routes both alike
     head = (
-        f"POST {path} HTTP/1.1\r\nHost: {host}:{port}\r\nClient-Token: {TOKEN}\r\n"
+        f"POST {HOOK_PATH} HTTP/1.1\r\nHost: {host}:{port}\r\nClient-Token: {TOKEN}\r\n"
         "Content-Type: application/json\r\n"
     ).encode()
     parts = _order_template()
@@ -192,9 +195,11 @@ class _Connection(asyncio.Protocol):
             self.transport.close()
 
 
-async def _connect(host: str, port: int) -> _Connection:
+async def _connect(host: str, port: int, ca_file: str | None = None) -> _Connection:
+    """Plain TCP to a worker, or TLS to nginx (``ca_file``: its self-signed certificate)."""
     loop = asyncio.get_running_loop()
-    _, protocol = await loop.create_connection(lambda: _Connection(loop), host, port)
+    tls = ssl.create_default_context(cafile=ca_file) if ca_file else None
+    _, protocol = await loop.create_connection(lambda: _Connection(loop), host, port, ssl=tls)
     return protocol
 
 
@@ -222,7 +227,10 @@ async def _closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
     makers = [
         request_factory(spec["kind"], host, p, spec["prefix"] + f"{i}") for i, p in enumerate(ports)
     ]
-    connections = [await _connect(host, ports[i % len(ports)]) for i in range(spec["concurrency"])]
+    ca_file = spec.get("ca_file")
+    connections = [
+        await _connect(host, ports[i % len(ports)], ca_file) for i in range(spec["concurrency"])
+    ]
     start = clock()
     measure_from = start + spec["warmup"]
     stop_at = measure_from + spec["duration"]
@@ -240,7 +248,7 @@ async def _closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
             except (TimeoutError, ConnectionError) as exc:
                 tally.errors[type(exc).__name__] += 1
                 connection.close()
-                connection = await _connect(host, ports[i % len(ports)])
+                connection = await _connect(host, ports[i % len(ports)], ca_file)
                 continue
             finally:
                 n += len(connections)
@@ -263,8 +271,9 @@ async def _open_loop(spec: dict[str, Any]) -> dict[str, Any]:
         request_factory(spec["kind"], host, p, spec["prefix"] + f"{i}") for i, p in enumerate(ports)
     ]
     idle: list[list[_Connection]] = [[] for _ in ports]
+    ca_file = spec.get("ca_file")
     for i in range(spec["concurrency"]):  # opened before the clock starts
-        idle[i % len(ports)].append(await _connect(host, ports[i % len(ports)]))
+        idle[i % len(ports)].append(await _connect(host, ports[i % len(ports)], ca_file))
     tally = _Tally()
     in_flight: set[asyncio.Task[None]] = set()
     # At most this many requests on the wire; the rest wait in the generator (their latency
@@ -288,7 +297,7 @@ async def _open_loop(spec: dict[str, Any]) -> dict[str, Any]:
         sent += 1
         w = n % len(ports)
         try:
-            connection = idle[w].pop() if idle[w] else await _connect(host, ports[w])
+            connection = idle[w].pop() if idle[w] else await _connect(host, ports[w], ca_file)
             try:
                 status, body = await asyncio.wait_for(connection.request(makers[w](n)), 60)
             except (TimeoutError, ConnectionError) as exc:
@@ -385,6 +394,7 @@ class Pool:
     kind: str  # "hook" or "hello"
     ports: list[int]
     processes: list[subprocess.Popen[bytes]]
+    ca_file: str | None = None  # set: an nginx front, spoken to over TLS
 
     def stop(self) -> None:
         stop_processes(self.processes, grace_seconds=30)
@@ -421,6 +431,36 @@ def start_pool(name: str, kind: str, workers: int, env: dict[str, str], log_dir:
         pool.stop()
         raise
     return pool
+
+
+def start_front(name: str, backend: Pool, work: Path) -> Pool:
+    """nginx, configured by ``smbridge nginx render``'s code, in front of ``backend``;
+    limits set out of the way (they are per client, and here all load is one client)."""
+    nginx_binary = find_nginx()
+    if nginx_binary is None:
+        raise RuntimeError("nginx is not installed")
+    directory = work / name.replace("+", "-")
+    tls = self_signed(directory / "tls")
+    port = free_port()
+    workers = [f"127.0.0.1:{p}" for p in backend.ports]
+    settings = Settings(
+        nginx_certificate=str(tls.certificate),
+        nginx_certificate_key=str(tls.key),
+        nginx_https_port=port,
+        nginx_http_port=free_port(),
+        nginx_hook_servers=workers,
+        nginx_assembly_servers=workers,
+        nginx_hook_rate_per_second=1_000_000,
+        nginx_connections_per_ip=60_000,
+    )
+    config = directory / "nginx.conf"
+    nginx.write(nginx.plan_from_settings(settings, state_dir=str(directory)), config)
+    command = [nginx_binary, "-p", str(directory), "-c", str(config), "-g", "daemon off;"]
+    process = subprocess.Popen(command)
+    time.sleep(0.5)
+    if process.poll() is not None:
+        raise RuntimeError(f"nginx did not start; see {directory}/logs/error.log")
+    return Pool(name, backend.kind, [port], [process], str(tls.certificate))
 
 
 # --- the databases --------------------------------------------------------------------------
@@ -520,6 +560,7 @@ def measure(pool: Pool, args: argparse.Namespace, round_no: int, warm: bool) -> 
         "ports": pool.ports,
         "kind": pool.kind,
         "expect": '"created"',
+        "ca_file": pool.ca_file,
     }
     if warm:  # fill caches, pools and the OS page cache before the first measurement
         run_generator(
@@ -592,7 +633,12 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--rate", type=int, default=1000, help="open-loop offered req/s")
     parser.add_argument("--open-duration", type=float, default=10.0, help="open-loop seconds")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--targets", default="hello,hook-sqlite,hook-postgresql")
+    parser.add_argument(
+        "--targets",
+        default="hello,hook-sqlite,hook-postgresql,"
+        "hello+nginx,hook-sqlite+nginx,hook-postgresql+nginx",
+        help="a name+nginx target goes through nginx (TLS) to the same worker pool",
+    )
     parser.add_argument(
         "--pg-admin-url", default=os.environ.get("SMBRIDGE_BENCH_PG", DEFAULT_PG_ADMIN)
     )
@@ -618,12 +664,16 @@ def _run(args: argparse.Namespace, work: Path, pg_url: str) -> RunResult:
     pools: dict[str, Pool] = {}
     try:
         for name in targets:
-            if name == "hello":
-                pools[name] = start_pool(name, "hello", args.workers, base_env, work)
-                continue
-            prepare_database(urls[name])
-            env = base_env | {"SMBRIDGE_DATABASE_URL": urls[name]}
-            pools[name] = start_pool(name, "hook", args.workers, env, work)
+            backend = name.removesuffix("+nginx")
+            if backend not in pools:
+                if backend == "hello":
+                    pools[backend] = start_pool(backend, "hello", args.workers, base_env, work)
+                else:
+                    prepare_database(urls[backend])
+                    env = base_env | {"SMBRIDGE_DATABASE_URL": urls[backend]}
+                    pools[backend] = start_pool(backend, "hook", args.workers, env, work)
+            if name != backend:
+                pools[name] = start_front(name, pools[backend], work)
         results: dict[str, list[Measurement]] = {name: [] for name in targets}
         for round_no in range(args.repeats):
             for name in targets:
@@ -640,9 +690,9 @@ def _run(args: argparse.Namespace, work: Path, pg_url: str) -> RunResult:
         profiles = {
             name: _profile_under_load(pools[name], args, work)
             for name in targets
-            if args.profile and pools[name].kind == "hook"
+            if args.profile and pools[name].kind == "hook" and pools[name].ca_file is None
         }
-        stored = {n: count_orders(urls[n]) for n in targets if n in urls}
+        stored = {n: count_orders(urls[n]) for n in pools if n in urls}
     finally:
         for pool in pools.values():
             pool.stop()

@@ -146,7 +146,7 @@ class Settings(BaseSettings):
         default=2000, ge=1, description="per client IP; SM sends from few addresses"
     )
     nginx_api_rate_per_second: int = Field(default=50, ge=1, description="per client IP")
-    nginx_connections_per_ip: int = Field(default=200, ge=1)
+    nginx_connections_per_ip: int = Field(default=200, ge=1, le=65535)
     nginx_proxy_timeout_seconds: int = Field(default=30, ge=1)
     nginx_upstream_keepalive: int = Field(
         default=32, ge=0, description="idle connections to each pool"

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,8 +43,9 @@ class RunningStack:
 def running_stack(
     database_url: str, *args: str, env: dict[str, str] | None = None
 ) -> Iterator[RunningStack]:
-    base = free_port_range(6)
-    hook, assembly, sm, telegram = base, base + 2, base + 4, base + 5
+    base = free_port_range(8)
+    hook, assembly, sm, telegram, https = base, base + 2, base + 4, base + 5, base + 6
+    state = Path(tempfile.mkdtemp(prefix="smbridge-run-"))
     command = [
         sys.executable,
         "-m",
@@ -60,6 +64,12 @@ def running_stack(
         str(sm),
         "--telegram-port",
         str(telegram),
+        "--https-port",
+        str(https),
+        "--http-port",
+        str(https + 1),
+        "--state-dir",
+        str(state),
         *args,
     ]
     environment = {
@@ -80,3 +90,4 @@ def running_stack(
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        shutil.rmtree(state, ignore_errors=True)

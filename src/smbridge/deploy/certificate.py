@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import ssl
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -12,6 +13,11 @@ from pathlib import Path
 class CertificatePair:
     certificate: Path
     key: Path
+
+
+def trusting(ca_file: str | None) -> ssl.SSLContext | bool:
+    """What an HTTP client verifies servers with: the system's CAs, or one certificate."""
+    return ssl.create_default_context(cafile=ca_file) if ca_file else True
 
 
 def self_signed(directory: Path, hostname: str = "localhost") -> CertificatePair:

@@ -146,5 +146,5 @@ def _pool(host: str, first_port: int, size: int) -> tuple[str, ...]:
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str) -> None:
-    if not pattern.match(value):
+    if not pattern.fullmatch(value):
         raise ValueError(f"{what} {value!r} has characters nginx config cannot take")

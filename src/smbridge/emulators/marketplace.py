@@ -27,6 +27,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
+from smbridge.deploy.certificate import trusting
 from smbridge.emulators import baskets, sm_rules
 from smbridge.emulators.sm_rules import ORDERED_TYPES, Refused
 
@@ -39,6 +40,7 @@ class MarketConfig:
     hook_token: str
     notify_token: str
     stores: tuple[str, ...] = ("101",)
+    ca_file: str | None = None  # trust this certificate (nginx's on a stand)
     client_id: str = "smbridge"
     client_secret: str = "secret"  # noqa: S105 - the test stand's default credential
     token_ttl: float = 3600.0
@@ -80,7 +82,7 @@ class Report:
 class Marketplace:
     def __init__(self, config: MarketConfig, http: httpx.AsyncClient | None = None) -> None:
         self.config = config
-        self.http = http or httpx.AsyncClient(timeout=10)
+        self.http = http or httpx.AsyncClient(timeout=10, verify=trusting(config.ca_file))
         self.orders: dict[str, MarketOrder] = {}
         self.report = Report()
         self.rng = random.Random(config.seed)

@@ -29,6 +29,7 @@ def emulate_sm(  # noqa: PLR0917 - one parameter per CLI option
     client_secret: str = "secret",  # noqa: S107 - the test stand's default credential
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     duration: Annotated[float, typer.Option(help="stop after N seconds (0: never)")] = 0,
+    ca_file: Annotated[str | None, typer.Option(help="trust this certificate (nginx's)")] = None,
 ) -> None:
     """Behave like SberMarket: orders in, notifications checked, couriers, a report."""
     settings = get_settings()
@@ -39,6 +40,7 @@ def emulate_sm(  # noqa: PLR0917 - one parameter per CLI option
             hook_token=hook_token,
             notify_token=notify_token,
             stores=tuple(store or ["101"]),
+            ca_file=ca_file,
             client_id=client_id,
             client_secret=client_secret,
             rate=rate,

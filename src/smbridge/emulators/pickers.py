@@ -10,6 +10,7 @@ from __future__ import annotations
 import queue
 import random
 import signal
+import ssl
 import threading
 import uuid
 from dataclasses import dataclass, field
@@ -50,8 +51,10 @@ class PickerStats:
 class AssemblyApi:
     """A thin client of the assembly API; every call carries a fresh requestId."""
 
-    def __init__(self, base_url: str, token: str) -> None:
-        self._http = httpx.Client(base_url=base_url, timeout=30, headers={"Client-Token": token})
+    def __init__(self, base_url: str, token: str, verify: ssl.SSLContext | bool = True) -> None:
+        self._http = httpx.Client(
+            base_url=base_url, timeout=30, headers={"Client-Token": token}, verify=verify
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -76,8 +79,10 @@ class PickerTeam:
         picker_ids: list[int],
         habits: PickerHabits | None = None,
         seed: int | None = None,
+        *,
+        verify: ssl.SSLContext | bool = True,  # nginx's certificate, on a stand
     ) -> None:
-        self._api_urls, self._token = api_urls, token
+        self._api_urls, self._token, self._verify = api_urls, token, verify
         self._picker_ids = picker_ids
         self._habits = habits or PickerHabits()
         self._rng = random.Random(seed)
@@ -89,7 +94,7 @@ class PickerTeam:
 
     def run(self, poll_seconds: float = 0.2) -> None:
         """Open shifts, work until ``stop`` is set, close shifts."""
-        board = AssemblyApi(self._api_urls[0], self._token)
+        board = AssemblyApi(self._api_urls[0], self._token, self._verify)
         threads = [  # each picker talks to its own worker of the pool
             threading.Thread(
                 target=self._work,
@@ -136,7 +141,7 @@ class PickerTeam:
                 self._queue.put(order["number"])
 
     def _work(self, picker_id: int, api_url: str) -> None:
-        api = AssemblyApi(api_url, self._token)
+        api = AssemblyApi(api_url, self._token, self._verify)
         while not self.stop.is_set():
             try:
                 number = self._queue.get(timeout=0.2)

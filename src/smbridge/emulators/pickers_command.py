@@ -8,6 +8,7 @@ import typer
 from rich.console import Console
 
 from smbridge.config import get_settings
+from smbridge.deploy.certificate import trusting
 from smbridge.emulators.pickers import PickerHabits, PickerTeam, run_team_until_signalled
 from smbridge.logs import configure_logging
 
@@ -20,6 +21,7 @@ def emulate_pickers(  # noqa: PLR0917 - one parameter per CLI option
     replacement: Annotated[float, typer.Option(help="share of lines replaced")] = 0.05,
     seconds_per_line: Annotated[float, typer.Option(help="time to pick a line")] = 0.0,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    ca_file: Annotated[str | None, typer.Option(help="trust this certificate (nginx's)")] = None,
 ) -> None:
     """Pickers that take, pick (shortages, replacements, weights, marking codes) and finish."""
     settings = get_settings()
@@ -27,5 +29,6 @@ def emulate_pickers(  # noqa: PLR0917 - one parameter per CLI option
     habits = PickerHabits(
         shortage=shortage, replacement=replacement, seconds_per_line=seconds_per_line
     )
-    stats = run_team_until_signalled(PickerTeam(api_url, token, picker_id, habits, seed))
+    team = PickerTeam(api_url, token, picker_id, habits, seed, verify=trusting(ca_file))
+    stats = run_team_until_signalled(team)
     Console(stderr=True).print(f"pickers: {stats}")

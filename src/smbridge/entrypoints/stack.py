@@ -138,14 +138,15 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
                 *("serve", service, "--host", plan.host, "--port", port),
                 health_url=f"http://{plan.host}:{port}/healthz",
             )
+    front = None
     if plan.nginx_binary is not None:
-        config = write_nginx_config(plan, get_settings())
-        argv = [plan.nginx_binary, "-p", str(config.parent), "-c", str(config)]
+        front = write_nginx_config(plan, get_settings())
+        argv = [plan.nginx_binary, "-p", str(front.config.parent), "-c", str(front.config)]
         # nginx: SIGQUIT is its graceful stop (SIGTERM would drop requests in flight)
         supervisor.add_program("nginx", [*argv, "-g", "daemon off;"], signal.SIGQUIT)
     supervisor.add("scheduler", "scheduler")  # the periodic jobs and the SM dispatcher
     if plan.demo:
-        supervisor.add("sm-emulator", *_sm_emulator_args(plan, keys))
+        supervisor.add("sm-emulator", *_sm_emulator_args(plan, keys, front))
         supervisor.add(
             "telegram-emulator",
             "emulate",
@@ -158,7 +159,7 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
             DEMO_BOT_TOKEN,
         )
         if keys.picker_ids:
-            supervisor.add("pickers", *_pickers_args(plan, keys))
+            supervisor.add("pickers", *_pickers_args(plan, keys, front))
     return supervisor
 
 
@@ -167,19 +168,26 @@ def find_nginx() -> str | None:
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
-def write_nginx_config(plan: StackPlan, settings: Settings) -> Path:
+@dataclass(frozen=True)
+class StandFront:
+    """The nginx of a one-machine stand, which the emulators go through like SM would."""
+
+    config: Path
+    url: str
+    ca_file: str | None  # None: the configured certificate, trusted as the system trusts it
+
+
+def write_nginx_config(plan: StackPlan, settings: Settings) -> StandFront:
     """The private front of a one-machine stand: unprivileged ports, a self-signed
     certificate unless the configured one exists; allow-lists and limits from settings."""
     directory = (plan.state_dir / "nginx").absolute()
     certificate = Path(settings.nginx_certificate)
+    certificate_paths: dict[str, str] = {}
+    ca_file = None
     if not (certificate.exists() and Path(settings.nginx_certificate_key).exists()):
         pair = self_signed(directory / "tls")
-        certificate_paths = {
-            "nginx_certificate": str(pair.certificate),
-            "nginx_certificate_key": str(pair.key),
-        }
-    else:
-        certificate_paths = {}
+        ca_file = str(pair.certificate)
+        certificate_paths = {"nginx_certificate": ca_file, "nginx_certificate_key": str(pair.key)}
     stand = settings.model_copy(
         update={
             "worker_host": plan.host,
@@ -191,15 +199,18 @@ def write_nginx_config(plan: StackPlan, settings: Settings) -> Path:
             "nginx_assembly_servers": [],
             "nginx_https_port": plan.https_port,
             "nginx_http_port": plan.http_port,
+            # on one machine every client is 127.0.0.1: a per-address limit would throttle
+            # the simulated pickers of all stores together
+            "nginx_api_rate_per_second": max(settings.nginx_api_rate_per_second, 1000),
             **certificate_paths,
         }
     )
     output = directory / "nginx.conf"
     nginx.write(nginx.plan_from_settings(stand, state_dir=str(directory)), output)
-    return output
+    return StandFront(output, f"https://{plan.host}:{plan.https_port}", ca_file)
 
 
-def _sm_emulator_args(plan: StackPlan, keys: Secrets) -> list[str]:
+def _sm_emulator_args(plan: StackPlan, keys: Secrets, front: StandFront | None) -> list[str]:
     args = [
         "emulate",
         "sm",
@@ -221,14 +232,16 @@ def _sm_emulator_args(plan: StackPlan, keys: Secrets) -> list[str]:
         str(plan.demo_speed),
         "--chaos" if plan.demo_chaos else "--no-chaos",
     ]
-    for url in plan.hook_urls():
+    urls = plan.hook_urls() if front is None else [f"{front.url}{HOOK_PATH}/"]
+    for url in urls:
         args += ["--hook-url", url]
+    args += _trust(front)
     if plan.seed is not None:
         args += ["--seed", str(plan.seed)]
     return args
 
 
-def _pickers_args(plan: StackPlan, keys: Secrets) -> list[str]:
+def _pickers_args(plan: StackPlan, keys: Secrets, front: StandFront | None) -> list[str]:
     args = [
         "emulate",
         "pickers",
@@ -237,10 +250,15 @@ def _pickers_args(plan: StackPlan, keys: Secrets) -> list[str]:
         "--seconds-per-line",
         str(plan.demo_pick_seconds),
     ]
-    for url in plan.assembly_urls():
+    for url in plan.assembly_urls() if front is None else [front.url]:
         args += ["--api-url", url]
+    args += _trust(front)
     for picker_id in keys.picker_ids:
         args += ["--picker-id", str(picker_id)]
     if plan.seed is not None:
         args += ["--seed", str(plan.seed)]
     return args
+
+
+def _trust(front: StandFront | None) -> list[str]:
+    return ["--ca-file", front.ca_file] if front is not None and front.ca_file else []

@@ -45,9 +45,18 @@ class Supervisor:
     def add_program(self, name: str, argv: list[str], stop_signal: int) -> None:
         self.children.append(Child(name, argv, stop_signal=stop_signal))
 
-    def start_all(self) -> None:
-        for child in self.children:
+    def start_all(self, up_within: float = 60.0) -> None:
+        """Web workers first; the rest (nginx, emulators) once the workers answer, so
+        nothing is sent to a pool that is still starting."""
+        workers = [c for c in self.children if c.health_url is not None]
+        for child in workers:
             self._start(child)
+        for child in workers:
+            if child.health_url and not _answers_within(child.health_url, up_within):
+                log.warning("supervisor.worker_slow_to_start", child=child.name)
+        for child in self.children:
+            if child.health_url is None:
+                self._start(child)
 
     def check(self) -> None:
         """Restart children that exited; call this periodically."""

@@ -1,0 +1,122 @@
+"""``smbridge nginx render``: what the settings become, and what they may not contain."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from smbridge.config import Settings, get_settings
+from smbridge.deploy.nginx import plan_from_settings, render
+from smbridge.entrypoints.cli import app
+
+
+def config(**values: object) -> str:
+    return render(plan_from_settings(Settings.model_validate(values), root=True))
+
+
+def location(text: str, path: str) -> str:
+    """The body of the location block for ``path``."""
+    match = re.search(r"location [=^~ ]*" + re.escape(path) + r" \{(.*?)\n        \}", text, re.S)
+    assert match, f"no location {path}"
+    return match.group(1)
+
+
+def test_only_tls_12_and_13_without_session_tickets() -> None:
+    text = config()
+    assert re.findall(r"ssl_protocols (.*);", text) == ["TLSv1.2 TLSv1.3"]
+    assert "ssl_session_tickets off;" in text
+    assert 'Strict-Transport-Security "max-age=63072000" always' in text
+
+
+def test_each_path_allows_its_own_networks_and_denies_the_rest() -> None:
+    text = config(
+        nginx_sm_networks=["10.1.0.0/16"],
+        nginx_store_networks=["10.2.0.0/16", "10.3.0.0/16"],
+        nginx_office_networks=["10.9.0.0/24"],
+    )
+    allowed = {
+        "/sbermarket/orders/hook": ["10.1.0.0/16"],
+        "/sbermarket/orders/api/": ["10.2.0.0/16", "10.3.0.0/16"],
+        "/erp/": ["10.9.0.0/24"],
+        "/metrics/hook": ["10.9.0.0/24"],
+    }
+    for path, networks in allowed.items():
+        block = location(text, path)
+        assert re.findall(r"allow (\S+);", block) == networks
+        assert "deny all;" in block
+
+
+def test_pools_come_from_this_machine_or_from_the_listed_workers() -> None:
+    local = config(worker_host="10.0.0.7", hook_first_port=9100, hook_workers=2)
+    assert "server 10.0.0.7:9100 max_fails=3" in local
+    assert "server 10.0.0.7:9101 max_fails=3" in local
+    assert "server 10.0.0.7:9102" not in local
+    listed = config(nginx_assembly_servers=["vm1:8200", "vm2:8200"])
+    assembly = listed.split("upstream assembly_pool {")[1].split("}")[0]
+    assert re.findall(r"server (\S+) ", assembly) == ["vm1:8200", "vm2:8200"]
+
+
+def test_a_post_already_sent_is_never_replayed() -> None:
+    directives = re.findall(r"^\s*proxy_next_upstream (.*);", config(), re.M)
+    assert directives == ["error timeout"]
+
+
+def test_the_redirect_keeps_a_non_standard_https_port() -> None:
+    assert "return 301 https://$host$request_uri;" in config()
+    assert "return 301 https://$host:8443$request_uri;" in config(nginx_https_port=8443)
+
+
+def test_standard_paths_or_a_private_directory(tmp_path: Path) -> None:
+    standard = config()
+    assert "user www-data;" in standard
+    assert "pid /run/nginx.pid;" in standard
+    private = config(nginx_state_dir=str(tmp_path))
+    assert f"pid {tmp_path}/nginx.pid;" in private
+    assert f"client_body_temp_path {tmp_path / 'tmp' / 'body'};" in private
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("nginx_sm_networks", ["10.0.0.0/8; allow all"]),
+        ("nginx_hook_servers", ["10.0.0.1:8100 backup"]),
+        ("nginx_server_name", "example.com; return 200"),
+        ("nginx_certificate", "/etc/x.pem;\nuser root"),
+        ("nginx_assembly_servers", ["10.0.0.1"]),
+    ],
+)
+def test_a_value_that_would_inject_directives_is_refused(field: str, value: object) -> None:
+    with pytest.raises(ValueError, match=r"nginx|network|worker address"):
+        config(**{field: value})
+
+
+@pytest.fixture
+def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
+    get_settings.cache_clear()
+    yield monkeypatch
+    get_settings.cache_clear()
+
+
+def test_the_command_writes_what_the_settings_say(
+    environment: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    environment.setenv("SMBRIDGE_NGINX_SM_NETWORKS", '["192.0.2.0/24"]')
+    output = tmp_path / "etc" / "nginx.conf"
+    result = CliRunner().invoke(app, ["nginx", "render", "--output", str(output)])
+    assert result.exit_code == 0, result.output
+    assert re.findall(r"allow (\S+);", location(output.read_text(), "/sbermarket/orders/hook")) == [
+        "192.0.2.0/24"
+    ]
+
+
+def test_the_command_refuses_a_bad_setting_with_a_clear_message(
+    environment: pytest.MonkeyPatch,
+) -> None:
+    environment.setenv("SMBRIDGE_NGINX_OFFICE_NETWORKS", '["office"]')
+    result = CliRunner().invoke(app, ["nginx", "render"])
+    assert result.exit_code == 2
+    assert "not an IP network: 'office'" in result.output

@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
+import orjson
 import pytest
 from sqlalchemy import func, select
 
@@ -214,3 +215,23 @@ def test_nginx_config_names_every_setting_it_was_given(tmp_path: Path, database_
     assert "server 10.0.0.5:8100 max_fails=3 fail_timeout=10s;" in text
     assert "server 10.0.0.6:8100 max_fails=3 fail_timeout=10s;" in text
     assert "non_idempotent" not in text.replace('(no "non_idempotent")', "")
+
+
+def test_the_app_sees_the_client_address_nginx_saw_and_trusts_no_one_else(
+    front: Front, pools: tuple[WorkerPool, WorkerPool], db: Database
+) -> None:
+    add_store(db)
+    body = envelope("order.created", order_payload("H778"))
+    with front.client(STORE) as client:  # a store's address may not post webhooks...
+        assert client.post(HOOK, content=body, headers=HEADERS).status_code == 403
+    with front.client(SM) as client:
+        via_nginx = client.post(HOOK, content=body, headers=HEADERS)
+    spoofing = {**HEADERS, "X-Forwarded-For": "198.51.100.7", "X-Request-ID": "spoofed-1"}
+    transport = httpx.HTTPTransport(local_address=FOREIGN)
+    with httpx.Client(transport=transport) as direct:  # around nginx, claiming an address
+        port = pools[0].ports[0]
+        direct.post(f"http://127.0.0.1:{port}{HOOK}", content=body, headers=spoofing)
+    lines = [orjson.loads(line) for line in pools[0].logs().splitlines() if line.startswith("{")]
+    by_id = {line.get("request_id"): line for line in lines}
+    assert by_id[via_nginx.headers["x-request-id"]]["client"] == SM
+    assert by_id["spoofed-1"]["client"] == FOREIGN  # X-Forwarded-For ignored from it

@@ -72,7 +72,8 @@ _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")
 
 
 class RequestIdMiddleware:
-    """Bind the caller's ``X-Request-ID`` (nginx sets one) to every log line; echo it back.
+    """Bind the caller's ``X-Request-ID`` (nginx sets one) and address to every log line;
+    echo the id back.
 
     A plain ASGI middleware: the webhook path is hot, and this costs next to nothing.
     An id with characters outside a safe set is replaced, so it cannot inject into headers
@@ -89,7 +90,9 @@ class RequestIdMiddleware:
         given = dict(scope["headers"]).get(b"x-request-id", b"")
         request_id = given if _SAFE_REQUEST_ID.match(given) else uuid.uuid4().hex.encode()
         structlog.contextvars.clear_contextvars()
-        structlog.contextvars.bind_contextvars(request_id=request_id.decode())
+        # the client nginx saw (uvicorn applies X-Forwarded-For only from trusted proxies)
+        client = scope["client"][0] if scope.get("client") else None
+        structlog.contextvars.bind_contextvars(request_id=request_id.decode(), client=client)
 
         async def send_with_id(message: Message) -> None:
             if message["type"] == "http.response.start":

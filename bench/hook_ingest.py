@@ -175,6 +175,8 @@ class _Connection(asyncio.Protocol):
             return
         status, body = int(head[9:12]), bytes(self._buffer[end + 4 : total])
         del self._buffer[:total]
+        if b"\r\nconnection: close" in head:  # nginx ends a connection after 1000 requests
+            self.open = False
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result((status, body))
         self._waiter = None
@@ -255,6 +257,9 @@ async def _closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
             done = clock()
             if sent >= measure_from and done <= stop_at:
                 tally.record(status, body, expect, done - sent)
+            if not connection.open:
+                connection.close()
+                connection = await _connect(host, ports[i % len(ports)], ca_file)
 
     cpu = time.process_time()
     await asyncio.gather(*(user(i) for i in range(len(connections))))

@@ -3,6 +3,7 @@ worker pools: TLS, allow-lists, limits, balancing and the request id."""
 
 from __future__ import annotations
 
+import re
 import ssl
 import warnings
 from collections import Counter
@@ -16,6 +17,7 @@ import pytest
 from sqlalchemy import func, select
 
 from smbridge.adapters.tables import webhook_journal
+from smbridge.entrypoints.stack import fresh_metrics_directory
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.factories import HEADERS, add_store, envelope, order_payload
@@ -39,6 +41,7 @@ def pools(
         database_url,
         SMBRIDGE_HOOK_MAX_BODY_BYTES=str(BODY_LIMIT),
         SMBRIDGE_ERP_TOKEN="erp-token",
+        PROMETHEUS_MULTIPROC_DIR=str(fresh_metrics_directory(directory)),
     )
     with (
         worker_pool("hook", 4, env, directory) as hook,
@@ -132,7 +135,7 @@ def test_each_path_only_from_its_networks(
             answer = client.get(path, headers={"X-ERP-Token": "erp-token"})
         else:
             answer = client.post(path, content=body, headers=HEADERS)
-    entry = next(e for e in front.access_log() if e["request_id"] == answer.headers["x-request-id"])
+    entry = front.logged(answer.headers["x-request-id"])
     if allowed:  # it reached a worker, whatever the app then answered
         assert entry["upstream"].startswith("127.0.0.1:"), (answer.status_code, answer.text)
     else:
@@ -182,6 +185,7 @@ def test_requests_are_spread_over_every_worker_of_each_pool(
         checks = [client.get("/healthz/assembly") for _ in range(12)]
     assert {a.status_code for a in hooks + checks} == {200}
     assert journal_size(db) == 40
+    front.logged(checks[-1].headers["x-request-id"])  # the log has caught up
     served = Counter(entry["upstream"] for entry in front.access_log()[before:])
     hook, assembly = pools
     for port in hook.ports + assembly.ports:
@@ -199,10 +203,9 @@ def test_the_request_id_is_logged_by_nginx_and_by_the_app(
     assert answer.status_code == 200
     request_id = answer.headers["x-request-id"]
     assert len(answer.headers.get_list("x-request-id")) == 1
-    logged = [e for e in front.access_log() if e["request_id"] == request_id]
-    assert len(logged) == 1
-    assert logged[0]["upstream"].startswith("127.0.0.1:")
-    assert logged[0]["tls"] in {"TLSv1.2", "TLSv1.3"}
+    logged = front.logged(request_id)
+    assert logged["upstream"].startswith("127.0.0.1:")
+    assert logged["tls"] in {"TLSv1.2", "TLSv1.3"}
     assert f'"request_id": "{request_id}"' in pools[0].logs()
 
 
@@ -235,3 +238,31 @@ def test_the_app_sees_the_client_address_nginx_saw_and_trusts_no_one_else(
     by_id = {line.get("request_id"): line for line in lines}
     assert by_id[via_nginx.headers["x-request-id"]]["client"] == SM
     assert by_id["spoofed-1"]["client"] == FOREIGN  # X-Forwarded-For ignored from it
+
+
+def hooks_answered(client: httpx.Client) -> float:
+    """``/metrics/hook`` as the office scrapes it: webhooks answered 200 by the whole pool."""
+    text = client.get("/metrics/hook").text
+    pattern = (
+        r"smbridge_http_requests_total\{[^}]*"
+        r'route="/sbermarket/orders/hook/"[^}]*status="200"[^}]*\} (\S+)'
+    )
+    return sum(float(value) for value in re.findall(pattern, text))
+
+
+def test_metrics_sum_the_whole_pool_and_only_the_office_may_read_them(
+    front: Front, db: Database
+) -> None:
+    add_store(db)
+    with front.client(OFFICE) as office, front.client(SM) as sm:
+        before = hooks_answered(office)
+        bodies = [envelope("order.created", order_payload(f"H8{n:09d}")) for n in range(20)]
+        upstreams = set()
+        for body in bodies:
+            answer = sm.post(HOOK, content=body, headers=HEADERS)
+            assert answer.status_code == 200
+            upstreams.add(front.logged(answer.headers["x-request-id"])["upstream"])
+        assert len(upstreams) > 1  # spread over several workers...
+        assert hooks_answered(office) - before == 20  # ...and any one of them counts all
+        refused = sm.get("/metrics/hook")
+    assert refused.status_code == 403

@@ -89,6 +89,16 @@ class Front:
         lines = (self.directory / "logs" / "access.log").read_text().splitlines()
         return [orjson.loads(line) for line in lines]
 
+    def logged(self, request_id: str, seconds: float = 5) -> dict[str, Any]:
+        """The access log entry of a request; nginx may write it just after answering."""
+        deadline = time.monotonic() + seconds
+        while True:
+            found = [e for e in self.access_log() if e["request_id"] == request_id]
+            if found:
+                return found[-1]
+            assert time.monotonic() < deadline, f"request {request_id} not in the access log"
+            time.sleep(0.05)
+
 
 @contextmanager
 def nginx_front(directory: Path, settings: Settings, **overrides: Any) -> Iterator[Front]:

@@ -20,6 +20,7 @@ from smbridge.entrypoints.http_common import (
     install_request_id,
 )
 from smbridge.logs import configure_logging
+from smbridge.metrics import install_metrics, worker_exiting
 from smbridge.notifications.wiring import dispatcher
 from smbridge.sales.views import erp_router
 from smbridge.service_layer.unit_of_work import Database
@@ -34,6 +35,7 @@ def create_assembly_app(settings: Settings, db: Database | None = None) -> FastA
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         yield
         executor.shutdown(wait=True)  # let in-flight notifications finish their record
+        worker_exiting()
         if db is None:
             database.dispose()
 
@@ -57,6 +59,8 @@ def create_assembly_app(settings: Settings, db: Database | None = None) -> FastA
     async def healthz() -> dict[str, str]:
         await run_in_threadpool(ping, database)
         return {"status": "ok", "service": "assembly"}
+
+    install_metrics(app, "assembly", database)
 
     return app
 

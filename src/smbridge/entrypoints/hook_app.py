@@ -19,6 +19,7 @@ from smbridge.entrypoints.http_common import (
     install_request_id,
 )
 from smbridge.logs import configure_logging
+from smbridge.metrics import install_metrics, worker_exiting
 from smbridge.orders.service import IntakePolicy
 from smbridge.orders.views import hook_router
 from smbridge.service_layer.unit_of_work import Database
@@ -44,6 +45,7 @@ def create_hook_app(settings: Settings, db: Database | None = None) -> FastAPI:
         if not settings.hook_token.get_secret_value() and settings.hook_auth_mode == "token":
             log.warning("hook.no_token_configured", hint="set SMBRIDGE_HOOK_TOKEN")
         yield
+        worker_exiting()
         if db is None:  # we made it, we close it
             database.dispose()
 
@@ -61,6 +63,8 @@ def create_hook_app(settings: Settings, db: Database | None = None) -> FastAPI:
     async def healthz() -> dict[str, str]:
         await run_in_threadpool(ping, database)
         return {"status": "ok", "service": "hook"}
+
+    install_metrics(app, "hook", database)
 
     return app
 

@@ -18,6 +18,7 @@ from smbridge.deploy.certificate import self_signed
 from smbridge.domain.picker import Picker
 from smbridge.domain.store import Store
 from smbridge.entrypoints.supervisor import Supervisor, child_environment
+from smbridge.metrics import MULTIPROC_ENV
 from smbridge.orders.views import HOOK_PATH
 from smbridge.service_layer.unit_of_work import Database
 
@@ -126,6 +127,7 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
         }
     if quiet:  # the live table is the screen: children only log warnings and errors
         env["SMBRIDGE_LOG_LEVEL"] = "WARNING"
+    env[MULTIPROC_ENV] = str(fresh_metrics_directory(plan.state_dir))
     supervisor = Supervisor(child_environment(**env))
     pools = (
         ("hook", plan.hook_port, plan.hook_workers),
@@ -161,6 +163,15 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
         if keys.picker_ids:
             supervisor.add("pickers", *_pickers_args(plan, keys, front))
     return supervisor
+
+
+def fresh_metrics_directory(state_dir: Path) -> Path:
+    """Where the workers of both pools keep their metrics, so that any worker's
+    ``/metrics`` sums them all; emptied at start, or dead processes' files would count."""
+    directory = (state_dir / "metrics").absolute()
+    shutil.rmtree(directory, ignore_errors=True)
+    directory.mkdir(parents=True)
+    return directory
 
 
 def find_nginx() -> str | None:

@@ -1,0 +1,321 @@
+"""``/metrics`` of both web services: HTTP counters by route template, queue depths read
+from the database, and one pool's worker processes adding up in multiprocess mode."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections import Counter as Tally
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy import func, select
+from starlette.testclient import TestClient
+
+from smbridge.adapters.sm_client import SendResult, Verdict
+from smbridge.adapters.tables import sm_notifications, telegram_outbox, webhook_journal
+from smbridge.config import Settings
+from smbridge.domain.notification import Notification
+from smbridge.entrypoints.assembly_app import create_assembly_app
+from smbridge.entrypoints.hook_app import create_hook_app
+from smbridge.entrypoints.supervisor import stop_processes
+from smbridge.metrics import MULTIPROC_ENV
+from smbridge.notifications.service import Dispatcher, DispatchPolicy
+from smbridge.service_layer.unit_of_work import Database
+from tests.factories import HEADERS, TOKEN, add_store, envelope, order_payload
+from tests.support.servers import free_port, wait_until_up
+
+HOOK = "/sbermarket/orders/hook/"
+API = "/sbermarket/orders/api/"
+REQUESTS = "smbridge_http_requests_total"
+DURATIONS = "smbridge_http_request_duration_seconds_count"
+
+Key = tuple[str, frozenset[tuple[str, str]]]
+
+
+def parse(text: str) -> dict[Key, float]:
+    """Every sample of a scrape, by sample name and labels."""
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def key(name: str, **labels: str) -> Key:
+    return name, frozenset(labels.items())
+
+
+def scrape(client: TestClient | httpx.Client, base: str = "") -> dict[Key, float]:
+    response = client.get(base + "/metrics")
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain; version=")
+    return parse(response.text)
+
+
+def created(sm_order_id: str, store: str = "101") -> bytes:
+    return envelope("order.created", order_payload(sm_order_id, storeID=store))
+
+
+@pytest.fixture
+def single_process(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv(MULTIPROC_ENV, raising=False)
+
+
+# --- HTTP counters ------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("single_process")
+def test_requests_to_both_services_are_counted_by_route_template(
+    db: Database, settings: Settings
+) -> None:
+    add_store(db)
+    with (
+        TestClient(create_hook_app(settings, db)) as hook,
+        TestClient(create_assembly_app(settings, db)) as assembly,
+    ):
+        before = scrape(hook)
+        assert hook.post(HOOK, content=created("H1"), headers=HEADERS).status_code == 200
+        wrong = {**HEADERS, "Client-Token": "wrong"}
+        assert hook.post(HOOK, content=created("H2"), headers=wrong).status_code == 403
+        no_slash_answer = hook.post(HOOK.rstrip("/"), content=created("H3"), headers=HEADERS)
+        assert no_slash_answer.status_code == 200
+        assert hook.get("/sbermarket/orders/hook/H1234567890/x").status_code == 404
+        assert hook.get(HOOK).status_code == 405
+        assert hook.request("PROPFIND", "/healthz").status_code == 405
+        answer = assembly.post(
+            API + "getActiveOrders", json={"requestData": {}}, headers={"Client-Token": "nobody"}
+        )
+        assert answer.status_code == 403
+        after = scrape(assembly)  # one process: either service's scrape shows both
+
+    def delta(name: str, **labels: str) -> float:
+        k = key(name, **labels)
+        return after.get(k, 0.0) - before.get(k, 0.0)
+
+    hook_post = {"service": "hook", "method": "POST", "route": HOOK}
+    assert delta(REQUESTS, **hook_post, status="200") == 1
+    assert delta(REQUESTS, **hook_post, status="403") == 1
+    assert delta(DURATIONS, **hook_post) == 2
+    no_slash = {"service": "hook", "method": "POST", "route": HOOK.rstrip("/")}
+    assert delta(REQUESTS, **no_slash, status="200") == 1
+    assert delta(REQUESTS, service="hook", method="GET", route="other", status="404") == 1
+    assert delta(REQUESTS, service="hook", method="GET", route=HOOK, status="405") == 1
+    assert delta(REQUESTS, service="hook", method="other", route="/healthz", status="405") == 1
+    # The first scrape, recorded once it was answered; the second is not in its own count.
+    assert delta(REQUESTS, service="hook", method="GET", route="/metrics", status="200") == 1
+    assert delta(REQUESTS, service="assembly", method="GET", route="/metrics", status="200") == 0
+    api_call = {"service": "assembly", "method": "POST", "route": API + "getActiveOrders"}
+    assert delta(REQUESTS, **api_call, status="403") == 1
+    assert delta(DURATIONS, **api_call) == 1
+    # Raw paths never become label values; the assembly API did not count the hook's calls.
+    routes = {dict(labels).get("route") for _, labels in after}
+    assert not any("H1234567890" in r for r in routes if r)
+    assert delta(REQUESTS, service="assembly", method="POST", route=HOOK, status="200") == 0
+    assert after[key("smbridge_database_up")] == 1
+
+
+# --- queues read from the database --------------------------------------------------------
+
+
+class RefusingSm:
+    def send(self, body: dict[str, Any]) -> SendResult:
+        return SendResult(Verdict.REFUSED, 422, "invalid transition")
+
+
+def _count(db: Database, query: Any) -> int:
+    with db.engine.connect() as connection:
+        return int(connection.execute(query).scalar_one())
+
+
+def _notifications(db: Database, state: str) -> int:
+    n = sm_notifications
+    return _count(db, select(func.count()).select_from(n).where(n.c.state == state))
+
+
+def _telegram_queued(db: Database) -> int:
+    t = telegram_outbox
+    return _count(db, select(func.count()).select_from(t).where(t.c.status == "queued"))
+
+
+def _journal(db: Database, status: str) -> int:
+    w = webhook_journal
+    return _count(db, select(func.count()).select_from(w).where(w.c.status == status))
+
+
+@pytest.mark.usefixtures("single_process")
+def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Settings) -> None:
+    add_store(db)
+    t0 = datetime.now(UTC).replace(microsecond=0)
+    with TestClient(create_hook_app(settings, db)) as hook:
+        for sm_id in ("H1", "H2", "H3"):  # each queues an order.accepted for SM
+            assert hook.post(HOOK, content=created(sm_id), headers=HEADERS).status_code == 200
+        paid = envelope("order.paid", order_payload("H9", paymentState="paid"))
+        assert hook.post(HOOK, content=paid, headers=HEADERS).status_code == 202  # parked
+        # An unknown store: the event fails and operations get a Telegram message.
+        assert hook.post(HOOK, content=created("H8", "999"), headers=HEADERS).status_code == 202
+
+        with db.unit_of_work() as uow:
+            h1, h2 = uow.orders.by_sm_id("H1"), uow.orders.by_sm_id("H2")
+            assert h1 is not None
+            assert h1.id is not None
+            assert h2 is not None
+            assert h2.id is not None
+            h1_id = h1.id
+            uow.notifications.add(  # claimed by a dispatcher that is sending it right now
+                Notification(
+                    order_id=h2.id,
+                    sm_order_id="H2",
+                    type="order.in_work",
+                    payload={},
+                    created_at=t0,
+                    state="sending",
+                    lease_owner="dispatcher-elsewhere",
+                    lease_until=t0 + timedelta(minutes=5),
+                )
+            )
+            # The scheduler's record: two good runs and a failed one, one run going on.
+            for minute, error in ((1, None), (2, "ERP timed out"), (3, None)):
+                run = uow.jobs.start_run("sales_documents", "s1", t0 + timedelta(minutes=minute))
+                uow.jobs.finish_run(run, t0 + timedelta(minutes=minute, seconds=9), {}, error)
+            uow.jobs.start_run("monitoring", "s1", t0)
+            uow.commit()
+        # SM refuses H1's order.accepted: a dead letter, and a Telegram alert for operations.
+        policy = DispatchPolicy(operations_chat_id="-100")
+        assert Dispatcher(db, RefusingSm(), policy).run_once(order_id=h1_id).dead == 1
+
+        first = scrape(hook)
+        assert hook.post(HOOK, content=created("H4"), headers=HEADERS).status_code == 200
+        second = scrape(hook)
+
+    def gauge(sample: dict[Key, float], name: str, **labels: str) -> float:
+        return sample[key(name, **labels)]
+
+    notifications = "smbridge_sm_notifications"
+    assert gauge(first, notifications, state="pending") == _notifications(db, "pending") - 1 == 2
+    assert gauge(first, notifications, state="sending") == _notifications(db, "sending") == 1
+    assert gauge(first, notifications, state="dead") == _notifications(db, "dead") == 1
+    assert gauge(second, notifications, state="pending") == 3  # H4's, read at scrape time
+    queued = gauge(first, "smbridge_telegram_outbox_messages", status="queued")
+    assert queued == _telegram_queued(db) >= 2  # unknown store, dead letter
+    assert gauge(first, "smbridge_webhook_journal_entries", status="parked") == 1
+    assert gauge(first, "smbridge_webhook_journal_entries", status="failed") == 1
+    assert _journal(db, "parked") == _journal(db, "failed") == 1
+    runs = "smbridge_job_runs_total"
+    assert gauge(first, runs, job="sales_documents", outcome="ok") == 2
+    assert gauge(first, runs, job="sales_documents", outcome="failed") == 1
+    assert gauge(first, runs, job="monitoring", outcome="ok") == 0
+    assert gauge(first, "smbridge_job_runs_unfinished", job="sales_documents") == 0
+    assert gauge(first, "smbridge_job_runs_unfinished", job="monitoring") == 1
+    last_ok = "smbridge_job_last_success_timestamp_seconds"
+    last = (t0 + timedelta(minutes=3, seconds=9)).timestamp()
+    assert gauge(first, last_ok, job="sales_documents") == last
+    assert key(last_ok, job="monitoring") not in first
+
+
+@pytest.mark.usefixtures("single_process")
+def test_a_database_that_does_not_answer_leaves_the_http_metrics(settings: Settings) -> None:
+    broken = Database.from_settings(Settings(database_url="sqlite:////nonexistent/dir/x.db"))
+    try:
+        with TestClient(create_hook_app(settings, broken)) as hook:
+            sample = scrape(hook)
+    finally:
+        broken.dispose()
+    assert sample[key("smbridge_database_up")] == 0
+    assert key("smbridge_sm_notifications", state="pending") not in sample
+    assert any(name == REQUESTS for name, _ in sample)
+
+
+# --- multiprocess: one pool, many worker processes ------------------------------------------
+
+
+@contextmanager
+def workers(
+    service: str, count: int, database_url: str, multiproc_dir: Path, log_dir: Path
+) -> Iterator[tuple[list[str], list[subprocess.Popen[bytes]]]]:
+    """``smbridge serve <service>`` processes sharing one multiprocess directory."""
+    command = Path(sys.executable).with_name("smbridge")
+    env = {
+        **os.environ,
+        "SMBRIDGE_DATABASE_URL": database_url,
+        "SMBRIDGE_HOOK_TOKEN": TOKEN,
+        "SMBRIDGE_LOG_LEVEL": "WARNING",
+        "SMBRIDGE_SM_BASE_URL": "",  # notifications stay queued
+        MULTIPROC_ENV: str(multiproc_dir),
+    }
+    urls: list[str] = []
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        for i in range(count):
+            port = free_port()
+            with (log_dir / f"{service}-{i}.log").open("wb") as out:
+                processes.append(
+                    subprocess.Popen(
+                        [str(command), "serve", service, "--port", str(port)],
+                        env=env,
+                        stdout=out,
+                        stderr=subprocess.STDOUT,
+                    )
+                )
+            urls.append(f"http://127.0.0.1:{port}")
+        for url in urls:
+            wait_until_up(url + "/healthz", seconds=60)
+        yield urls, processes
+    finally:
+        stop_processes(processes, grace_seconds=30)
+
+
+@pytest.mark.slow
+def test_every_worker_reports_the_requests_of_all_workers(
+    db: Database, database_url: str, tmp_path: Path
+) -> None:
+    add_store(db)
+    shared = tmp_path / "prometheus"
+    shared.mkdir()
+    n, m = 30, 7
+    with (
+        workers("hook", 3, database_url, shared, tmp_path) as (hook_urls, hook_processes),
+        workers("assembly", 2, database_url, shared, tmp_path) as (api_urls, _),
+        httpx.Client(timeout=30) as client,
+    ):
+        served: Tally[str] = Tally()
+        for i in range(n):
+            url = hook_urls[i % len(hook_urls)]
+            answer = client.post(url + HOOK, content=created(f"H{i}"), headers=HEADERS)
+            assert answer.status_code == 200, answer.text
+            served[url] += 1
+        for i in range(m):
+            answer = client.post(
+                api_urls[i % len(api_urls)] + API + "getActiveOrders",
+                json={"requestData": {}},
+                headers={"Client-Token": "nobody"},
+            )
+            assert answer.status_code == 403
+        assert len(served) == 3
+        assert max(served.values()) < n  # no single worker saw them all
+
+        hook_posts = {"service": "hook", "method": "POST", "route": HOOK}
+        api_calls = {"service": "assembly", "method": "POST", "route": API + "getActiveOrders"}
+        for url in hook_urls + api_urls:
+            sample = scrape(client, url)
+            assert sample[key(REQUESTS, **hook_posts, status="200")] == n, url
+            assert sample[key(DURATIONS, **hook_posts)] == n, url
+            assert sample[key(REQUESTS, **api_calls, status="403")] == m, url
+            assert sample[key("smbridge_sm_notifications", state="pending")] == n, url
+        for process in hook_processes:  # each worker wrote its own counts
+            assert (shared / f"counter_{process.pid}.db").exists()
+
+        # A worker that leaves the pool (SIGTERM, as in a rolling restart) keeps its counts.
+        stop_processes(hook_processes[:1])
+        assert hook_processes[0].returncode in (0, -signal.SIGTERM)
+        assert "Traceback" not in (tmp_path / "hook-0.log").read_text()  # lifespan ended cleanly
+        sample = scrape(client, hook_urls[1])
+        assert sample[key(REQUESTS, **hook_posts, status="200")] == n

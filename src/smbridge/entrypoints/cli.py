@@ -9,6 +9,7 @@ from smbridge.emulators.pickers_command import emulate_pickers
 from smbridge.emulators.telegram import emulate_telegram
 from smbridge.entrypoints.commands import admin, processes, queues
 from smbridge.entrypoints.commands.nginx import nginx_app
+from smbridge.entrypoints.commands.settings import settings_app
 
 app = typer.Typer(
     help="smbridge: SberMarket (Kuper) integration for the retailer.",
@@ -32,6 +33,7 @@ app.add_typer(queues.events_app, name="events")
 app.add_typer(queues.notifications_app, name="notifications")
 app.add_typer(queues.jobs_app, name="jobs")
 app.add_typer(nginx_app, name="nginx")
+app.add_typer(settings_app, name="settings")
 
 emulate_app = typer.Typer(
     help="Stand-ins for SM, Telegram and pickers («тестовый контур»).", no_args_is_help=True

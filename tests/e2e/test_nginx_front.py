@@ -4,7 +4,9 @@ worker pools: TLS, allow-lists, limits, balancing and the request id."""
 from __future__ import annotations
 
 import re
+import socket
 import ssl
+import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
@@ -30,6 +32,7 @@ OFFICE = "127.0.0.4"  # the office
 FOREIGN = "127.0.0.2"  # anyone else
 API_RATE = 20  # per second per client; the flood test exceeds it
 BODY_LIMIT = 64 * 1024
+CONNECTIONS = 12  # requests in progress per client address (above the tests' thread pools)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +70,7 @@ def front(
         nginx_store_networks=[f"{STORE}/32", f"{SM}/32"],
         nginx_office_networks=[f"{OFFICE}/32"],
         nginx_api_rate_per_second=API_RATE,
+        nginx_connections_per_ip=CONNECTIONS,
     ) as running:
         yield running
 
@@ -266,3 +270,37 @@ def test_metrics_sum_the_whole_pool_and_only_the_office_may_read_them(
         assert hooks_answered(office) - before == 20  # ...and any one of them counts all
         refused = sm.get("/metrics/hook")
     assert refused.status_code == 403
+
+
+def start_slow_upload(front: Front, source: str) -> ssl.SSLSocket:
+    """A webhook whose body never comes: nginx holds the request (and a connection slot)
+    until its body timeout."""
+    context = ssl.create_default_context(cafile=str(front.tls.certificate))
+    port = int(front.https_url.rsplit(":", 1)[1])
+    raw = socket.create_connection(("127.0.0.1", port), source_address=(source, 0))
+    connection = context.wrap_socket(raw, server_hostname="127.0.0.1")
+    head = (
+        f"POST {HOOK} HTTP/1.1\r\nHost: 127.0.0.1\r\nClient-Token: test-token\r\n"
+        "Content-Type: application/json\r\nContent-Length: 100\r\n\r\n"
+    )
+    connection.sendall(head.encode())
+    return connection
+
+
+def test_too_many_requests_in_progress_from_one_address_get_429(front: Front) -> None:
+    held = [start_slow_upload(front, SM) for _ in range(CONNECTIONS)]
+    try:
+        with front.client(SM) as client:
+            answers = [client.get("/healthz/hook") for _ in range(3)]
+        with front.client(STORE) as other:  # the limit is per address
+            assert other.get("/healthz/hook").status_code == 200
+    finally:
+        for connection in held:
+            connection.close()
+    assert [a.status_code for a in answers] == [429] * 3
+    assert answers[0].json()["error"]["code"] == "rate_limited"
+    with front.client(SM) as client:  # slots free again once those requests end
+        deadline = time.monotonic() + 5
+        while client.get("/healthz/hook").status_code != 200:
+            assert time.monotonic() < deadline
+            time.sleep(0.1)

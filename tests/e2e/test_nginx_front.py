@@ -30,6 +30,7 @@ SM = "127.0.0.1"  # SM's network
 STORE = "127.0.0.3"  # a store's network
 OFFICE = "127.0.0.4"  # the office
 FOREIGN = "127.0.0.2"  # anyone else
+SM_OTHER = "127.0.0.5"  # another of SM's addresses (nginx itself connects from 127.0.0.1)
 API_RATE = 20  # per second per client; the flood test exceeds it
 BODY_LIMIT = 64 * 1024
 CONNECTIONS = 12  # requests in progress per client address (above the tests' thread pools)
@@ -66,7 +67,7 @@ def front(
         settings,
         nginx_hook_servers=[f"127.0.0.1:{p}" for p in hook.ports],
         nginx_assembly_servers=[f"127.0.0.1:{p}" for p in assembly.ports],
-        nginx_sm_networks=[f"{SM}/32"],
+        nginx_sm_networks=[f"{SM}/32", f"{SM_OTHER}/32"],
         nginx_store_networks=[f"{STORE}/32", f"{SM}/32"],
         nginx_office_networks=[f"{OFFICE}/32"],
         nginx_api_rate_per_second=API_RATE,
@@ -231,7 +232,7 @@ def test_the_app_sees_the_client_address_nginx_saw_and_trusts_no_one_else(
     body = envelope("order.created", order_payload("H778"))
     with front.client(STORE) as client:  # a store's address may not post webhooks...
         assert client.post(HOOK, content=body, headers=HEADERS).status_code == 403
-    with front.client(SM) as client:
+    with front.client(SM_OTHER) as client:
         via_nginx = client.post(HOOK, content=body, headers=HEADERS)
     spoofing = {**HEADERS, "X-Forwarded-For": "198.51.100.7", "X-Request-ID": "spoofed-1"}
     transport = httpx.HTTPTransport(local_address=FOREIGN)
@@ -240,7 +241,7 @@ def test_the_app_sees_the_client_address_nginx_saw_and_trusts_no_one_else(
         direct.post(f"http://127.0.0.1:{port}{HOOK}", content=body, headers=spoofing)
     lines = [orjson.loads(line) for line in pools[0].logs().splitlines() if line.startswith("{")]
     by_id = {line.get("request_id"): line for line in lines}
-    assert by_id[via_nginx.headers["x-request-id"]]["client"] == SM
+    assert by_id[via_nginx.headers["x-request-id"]]["client"] == SM_OTHER
     assert by_id["spoofed-1"]["client"] == FOREIGN  # X-Forwarded-For ignored from it
 
 

@@ -83,6 +83,7 @@ def test_standard_paths_or_a_private_directory(tmp_path: Path) -> None:
     ("field", "value"),
     [
         ("nginx_sm_networks", ["10.0.0.0/8; allow all"]),
+        ("nginx_office_networks", ["::1%a;allow all;#"]),
         ("nginx_hook_servers", ["10.0.0.1:8100 backup"]),
         ("nginx_server_name", "example.com; return 200"),
         ("nginx_certificate", "/etc/x.pem;\nuser root"),

@@ -65,6 +65,8 @@ class NginxPlan:
                 ipaddress.ip_network(network, strict=False)
             except ValueError:
                 raise ValueError(f"not an IP network: {network!r}") from None
+            if "%" in network:  # an IPv6 scope id would carry any text into the config
+                raise ValueError(f"not a plain IP network: {network!r}")
         for path in (self.certificate, self.certificate_key, self.state_dir or "/"):
             _check(_PATH, path, "path")
         if self.user is not None:

@@ -192,10 +192,10 @@ def write_nginx_config(plan: StackPlan, settings: Settings) -> StandFront:
     """The private front of a one-machine stand: unprivileged ports, a self-signed
     certificate unless the configured one exists; allow-lists and limits from settings."""
     directory = (plan.state_dir / "nginx").absolute()
-    certificate = Path(settings.nginx_certificate)
+    certificate = _readable(settings.nginx_certificate)
     certificate_paths: dict[str, str] = {}
     ca_file = None
-    if not (certificate.exists() and Path(settings.nginx_certificate_key).exists()):
+    if not (certificate and _readable(settings.nginx_certificate_key)):
         pair = self_signed(directory / "tls")
         ca_file = str(pair.certificate)
         certificate_paths = {"nginx_certificate": ca_file, "nginx_certificate_key": str(pair.key)}
@@ -269,6 +269,14 @@ def _pickers_args(plan: StackPlan, keys: Secrets, front: StandFront | None) -> l
     if plan.seed is not None:
         args += ["--seed", str(plan.seed)]
     return args
+
+
+def _readable(path: str) -> bool:
+    """A production certificate's directory may be closed to a stand's user: not usable."""
+    try:
+        return Path(path).is_file()
+    except OSError:
+        return False
 
 
 def _trust(front: StandFront | None) -> list[str]:

@@ -89,8 +89,8 @@ class Supervisor:
         for child in self.children:
             if child.health_url is None:
                 continue
-            if child.process is not None:
-                stop_processes([child.process])
+            if child.process is not None:  # a worker may take drain + 20 s of in-flight work
+                stop_processes([child.process], grace_seconds=60)
             self._start(child)
             if not _answers_within(child.health_url, up_within):
                 log.error("supervisor.rolling_restart_stuck", child=child.name)

@@ -118,13 +118,15 @@ def test_killing_a_worker_fails_only_requests_already_sent_to_it(
         hook.processes[victim].kill()
         sent_before_kill = len(load.answers)
         wait_for(lambda: len(load.answers) > sent_before_kill + 300, 60)
-    assert load.errors == []
     failed = {request_id for status, request_id in load.answers if status != 200}
     log = {entry["request_id"]: entry for entry in front.access_log()}
     victim_address = f"127.0.0.1:{victim}"
     for request_id in failed:  # each had reached the dead worker, never another
         assert log[request_id]["upstream"] == victim_address, log[request_id]
-    assert len(failed) <= CONCURRENCY
+    # A worker killed while sending its answer leaves the client a cut-off response and
+    # no answer to read an id from: those requests were in flight on it too.
+    assert all("RemoteProtocolError" in error for error in load.errors), load.errors
+    assert len(failed) + len(load.errors) <= CONCURRENCY
     rerouted = [e for e in log.values() if victim_address in e["upstream"] and e["status"] == 200]
     assert rerouted, "requests the dead worker refused should have gone to another"
     assert journal_size(db) == sum(1 for status, _ in load.answers if status == 200)

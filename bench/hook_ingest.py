@@ -57,7 +57,6 @@ from smbridge.config import Settings
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import self_signed
 from smbridge.domain.store import Store
-from smbridge.entrypoints.stack import find_nginx
 from smbridge.entrypoints.supervisor import stop_processes
 from smbridge.service_layer.unit_of_work import Database
 from smbridge.testing import free_port, wait_until_up
@@ -441,7 +440,7 @@ def start_pool(name: str, kind: str, workers: int, env: dict[str, str], log_dir:
 def start_front(name: str, backend: Pool, work: Path) -> Pool:
     """nginx, configured by ``smbridge nginx render``'s code, in front of ``backend``;
     limits set out of the way (they are per client, and here all load is one client)."""
-    nginx_binary = find_nginx()
+    nginx_binary = nginx.find_binary()
     if nginx_binary is None:
         raise RuntimeError("nginx is not installed")
     directory = work / name.replace("+", "-")
@@ -460,8 +459,7 @@ def start_front(name: str, backend: Pool, work: Path) -> Pool:
     )
     config = directory / "nginx.conf"
     nginx.write(nginx.plan_from_settings(settings, state_dir=str(directory)), config)
-    command = [nginx_binary, "-p", str(directory), "-c", str(config), "-g", "daemon off;"]
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(nginx.foreground_command(nginx_binary, config))
     time.sleep(0.5)
     if process.poll() is not None:
         raise RuntimeError(f"nginx did not start; see {directory}/logs/error.log")

@@ -21,11 +21,10 @@ import orjson
 from smbridge.config import Settings
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import CertificatePair, self_signed
-from smbridge.entrypoints.stack import find_nginx
 from smbridge.entrypoints.supervisor import stop_processes
 from smbridge.testing import free_port_range, wait_until_up
 
-NGINX = find_nginx()
+NGINX = nginx.find_binary()
 HOST = "127.0.0.1"
 
 
@@ -116,8 +115,7 @@ def nginx_front(directory: Path, settings: Settings, **overrides: Any) -> Iterat
     )
     config = directory / "nginx.conf"
     nginx.write(nginx.plan_from_settings(stand, state_dir=str(directory)), config)
-    command = [NGINX, "-p", str(directory), "-c", str(config), "-g", "daemon off;"]
-    process = subprocess.Popen(command)
+    process = subprocess.Popen(nginx.foreground_command(NGINX, config))
     try:
         _wait_for_port(https_port, process)
         yield Front(

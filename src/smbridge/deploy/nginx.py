@@ -9,6 +9,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -141,6 +142,16 @@ def write(plan: NginxPlan, output: Path) -> None:
             (Path(plan.state_dir) / sub).mkdir(parents=True, exist_ok=True)
     output.parent.mkdir(parents=True, exist_ok=True)
     output.write_text(render(plan), encoding="utf-8")
+
+
+def find_binary() -> str | None:
+    """Debian puts nginx in /usr/sbin, which is not on every user's PATH."""
+    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def foreground_command(binary: str, config: Path) -> list[str]:
+    """nginx with a private config, kept in the foreground for a supervisor or a test."""
+    return [binary, "-p", str(config.parent), "-c", str(config), "-g", "daemon off;"]
 
 
 def _pool(host: str, first_port: int, size: int) -> tuple[str, ...]:

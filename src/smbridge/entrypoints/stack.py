@@ -143,9 +143,9 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
     front = None
     if plan.nginx_binary is not None:
         front = write_nginx_config(plan, get_settings())
-        argv = [plan.nginx_binary, "-p", str(front.config.parent), "-c", str(front.config)]
+        argv = nginx.foreground_command(plan.nginx_binary, front.config)
         # nginx: SIGQUIT is its graceful stop (SIGTERM would drop requests in flight)
-        supervisor.add_program("nginx", [*argv, "-g", "daemon off;"], signal.SIGQUIT)
+        supervisor.add_program("nginx", argv, signal.SIGQUIT)
     supervisor.add("scheduler", "scheduler")  # the periodic jobs and the SM dispatcher
     if plan.demo:
         supervisor.add("sm-emulator", *_sm_emulator_args(plan, keys, front))
@@ -172,11 +172,6 @@ def fresh_metrics_directory(state_dir: Path) -> Path:
     shutil.rmtree(directory, ignore_errors=True)
     directory.mkdir(parents=True)
     return directory
-
-
-def find_nginx() -> str | None:
-    """Debian puts nginx in /usr/sbin, which is not on every user's PATH."""
-    return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from starlette.types import ASGIApp
 
 from smbridge.adapters import migrations
 from smbridge.config import get_settings
+from smbridge.deploy import nginx as nginx_front
 from smbridge.entrypoints import assembly_app, hook_app
 from smbridge.entrypoints.commands.common import console, database
 from smbridge.entrypoints.draining import (
@@ -31,7 +32,6 @@ from smbridge.entrypoints.stack import (
     Secrets,
     StackPlan,
     build_supervisor,
-    find_nginx,
     prepare_demo,
 )
 from smbridge.entrypoints.supervisor import Supervisor
@@ -164,7 +164,7 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
         telegram_port=telegram_port,
         demo_pick_seconds=pick_seconds,
         demo_pickers=pickers,
-        nginx_binary=find_nginx() if nginx else None,
+        nginx_binary=nginx_front.find_binary() if nginx else None,
         https_port=https_port,
         http_port=http_port,
         state_dir=state_dir,

@@ -129,7 +129,10 @@ def test_killing_a_worker_fails_only_requests_already_sent_to_it(
     assert len(failed) + len(load.errors) <= CONCURRENCY
     rerouted = [e for e in log.values() if victim_address in e["upstream"] and e["status"] == 200]
     assert rerouted, "requests the dead worker refused should have gone to another"
-    assert journal_size(db) == sum(1 for status, _ in load.answers if status == 200)
+    answered = sum(1 for status, _ in load.answers if status == 200)
+    # every 200 is stored; a killed worker may have committed a webhook whose answer it
+    # never finished sending (SM would send it again, and the journal would dedupe it)
+    assert answered <= journal_size(db) <= answered + len(failed) + len(load.errors)
 
 
 @contextmanager

@@ -174,6 +174,23 @@ class Settings(BaseSettings):
     job_sales_seconds: float = Field(
         default=3600, gt=0, description="how often sales documents are created, seconds"
     )
+    job_webhook_replay_seconds: float = Field(
+        default=30, gt=0, description="how often failed webhooks are tried again, seconds"
+    )
+    webhook_replay_attempts: int = Field(
+        default=5,
+        ge=1,
+        le=50,
+        description=(
+            "how many times a failed webhook is applied in all (first try included) "
+            "before operations are alerted; later replays are by hand"
+        ),
+    )
+    webhook_replay_first_seconds: float = Field(
+        default=30,
+        gt=0,
+        description="wait before the first automatic replay of a failed webhook; doubles each time",
+    )
     job_lease_seconds: float = Field(
         default=60,
         gt=0,

@@ -27,8 +27,8 @@ from smbridge.adapters.tables import (
 from smbridge.config import Settings
 from smbridge.domain.store import Store
 from smbridge.domain.webhook import EventType, JournalStatus, normalize_event_type
-from smbridge.entrypoints.hook_app import create_hook_app, intake_policy
-from smbridge.orders.service import replay_failed
+from smbridge.entrypoints.hook_app import create_hook_app
+from smbridge.orders.service import intake_policy, replay_failed
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import (

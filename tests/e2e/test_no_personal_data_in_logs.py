@@ -18,9 +18,9 @@ import structlog
 from starlette.testclient import TestClient
 
 from smbridge.domain.webhook import JournalStatus
-from smbridge.entrypoints.hook_app import create_hook_app, intake_policy
+from smbridge.entrypoints.hook_app import create_hook_app
 from smbridge.logs import configure_logging
-from smbridge.orders.service import replay_failed
+from smbridge.orders.service import intake_policy, replay_failed
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HEADERS, HOOK, SM_ORDER, fixture, post, set_status

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from datetime import timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,7 +14,14 @@ from smbridge.domain.order import Order
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.webhook import JournalStatus
 from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import HookReply, IntakePolicy, ingest_webhook, replay_failed
+from smbridge.orders.service import (
+    AutoReplay,
+    HookReply,
+    IntakePolicy,
+    ingest_webhook,
+    replay_due_failures,
+    replay_failed,
+)
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import add_store, envelope, order_payload
 from tests.support.clock import FrozenClock
@@ -178,6 +186,44 @@ def test_a_bug_while_applying_keeps_the_event_and_changes_nothing_else(
         c.execute(orders.update().values(status=OrderStatus.READY.value))
     assert replay_failed(db, entry_id, POLICY, FrozenClock()) is JournalStatus.APPLIED
     assert the_order(db).status == OrderStatus.HANDED_OVER.value
+
+
+def test_a_failed_event_is_replayed_on_its_own_with_backoff_then_left_to_people(
+    db: Database, broken_hand_over: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_store(db)
+    clock = FrozenClock()
+    send(db, "order.created")
+    send(db, "order.received")  # the bug: kept as failed, attempt 1
+    retry = AutoReplay(attempts=3, first_delay=timedelta(seconds=30))
+
+    def replay() -> dict[str, int]:
+        return replay_due_failures(db, POLICY, retry, clock)
+
+    assert replay() == {"applied": 0, "failed": 0}  # not due yet
+    clock.advance(timedelta(seconds=30))
+    assert replay() == {"applied": 0, "failed": 1}  # attempt 2, the bug is still there
+    clock.advance(timedelta(seconds=30))
+    assert replay() == {"applied": 0, "failed": 0}  # the next wait is twice as long
+    clock.advance(timedelta(seconds=30))
+    monkeypatch.undo()  # the bug is fixed before attempt 3
+    with db.engine.begin() as c:
+        c.execute(orders.update().values(status=OrderStatus.READY.value))
+    assert replay() == {"applied": 1, "failed": 0}
+    assert the_order(db).status == OrderStatus.HANDED_OVER.value
+
+
+def test_automatic_replays_stop_after_their_attempts(db: Database, broken_hand_over: None) -> None:
+    add_store(db)
+    clock = FrozenClock()
+    send(db, "order.created")
+    send(db, "order.received")
+    retry = AutoReplay(attempts=2, first_delay=timedelta(seconds=1))
+    clock.advance(timedelta(hours=1))
+    assert replay_due_failures(db, POLICY, retry, clock) == {"applied": 0, "failed": 1}
+    clock.advance(timedelta(days=1))
+    assert replay_due_failures(db, POLICY, retry, clock) == {"applied": 0, "failed": 0}
+    assert journal(db)[1][:2] == ("order.received", "failed")
 
 
 def test_cancellation_in_assembly_queues_a_message_for_the_store(db: Database) -> None:

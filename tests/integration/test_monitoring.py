@@ -23,7 +23,7 @@ from smbridge.config import Settings
 from smbridge.domain.picker import Picker
 from smbridge.monitoring.service import run_monitoring
 from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import IntakePolicy, ingest_webhook
+from smbridge.orders.service import AutoReplay, IntakePolicy, ingest_webhook
 from smbridge.sales.service import create_documents
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
@@ -97,6 +97,8 @@ def failed_webhook(db: Database) -> None:
         IntakePolicy(),
         FrozenClock(NOW),
     )  # no such store: kept as failed
+    # ... and tried again on its own until the automatic replays are used up
+    run_sql(update(webhook_journal).values(attempts=AutoReplay().attempts))(db)
 
 
 def silence(db: Database) -> None:

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import orjson
 
 from smbridge.testing import free_port_range, wait_until_up
 
@@ -24,6 +26,17 @@ from smbridge.testing import free_port_range, wait_until_up
 class RunningStack:
     sm_url: str
     process: subprocess.Popen[bytes]
+    state_dir: Path
+
+    def hook_answers(self) -> Counter[int]:
+        """The status codes nginx gave SM's webhook posts, from its access log."""
+        answers: Counter[int] = Counter()
+        log = self.state_dir / "nginx" / "logs" / "access.log"
+        for line in log.read_text().splitlines() if log.exists() else []:
+            entry = orjson.loads(line)
+            if entry["uri"].startswith("/sbermarket/orders/hook"):
+                answers[int(entry["status"])] += 1
+        return answers
 
     def report(self) -> dict[str, Any]:
         answer: dict[str, Any] = httpx.get(f"{self.sm_url}/report", timeout=5).json()
@@ -79,7 +92,7 @@ def running_stack(
         **(env or {}),
     }
     process = subprocess.Popen(command, env=environment)
-    stack = RunningStack(f"http://127.0.0.1:{sm}", process)
+    stack = RunningStack(f"http://127.0.0.1:{sm}", process, state)
     try:
         wait_until_up(f"{stack.sm_url}/healthz", seconds=60)
         yield stack

@@ -40,7 +40,10 @@ def create_db_engine(settings: Settings) -> Engine:
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_pool_size,
         hide_parameters=True,  # SQL parameters carry customer data: keep them out of logs
-        pool_recycle=1800,  # no per-checkout SELECT 1 on the hot path
+        # A restarted server leaves every pooled connection dead; checking each one as it
+        # is taken (one round trip) keeps a restart from failing the first requests after it.
+        pool_pre_ping=True,
+        pool_recycle=1800,
     )
 
 

@@ -21,6 +21,7 @@ from smbridge.adapters.repositories import StoredAnswer
 from smbridge.clock import Clock
 from smbridge.domain.order import AssemblyError
 from smbridge.domain.status import TransitionRefused
+from smbridge.service_layer.errors import retrying_conflicts
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
 
 
@@ -88,7 +89,16 @@ class Call:
 
 
 def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> CallResult:
-    """Run one API call; raises ApiFailure for every answer that is not a success."""
+    """Run one API call; raises ApiFailure for every answer that is not a success.
+
+    Raises ``DatabaseUnavailable`` when the database cannot take the call now: its one
+    transaction was rolled back whole, so the picker's app may send it again (with the
+    same requestId, a call that did commit is answered as the first time).
+    """
+    return retrying_conflicts(lambda: _execute_keyed(db, call, policy, clock), call.method.name)
+
+
+def _execute_keyed(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> CallResult:
     try:
         return _execute_once(db, call, policy, clock)
     except IntegrityError:

@@ -16,6 +16,7 @@ STATUS_TEXT: dict[str, str] = {
 
 ERROR_TEXT: dict[str, str] = {
     "bad_request": "Некорректный запрос.",
+    "database_unavailable": "Сервис временно недоступен, ничего не изменено. Повторите запрос.",
     "forbidden": "Нет доступа: неверный или отозванный токен.",
     "order_not_found": "Заказ не найден в вашем магазине.",
     "picker_not_found": "Сборщик не найден в вашем магазине.",

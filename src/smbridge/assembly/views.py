@@ -18,8 +18,9 @@ from smbridge.assembly.methods import METHODS
 from smbridge.assembly.service import ApiFailure, AssemblyPolicy, Call, Method, execute
 from smbridge.assembly.texts import error_text
 from smbridge.clock import Clock
-from smbridge.entrypoints.http_common import JsonResponse
+from smbridge.entrypoints.http_common import JsonResponse, database_unavailable_response
 from smbridge.notifications.service import Dispatcher
+from smbridge.service_layer.errors import DatabaseUnavailable
 from smbridge.service_layer.unit_of_work import Database
 
 API_PREFIX = "/sbermarket/orders/api"
@@ -71,6 +72,11 @@ def _endpoint(
             result = await run_in_threadpool(execute, db, call, policy, clock)
         except ApiFailure as failure:
             return answer_error(request_id, failure.status, failure.code)
+        except DatabaseUnavailable as down:
+            log.warning("assembly.database_unavailable", method=method.name, error=str(down))
+            return database_unavailable_response(
+                {"requestId": request_id, "error": _error_body("database_unavailable")}
+            )
         if dispatcher is not None and executor is not None:
             for order_id in result.notify_orders:  # deliver now; the outbox is the fallback
                 executor.submit(dispatcher.drain_order, order_id)
@@ -98,10 +104,11 @@ def _endpoint(
 
 
 def answer_error(request_id: str | None, status: int, code: str) -> JsonResponse:
-    return JsonResponse(
-        {"requestId": request_id, "error": {"code": code, "message": error_text(code)}},
-        status_code=status,
-    )
+    return JsonResponse({"requestId": request_id, "error": _error_body(code)}, status_code=status)
+
+
+def _error_body(code: str) -> dict[str, str]:
+    return {"code": code, "message": error_text(code)}
 
 
 def install_envelope_errors(app: FastAPI) -> None:

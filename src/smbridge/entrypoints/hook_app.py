@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 
 import structlog
 from fastapi import FastAPI
@@ -21,21 +20,11 @@ from smbridge.entrypoints.http_common import (
 )
 from smbridge.logs import configure_logging
 from smbridge.metrics import install_metrics, worker_exiting
-from smbridge.orders.service import IntakePolicy
+from smbridge.orders.service import intake_policy
 from smbridge.orders.views import hook_router
 from smbridge.service_layer.unit_of_work import Database
 
 log = structlog.get_logger(__name__)
-
-
-def intake_policy(settings: Settings) -> IntakePolicy:
-    return IntakePolicy(
-        order_number_prefix=settings.order_number_prefix,
-        default_lead=timedelta(minutes=settings.default_assembly_lead_minutes),
-        handover_buffer=timedelta(minutes=settings.handover_buffer_minutes),
-        operations_chat_id=settings.operations_chat_id or None,
-        notify_accepted=settings.notify_accepted,
-    )
 
 
 def create_hook_app(settings: Settings, db: Database | None = None, *, clock: Clock) -> FastAPI:

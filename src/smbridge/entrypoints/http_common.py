@@ -15,6 +15,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from smbridge.service_layer.errors import DatabaseUnavailable, WriteConflict
+
 log = structlog.get_logger(__name__)
 
 
@@ -47,6 +49,21 @@ def error_response(
     return JsonResponse({"error": body}, status_code=status)
 
 
+#: How long a client should wait before trying again after a 503 (SM redelivers webhooks).
+RETRY_AFTER_SECONDS = 2
+
+
+def database_unavailable_response(body: dict[str, Any] | None = None) -> JsonResponse:
+    """503 with Retry-After: nothing was changed, the same request may simply come again."""
+    content = body or {
+        "error": {
+            "code": "database_unavailable",
+            "message": "the database is unavailable; nothing was changed, retry later",
+        }
+    }
+    return JsonResponse(content, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def _api_error(_request: Request, exc: ApiError) -> JsonResponse:
@@ -61,6 +78,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _invalid(_request: Request, exc: RequestValidationError) -> JsonResponse:
         details = [{"loc": ".".join(map(str, e["loc"])), "msg": e["msg"]} for e in exc.errors()]
         return error_response(400, "invalid_request", "request is not valid", details)
+
+    @app.exception_handler(DatabaseUnavailable)
+    @app.exception_handler(WriteConflict)
+    async def _database_down(_request: Request, exc: Exception) -> JsonResponse:
+        log.warning("http.database_unavailable", error=str(exc))
+        return database_unavailable_response()
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JsonResponse:

@@ -167,7 +167,12 @@ def webhooks_failing(look: Look) -> Iterator[Finding]:
     rows = look.db.execute(
         select(j.c.id, j.c.event_type, j.c.sm_order_id, j.c.status).where(
             or_(
-                j.c.status == "failed", and_(j.c.status == "parked", j.c.received_at < parked_since)
+                # a failed event is tried again on its own first: alert once that is over
+                and_(
+                    j.c.status == "failed",
+                    j.c.attempts >= look.settings.webhook_replay_attempts,
+                ),
+                and_(j.c.status == "parked", j.c.received_at < parked_since),
             )
         )
     )

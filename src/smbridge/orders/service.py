@@ -14,10 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.orm.exc import StaleDataError
 
 from smbridge.clock import Clock
+from smbridge.config import Settings
 from smbridge.domain import notification
 from smbridge.domain.assembly_time import expected_assembly_time
 from smbridge.domain.notification import Notification, NotificationType
@@ -26,6 +25,12 @@ from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
 from smbridge.orders.schemas import InboundWebhook, parse_webhook
+from smbridge.service_layer.errors import (
+    DatabaseUnavailable,
+    WriteConflict,
+    retrying_conflicts,
+    translate,
+)
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
 from smbridge.telegram import messages
 
@@ -41,6 +46,37 @@ class IntakePolicy:
     handover_buffer: timedelta = timedelta(minutes=15)
     operations_chat_id: str | None = None
     notify_accepted: bool = True  # send SM order.accepted with our number
+
+
+def intake_policy(settings: Settings) -> IntakePolicy:
+    return IntakePolicy(
+        order_number_prefix=settings.order_number_prefix,
+        default_lead=timedelta(minutes=settings.default_assembly_lead_minutes),
+        handover_buffer=timedelta(minutes=settings.handover_buffer_minutes),
+        operations_chat_id=settings.operations_chat_id or None,
+        notify_accepted=settings.notify_accepted,
+    )
+
+
+@dataclass(frozen=True)
+class AutoReplay:
+    """Failed webhooks are tried again on their own a few times before a person is asked."""
+
+    attempts: int = 5  # in all, the first try included
+    first_delay: timedelta = timedelta(seconds=30)  # doubles after each try
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AutoReplay:
+        return cls(
+            settings.webhook_replay_attempts,
+            timedelta(seconds=settings.webhook_replay_first_seconds),
+        )
+
+    def due(self, entry: JournalEntry, now: datetime) -> bool:
+        if entry.attempts >= self.attempts:
+            return False  # exhausted: monitoring alerts, replays are by hand
+        waited = self.first_delay * ((1 << max(entry.attempts, 1)) - 1)
+        return entry.received_at + waited <= now
 
 
 @dataclass(frozen=True)
@@ -64,28 +100,19 @@ OK = HookReply(200, {"status": "ok"})
 def ingest_webhook(
     db: Database, hook: InboundWebhook, policy: IntakePolicy, clock: Clock
 ) -> HookReply:
-    """Store one webhook and apply it; return what to answer SM."""
+    """Store one webhook and apply it; return what to answer SM.
+
+    Raises ``DatabaseUnavailable`` when the database cannot take it now: nothing was
+    stored, and the caller answers 503 so that SM delivers it again.
+    """
     now = clock()
-    for attempt in range(1, _CONFLICT_ATTEMPTS + 1):
-        try:
-            return _ingest_once(db, hook, policy, now, last_try=attempt == _CONFLICT_ATTEMPTS)
-        except (StaleDataError, OperationalError) as conflict:
-            # Another writer changed the order meanwhile, or the database broke a deadlock:
-            # the whole transaction was rolled back, so trying again is safe.
-            log.warning(
-                "webhook.conflict_retry",
-                attempt=attempt,
-                sm_order_id=hook.sm_order_id,
-                error=type(conflict).__name__,
-            )
-    raise AssertionError("unreachable: the last attempt journals instead of raising")
-
-
-_CONFLICT_ATTEMPTS = 4
+    # Another writer may change the order meanwhile, or the database break a deadlock: the
+    # whole transaction is rolled back, so running it again is safe.
+    return retrying_conflicts(lambda: _ingest_once(db, hook, policy, now), "webhook")
 
 
 def _ingest_once(
-    db: Database, hook: InboundWebhook, policy: IntakePolicy, now: datetime, *, last_try: bool
+    db: Database, hook: InboundWebhook, policy: IntakePolicy, now: datetime
 ) -> HookReply:
     try:
         with db.unit_of_work() as uow:
@@ -97,10 +124,8 @@ def _ingest_once(
             uow.journal.add(entry)
             reply = _process(uow, entry, hook, policy)
             uow.commit()
-    except (StaleDataError, OperationalError) as conflict:
-        if not last_try:
-            raise
-        return _journal_failure(db, hook, conflict, policy, now)
+    except (WriteConflict, DatabaseUnavailable):
+        raise  # not the event's fault: never journaled as failed
     except Exception as exc:
         return _journal_failure(db, hook, exc, policy, now)
     _log_outcome(entry)
@@ -122,11 +147,32 @@ def replay_failed(db: Database, entry_id: int, policy: IntakePolicy, clock: Cloc
             _process(uow, entry, hook, policy)
             uow.commit()
         except Exception as exc:
+            if translate(exc) is not None:
+                raise  # the database's trouble, not the event's: it stays as it was
             uow.session.rollback()
             _mark_failed(uow, entry_id, exc, clock())
             uow.commit()
     _log_outcome(entry)
     return JournalStatus(entry.status)
+
+
+def replay_due_failures(
+    db: Database, policy: IntakePolicy, retry: AutoReplay, clock: Clock
+) -> dict[str, int]:
+    """The scheduled job: apply again the failed webhooks whose next try is due.
+
+    A webhook fails when applying it raised (a bug, or a cause outside the database); the
+    database's own outages never get this far, they are answered 503 and SM redelivers.
+    """
+    now = clock()
+    with db.unit_of_work() as uow:
+        failed = uow.journal.with_status(JournalStatus.FAILED, 500)
+        due = [entry.id for entry in failed if entry.id is not None and retry.due(entry, now)]
+    counts = {"applied": 0, "failed": 0}
+    for entry_id in due:
+        status = replay_failed(db, entry_id, policy, clock)
+        counts["failed" if status is JournalStatus.FAILED else "applied"] += 1
+    return counts
 
 
 # --- internals ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from smbridge.adapters.telegram_client import TelegramClient
 from smbridge.clock import Clock
 from smbridge.config import Settings
 from smbridge.monitoring.service import run_monitoring
+from smbridge.orders.service import AutoReplay, intake_policy, replay_due_failures
 from smbridge.sales.service import create_documents, write_export_files
 from smbridge.scheduler.runner import Job, JobContext
 from smbridge.service_layer.unit_of_work import Database
@@ -17,6 +18,7 @@ from smbridge.telegram.limits import RateLimiter, TelegramLimits
 from smbridge.telegram.sender import SenderPolicy, TelegramSender
 
 TELEGRAM, MONITORING, SALES = "telegram_sender", "monitoring", "sales_documents"
+WEBHOOK_REPLAY = "webhook_replay"
 
 
 def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
@@ -29,6 +31,13 @@ def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
             lambda ctx: run_monitoring(ctx.db, ctx.settings, ctx.now),
         ),
         Job(SALES, timedelta(seconds=settings.job_sales_seconds), _sales_documents),
+        Job(
+            WEBHOOK_REPLAY,
+            timedelta(seconds=settings.job_webhook_replay_seconds),
+            lambda ctx: replay_due_failures(
+                ctx.db, intake_policy(settings), AutoReplay.from_settings(settings), ctx.clock
+            ),
+        ),
     ]
 
 

@@ -19,6 +19,7 @@ import structlog
 
 from smbridge.clock import Clock
 from smbridge.config import Settings
+from smbridge.service_layer.errors import DatabaseUnavailable, WriteConflict
 from smbridge.service_layer.unit_of_work import Database
 
 log = structlog.get_logger(__name__)
@@ -134,7 +135,12 @@ class Scheduler:
 
     def _renew(self, name: str, done: threading.Event) -> None:
         while not done.wait(self._lease.total_seconds() / 3):
-            if not self._take_lease(name):
+            try:
+                renewed = self._take_lease(name)
+            except (DatabaseUnavailable, WriteConflict) as trouble:
+                log.warning("scheduler.lease_renewal_failed", job=name, error=str(trouble))
+                continue  # the lease still runs; the next beat tries again
+            if not renewed:
                 log.error("scheduler.lease_lost", job=name)  # the run was too slow to renew
 
     def _release(self, name: str) -> None:

@@ -7,7 +7,9 @@ import threading
 from types import TracebackType
 from typing import Self
 
+import structlog
 from sqlalchemy import Engine, func, select
+from sqlalchemy import exc as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from smbridge.adapters.database import create_db_engine, is_sqlite
@@ -25,6 +27,9 @@ from smbridge.adapters.repositories import (
 )
 from smbridge.adapters.tables import start_mappers
 from smbridge.config import Settings
+from smbridge.service_layer.errors import translate
+
+log = structlog.get_logger(__name__)
 
 
 class Database:
@@ -90,11 +95,21 @@ class UnitOfWork:
         tb: TracebackType | None,
     ) -> None:
         try:
-            self.session.rollback()
-            self.session.close()
+            self._end_session()
         finally:
             if self._database.write_lock is not None:
                 self._database.write_lock.release()
+        meaning = translate(exc) if exc is not None else None
+        if meaning is not None:
+            raise meaning from exc
+
+    def _end_session(self) -> None:
+        try:
+            self.session.rollback()
+        except sa.DBAPIError as broken:  # the connection died: the pool drops it
+            log.warning("database.rollback_failed", error=type(broken.orig).__name__)
+        finally:
+            self.session.close()
 
     def commit(self) -> None:
         self.session.commit()

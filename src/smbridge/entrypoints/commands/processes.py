@@ -11,6 +11,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import structlog
 import typer
 import uvicorn
 from rich.live import Live
@@ -37,10 +38,13 @@ from smbridge.entrypoints.stack import (
 )
 from smbridge.entrypoints.supervisor import Supervisor
 from smbridge.notifications.dispatcher_process import run_dispatcher
-from smbridge.orders.summary import overview
+from smbridge.orders.summary import Overview, overview
 from smbridge.scheduler.jobs import build_jobs
 from smbridge.scheduler.runner import Scheduler
+from smbridge.service_layer.errors import translate
 from smbridge.service_layer.unit_of_work import Database
+
+log = structlog.get_logger(__name__)
 
 
 class Service(StrEnum):
@@ -217,8 +221,22 @@ def _supervise(supervisor: Supervisor, db: Database, live: bool, rejoin_seconds:
             screen.update(_overview_table(db))
 
 
+def _seen(db: Database) -> Overview | str:
+    """The overview, or what keeps us from it: a database outage must not stop the stand."""
+    try:
+        return overview(db)
+    except Exception as exc:
+        meaning = translate(exc)
+        if meaning is None:
+            raise
+        log.warning("run.overview_unavailable", error=str(meaning))
+        return f"база данных недоступна: {meaning}"
+
+
 def _overview_line(db: Database) -> str:
-    seen = overview(db)
+    seen = _seen(db)
+    if isinstance(seen, str):
+        return seen
     return (
         f"orders {seen.orders_by_status} webhooks {seen.webhooks_by_status} "
         f"notifications {seen.notifications_by_state} telegram {seen.telegram_by_status} "
@@ -227,8 +245,11 @@ def _overview_line(db: Database) -> str:
 
 
 def _overview_table(db: Database) -> Table:
-    seen = overview(db)
+    seen = _seen(db)
     table = Table("что", "сколько", title="smbridge — заказы СберМаркета")
+    if isinstance(seen, str):
+        table.add_row(seen, "—")
+        return table
     sections = (
         ("заказы", seen.orders_by_status),
         ("вебхуки", seen.webhooks_by_status),

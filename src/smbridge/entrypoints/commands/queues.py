@@ -12,9 +12,8 @@ from smbridge.config import get_settings
 from smbridge.domain.notification import DeliveryState
 from smbridge.domain.webhook import JournalStatus
 from smbridge.entrypoints.commands.common import console, database
-from smbridge.entrypoints.hook_app import intake_policy
 from smbridge.notifications.service import resend
-from smbridge.orders.service import replay_failed
+from smbridge.orders.service import intake_policy, replay_failed
 from smbridge.scheduler.jobs import build_jobs
 from smbridge.scheduler.runner import Scheduler
 
@@ -68,7 +67,9 @@ def events_replay(
 
 @jobs_app.command("run")
 def jobs_run(
-    name: Annotated[str, typer.Argument(help="telegram_sender, monitoring, sales_documents")],
+    name: Annotated[
+        str, typer.Argument(help="telegram_sender, monitoring, sales_documents, webhook_replay")
+    ],
 ) -> None:
     """Run one job once, now (unless another scheduler is running it)."""
     settings = get_settings()

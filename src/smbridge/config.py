@@ -247,6 +247,20 @@ class Settings(BaseSettings):
         default=30,
         description="repeat the alert of a problem that persists every this many minutes",
     )
+    monitor_incident_update_minutes: float = Field(
+        default=15,
+        gt=0,
+        description=(
+            "an incident (many orders, one cause) gets an update at most this often, "
+            "and only when its count changed"
+        ),
+    )
+    monitor_incident_examples: int = Field(
+        default=3,
+        ge=1,
+        le=20,
+        description="how many order numbers, oldest first, an incident's alert names",
+    )
     sales_export_dir: str = Field(
         default="", description="JSON/CSV files for the ERP; empty: API only"
     )

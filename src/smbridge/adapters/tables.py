@@ -178,7 +178,11 @@ telegram_outbox = Table(
     Column("telegram_message_id", Integer),
     Column("error", Text),
     Column("parts_sent", Integer, nullable=False, server_default="0"),
+    # A monitoring alert names its problem, so the sender can drop it once it is stale.
+    Column("problem_id", Integer),
+    Column("alert_event", String(16)),
     Index("ix_telegram_outbox_status_id", "status", "id"),
+    Index("ix_telegram_outbox_problem_id", "problem_id"),
 )
 
 telegram_archive = Table(
@@ -191,12 +195,13 @@ telegram_archive = Table(
     Column("text", Text, nullable=False),
     Column("store_id", Integer),
     Column("order_id", Integer),
-    Column("status", String(16), nullable=False),  # sent | failed
+    Column("status", String(16), nullable=False),  # sent | failed | dropped
     Column("created_at", UtcDateTime, nullable=False),
     Column("archived_at", UtcDateTime, nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("message_ids", JsonDocument, nullable=False),
     Column("error", Text),
+    Column("problem_id", Integer),
     Index("ix_telegram_archive_archived_at", "archived_at"),
 )
 
@@ -351,6 +356,8 @@ monitoring_problems = Table(
     Column("last_reported_at", UtcDateTime, nullable=False),
     Column("reports", Integer, nullable=False),
     Column("resolved_at", UtcDateTime),
+    Column("affected", Integer),  # an incident's count when last told; None: one subject
+    Column("announced_at", UtcDateTime),  # when Telegram first took a message about it
     # One open problem per rule and subject; resolved ones stay as history.
     Index(
         "uq_monitoring_problems_open",

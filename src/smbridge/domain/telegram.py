@@ -11,6 +11,15 @@ class MessageStatus(StrEnum):
     QUEUED = "queued"
     SENT = "sent"
     FAILED = "failed"  # permanent error, kept with the reason
+    DROPPED = "dropped"  # a monitoring alert that was no longer true when its turn came
+
+
+class AlertEvent(StrEnum):
+    """Which moment of a monitoring problem a message tells (decides when it is stale)."""
+
+    OPENED = "opened"
+    UPDATED = "updated"  # a reminder, or an incident's new count
+    RESOLVED = "resolved"
 
 
 @dataclass(eq=False)
@@ -27,4 +36,6 @@ class OutgoingMessage:
     telegram_message_id: int | None = None
     error: str | None = None
     parts_sent: int = 0  # a long text goes in parts; a restart resumes after the last sent
+    problem_id: int | None = None  # the monitoring problem this alert is about, if any
+    alert_event: str | None = None  # an AlertEvent when problem_id is set
     id: int | None = None

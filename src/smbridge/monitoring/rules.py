@@ -1,5 +1,10 @@
 """The monitoring rules. Each looks at the database now and names the problems it sees.
 
+A problem is about one subject (an order, a document) where a person must act on that
+subject, or is an *incident* grouped by cause (SM not taking notifications, a store not
+taking orders, webhooks failing): one finding with a count and the oldest few order
+numbers, so an outage is one alert, not one per stuck row.
+
 Every query is bounded by active orders, queues, or a recent window — never by history —
 so a run costs the same on the first day and after a million orders.
 """
@@ -11,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, and_, func, or_, select
+from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
 
 from smbridge.adapters.tables import (
     orders,
@@ -25,6 +30,7 @@ from smbridge.adapters.tables import (
 from smbridge.config import Settings
 from smbridge.domain.notification import DeliveryState
 from smbridge.domain.status import OrderStatus
+from smbridge.telegram.messages import examples
 
 S = OrderStatus
 NOT_READY = [S.NEW.value, S.IN_ASSEMBLY.value, S.ASSEMBLED.value]
@@ -36,6 +42,7 @@ class Finding:
     subject: str
     chat_id: str | None
     text: str  # Russian: what is wrong and what to do
+    count: int | None = None  # an incident's size; None: a problem about one subject
 
 
 @dataclass(frozen=True)
@@ -53,23 +60,35 @@ class Look:
     def minutes_ago(self, minutes: float) -> datetime:
         return self.now - timedelta(minutes=minutes)
 
+    def oldest(self, query: Select[tuple[str | None]]) -> list[str]:
+        """The first few labels of an ordered query: an incident's worst examples."""
+        rows = self.db.execute(query.limit(self.settings.monitor_incident_examples)).scalars()
+        return [str(label) for label in rows if label is not None]
+
 
 Rule = Callable[[Look], Iterator[Finding]]
 
 
 def new_not_taken(look: Look) -> Iterator[Finding]:
+    """One incident per store: a store not taking orders is one thing to fix."""
     limit = look.settings.monitor_new_not_taken_minutes
-    rows = look.db.execute(
-        select(orders.c.id, orders.c.number, orders.c.store_id).where(
-            orders.c.status == S.NEW.value, orders.c.received_at < look.minutes_ago(limit)
+    waiting = and_(orders.c.status == S.NEW.value, orders.c.received_at < look.minutes_ago(limit))
+    by_store = look.db.execute(
+        select(orders.c.store_id, func.count()).where(waiting).group_by(orders.c.store_id)
+    ).all()
+    for store_id, count in by_store:
+        oldest = look.oldest(
+            select(func.coalesce(orders.c.number, orders.c.sm_order_id))
+            .where(waiting, orders.c.store_id == store_id)
+            .order_by(orders.c.received_at, orders.c.id)
         )
-    )
-    for row in rows:
         yield Finding(
             "new_not_taken",
-            f"order:{row.id}",
-            look.store_chats.get(row.store_id),
-            f"Заказ {row.number} не взят в сборку больше {limit:g} мин. Назначьте сборщика.",
+            f"store:{store_id}",
+            look.store_chats.get(store_id),
+            f"Заказы не взяты в сборку больше {limit:g} мин — {count} шт., дольше всех ждут: "
+            f"{examples(oldest, count)}. Назначьте сборщиков.",
+            count,
         )
 
 
@@ -129,61 +148,94 @@ def courier_waiting(look: Look) -> Iterator[Finding]:
 
 
 def notifications_failing(look: Look) -> Iterator[Finding]:
+    """A dead letter needs a person on that order; undelivered ones are one incident:
+    SM is unreachable or refusing, and they go by themselves once it answers again."""
+    yield from _dead_notifications(look)
+    yield from _stuck_notifications(look)
+
+
+def _dead_notifications(look: Look) -> Iterator[Finding]:
     n = sm_notifications
-    stuck_since = look.minutes_ago(look.settings.monitor_notification_stuck_minutes)
     rows = look.db.execute(
-        select(n.c.id, n.c.type, n.c.sm_order_id, n.c.state, n.c.attempts).where(
-            or_(
-                n.c.state == DeliveryState.DEAD.value,
-                and_(
-                    n.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
-                    or_(
-                        n.c.created_at < stuck_since,
-                        n.c.attempts >= look.settings.monitor_notification_attempts,
-                    ),
-                ),
-            )
-        )
+        select(n.c.id, n.c.type, n.c.sm_order_id).where(n.c.state == DeliveryState.DEAD.value)
     )
     for row in rows:
-        how = (
-            "отклонено СберМаркетом"
-            if row.state == DeliveryState.DEAD.value
-            else f"не доставлено, попыток: {row.attempts}"
-        )
         yield Finding(
             "notification_failing",
             f"notification:{row.id}",
             look.operations,
-            f"Уведомление {row.type} по заказу {row.sm_order_id} {how}. "
-            "Проверьте связь со СберМаркетом; повтор: "
-            f"`smbridge notifications resend --id {row.id}`.",
+            f"Уведомление {row.type} по заказу {row.sm_order_id} отклонено СберМаркетом. "
+            f"Исправьте и повторите: `smbridge notifications resend --id {row.id}`.",
         )
+
+
+def _stuck_notifications(look: Look) -> Iterator[Finding]:
+    n = sm_notifications
+    stuck = and_(
+        n.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
+        or_(
+            n.c.created_at < look.minutes_ago(look.settings.monitor_notification_stuck_minutes),
+            n.c.attempts >= look.settings.monitor_notification_attempts,
+        ),
+    )
+    count, order_count = look.db.execute(
+        select(func.count(), func.count(n.c.order_id.distinct())).where(stuck)
+    ).one()
+    if not count:
+        return
+    oldest = look.oldest(
+        select(n.c.sm_order_id)
+        .where(stuck)
+        .group_by(n.c.sm_order_id)
+        .order_by(func.min(n.c.created_at), n.c.sm_order_id)
+    )
+    yield Finding(
+        "notifications_stuck",
+        "sm",
+        look.operations,
+        f"Уведомления не доходят до СберМаркета: не доставлено {count} "
+        f"(заказов: {order_count}), дольше всех ждут: {examples(oldest, order_count)}. "
+        "Проверьте связь со СберМаркетом; когда он ответит, уведомления уйдут сами "
+        "(`smbridge notifications list --state pending`).",
+        count,
+    )
 
 
 def webhooks_failing(look: Look) -> Iterator[Finding]:
+    """One incident per kind of trouble: when intake breaks, it breaks for many events."""
     j = webhook_journal
     parked_since = look.minutes_ago(look.settings.monitor_parked_minutes)
-    rows = look.db.execute(
-        select(j.c.id, j.c.event_type, j.c.sm_order_id, j.c.status).where(
-            or_(
-                # a failed event is tried again on its own first: alert once that is over
-                and_(
-                    j.c.status == "failed",
-                    j.c.attempts >= look.settings.webhook_replay_attempts,
-                ),
-                and_(j.c.status == "parked", j.c.received_at < parked_since),
-            )
+    troubles: dict[str, tuple[ColumnElement[bool], str]] = {
+        # a failed event is tried again on its own first: alert once that is over
+        "failed": (
+            and_(j.c.status == "failed", j.c.attempts >= look.settings.webhook_replay_attempts),
+            "не применены",
+        ),
+        "parked": (
+            and_(j.c.status == "parked", j.c.received_at < parked_since),
+            "ждут заказ, который не пришёл",
+        ),
+    }
+    for status, (condition, what) in troubles.items():
+        count, order_count = look.db.execute(
+            select(func.count(), func.count(j.c.sm_order_id.distinct())).where(condition)
+        ).one()
+        if not count:
+            continue
+        oldest = look.oldest(
+            select(j.c.sm_order_id)
+            .where(condition, j.c.sm_order_id.is_not(None))
+            .group_by(j.c.sm_order_id)
+            .order_by(func.min(j.c.received_at), j.c.sm_order_id)
         )
-    )
-    for row in rows:
-        what = "не применено" if row.status == "failed" else "ждёт заказ, который не пришёл"
         yield Finding(
             "webhook_failing",
-            f"webhook:{row.id}",
+            status,
             look.operations,
-            f"Событие {row.event_type} по заказу {row.sm_order_id} {what}. "
-            f"Разберите: `smbridge events list --status {row.status}`.",
+            f"События СберМаркета {what} — {count} шт., по заказам: "
+            f"{examples(oldest, order_count) or '—'}. "
+            f"Разберите: `smbridge events list --status {status}`.",
+            count,
         )
 
 
@@ -218,6 +270,7 @@ def telegram_backlog(look: Look) -> Iterator[Finding]:
             look.operations,
             f"В очереди Telegram {count} сообщений, старейшее с {_local(look, oldest)}."
             " Проверьте отправку: `smbridge jobs status`.",
+            count,
         )
 
 
@@ -240,6 +293,7 @@ def documents_missing(look: Look) -> Iterator[Finding]:
             f"{count} доставленных заказов без реализации дольше "
             f"{look.settings.monitor_document_due_hours:g} ч. "
             "Проверьте задание: `smbridge jobs run sales_documents`.",
+            count,
         )
 
 

@@ -1,8 +1,14 @@
-"""One monitoring run: evaluate the rules; report new problems once, remind about open ones
-at an interval, and say when each is resolved. Also keeps a metrics snapshot per run."""
+"""One monitoring run: evaluate the rules; report new problems once, update or remind about
+open ones at an interval, and say when each is resolved. Also keeps a metrics snapshot.
+
+An incident (a finding with a count) gets an update at most every
+``monitor_incident_update_minutes`` and only when its count changed; any open problem
+that nothing was said about for ``monitor_remind_minutes`` gets a reminder. Every message
+names its problem, so the Telegram sender drops it if it is stale when its turn comes."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -19,32 +25,60 @@ from smbridge.adapters.tables import (
 from smbridge.config import Settings
 from smbridge.domain.notification import DeliveryState
 from smbridge.domain.status import OrderStatus
-from smbridge.domain.telegram import OutgoingMessage
+from smbridge.domain.telegram import AlertEvent, OutgoingMessage
 from smbridge.monitoring.rules import RULES, Finding, Look, chats
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+from smbridge.telegram import messages
 
 P = monitoring_problems
 
 
+@dataclass(frozen=True)
+class _Intervals:
+    remind: timedelta
+    update: timedelta
+
+    @classmethod
+    def of(cls, settings: Settings) -> _Intervals:
+        return cls(
+            timedelta(minutes=settings.monitor_remind_minutes),
+            timedelta(minutes=settings.monitor_incident_update_minutes),
+        )
+
+
 def run_monitoring(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
     findings = _look(db, settings, now)
-    remind_after = timedelta(minutes=settings.monitor_remind_minutes)
-    counts = {"found": len(findings), "reported": 0, "reminded": 0, "resolved": 0}
+    intervals = _Intervals.of(settings)
+    counts = {"found": len(findings), "reported": 0, "updated": 0, "reminded": 0, "resolved": 0}
     with db.unit_of_work() as uow:
         for problem in uow.session.execute(select(P).where(P.c.resolved_at.is_(None))).all():
             finding = findings.pop((problem.rule, problem.subject), None)
             if finding is None:
                 _resolve(uow, problem, now)
                 counts["resolved"] += 1
-            elif problem.last_reported_at + remind_after <= now:
-                _remind(uow, problem, finding, now)
-                counts["reminded"] += 1
+            elif follow_up := _follow_up(problem, finding, intervals, now):
+                kind, text = follow_up
+                _tell(uow, problem, finding, text, now)
+                counts[kind] += 1
         for finding in findings.values():
             _report(uow, finding, now)
             counts["reported"] += 1
         _snapshot(uow, now)
         uow.commit()
     return counts
+
+
+def _follow_up(
+    problem: Any, finding: Finding, intervals: _Intervals, now: datetime
+) -> tuple[str, str] | None:
+    """What to say about a problem still open, if anything is due: (count key, text)."""
+    since = now - problem.last_reported_at
+    changed = None not in (finding.count, problem.affected) and finding.count != problem.affected
+    if changed and since >= intervals.update:
+        return "updated", messages.incident_update(finding.text, problem.affected)
+    if since >= intervals.remind:
+        return "reminded", messages.alert_reminder(finding.text)
+    return None
 
 
 def _look(db: Database, settings: Settings, now: datetime) -> dict[tuple[str, str], Finding]:
@@ -64,36 +98,66 @@ def _look(db: Database, settings: Settings, now: datetime) -> dict[tuple[str, st
 
 
 def _report(uow: UnitOfWork, finding: Finding, now: datetime) -> None:
-    uow.session.execute(
-        insert(P).values(
+    problem_id = uow.session.execute(
+        insert(P)
+        .values(
             rule=finding.rule,
             subject=finding.subject,
             chat_id=finding.chat_id,
             text=finding.text,
+            affected=finding.count,
             first_seen_at=now,
             last_reported_at=now,
             reports=1,
         )
+        .returning(P.c.id)
+    ).scalar_one()
+    _say(
+        uow, finding.chat_id, finding.text, now, problem_id=int(problem_id), event=AlertEvent.OPENED
     )
-    _say(uow, finding.chat_id, finding.text, now)
 
 
-def _remind(uow: UnitOfWork, problem: Any, finding: Finding, now: datetime) -> None:
+def _tell(uow: UnitOfWork, problem: Any, finding: Finding, text: str, now: datetime) -> None:
     uow.session.execute(
         update(P)
         .where(P.c.id == problem.id)
-        .values(last_reported_at=now, reports=problem.reports + 1, text=finding.text)
+        .values(
+            last_reported_at=now,
+            reports=problem.reports + 1,
+            text=finding.text,
+            affected=finding.count,
+        )
     )
-    _say(uow, finding.chat_id, f"Напоминание: {finding.text}", now)
+    _say(uow, finding.chat_id, text, now, problem_id=problem.id, event=AlertEvent.UPDATED)
 
 
 def _resolve(uow: UnitOfWork, problem: Any, now: datetime) -> None:
     uow.session.execute(update(P).where(P.c.id == problem.id).values(resolved_at=now))
-    _say(uow, problem.chat_id, f"Решено: {problem.text}", now)
+    lasted = None
+    if problem.affected is not None:  # an incident: how long it lasted matters
+        lasted = max(1, round((now - problem.first_seen_at).total_seconds() / 60))
+    text = messages.alert_resolved(problem.text, lasted)
+    _say(uow, problem.chat_id, text, now, problem_id=problem.id, event=AlertEvent.RESOLVED)
 
 
-def _say(uow: UnitOfWork, chat_id: str | None, text: str, now: datetime) -> None:
-    uow.telegram.add(OutgoingMessage(text=text, created_at=now, chat_id=chat_id))
+def _say(
+    uow: UnitOfWork,
+    chat_id: str | None,
+    text: str,
+    now: datetime,
+    *,
+    problem_id: int,
+    event: AlertEvent,
+) -> None:
+    uow.telegram.add(
+        OutgoingMessage(
+            text=text,
+            created_at=now,
+            chat_id=chat_id,
+            problem_id=problem_id,
+            alert_event=event.value,
+        )
+    )
 
 
 def _snapshot(uow: UnitOfWork, now: datetime) -> None:

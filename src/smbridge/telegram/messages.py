@@ -53,3 +53,24 @@ def notification_dead(notification: Notification) -> str:
 def order_reassigned(order: Order, picker_name: str | None, deadline: str) -> str:
     to = f"сборщику {picker_name}" if picker_name else "магазину (без сборщика)"
     return f"Заказ {order.number} передан {to}, завершить сборку до {deadline}"
+
+
+def examples(labels: list[str], total: int) -> str:
+    """A few order numbers, oldest first, and how many more there are."""
+    shown = ", ".join(labels)
+    rest = total - len(labels)
+    return f"{shown} и ещё {rest}" if rest > 0 else shown
+
+
+def alert_reminder(text: str) -> str:
+    return f"Напоминание: {text}"
+
+
+def incident_update(text: str, was: int) -> str:
+    return f"Обновление (было {was}): {text}"
+
+
+def alert_resolved(text: str, minutes: int | None) -> str:
+    """``minutes``: how long an incident lasted; None for a problem about one subject."""
+    lasted = f" Длилось {minutes} мин." if minutes is not None else ""
+    return f"Решено: {text}{lasted}"

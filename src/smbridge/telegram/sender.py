@@ -4,6 +4,9 @@ A message is archived in the same transaction that records its last part as sent
 process dies after Telegram accepted a part but before that commit, the part is sent again
 on the next run: a crash costs at most one duplicate part per message in flight (one
 message at a time is in flight), never a lost message.
+
+A monitoring alert is checked just before it is sent: one about a problem that has
+cleared meanwhile is archived as dropped instead (monitoring/alerts.py).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from smbridge.adapters.telegram_client import Outcome, SendAnswer, TelegramClien
 from smbridge.clock import Clock
 from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
+from smbridge.monitoring.alerts import mark_announced, still_relevant
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
 from smbridge.telegram.formatting import split_for_telegram, to_html
 from smbridge.telegram.limits import RateLimiter
@@ -37,6 +41,7 @@ class SendCounts:
     waited_429: int = 0
     retried: int = 0
     failed: int = 0
+    dropped: int = 0  # monitoring alerts stale by their turn
     left: int = 0
 
     def as_dict(self) -> dict[str, int]:
@@ -101,6 +106,10 @@ class TelegramSender:
             message = uow.telegram.get(message_id)
             if message is None or message.status != MessageStatus.QUEUED.value:
                 return
+            if not still_relevant(uow.session.connection(), message):
+                self._archive(uow, message, MessageStatus.DROPPED, "stale alert")
+                counts.dropped += 1
+                return
             chat, text = self._address(message)
             if chat is None:
                 self._archive(uow, message, MessageStatus.FAILED, "no chat configured")
@@ -120,6 +129,7 @@ class TelegramSender:
                 if not self._record(uow, message, answer, chat, run):
                     return
                 counts.parts += 1
+            mark_announced(uow.session.connection(), message, self._clock())
             self._archive(uow, message, MessageStatus.SENT, None)
             counts.sent += 1
 
@@ -185,6 +195,7 @@ class TelegramSender:
                 attempts=message.attempts,
                 message_ids=[message.telegram_message_id] if message.telegram_message_id else [],
                 error=error,
+                problem_id=message.problem_id,
             )
         )
         uow.session.expunge(message)

@@ -137,6 +137,8 @@ def test_postgres_restarts_and_a_stop_during_load_lose_nothing() -> None:
                 "5",
                 "--pick-seconds",
                 "0.05",
+                # a send whose answer could not be recorded is sent again after its lease
+                env={"SMBRIDGE_DISPATCH_LEASE_SECONDS": "5"},
             ) as stack:
                 time.sleep(3)
                 server.restart()  # twice, a few seconds apart, as an operator's restarts

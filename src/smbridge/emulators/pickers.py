@@ -12,6 +12,7 @@ import random
 import signal
 import ssl
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -48,6 +49,10 @@ class PickerStats:
     errors: dict[str, int] = field(default_factory=dict)
 
 
+_RETRIES = 40  # about a minute of a store's network or database trouble
+_RETRYABLE = frozenset({502, 503, 504})
+
+
 class AssemblyApi:
     """A thin client of the assembly API; every call carries a fresh requestId."""
 
@@ -60,8 +65,20 @@ class AssemblyApi:
         self._http.close()
 
     def call(self, method: str, **data: Any) -> dict[str, Any]:
+        """One action; "try again later" (503, a lost connection) is retried with the same
+        requestId, as a picker's app does, so an action that did commit is not done twice."""
         body = {"requestId": uuid.uuid4().hex, "requestData": data}
-        response = self._http.post(f"/sbermarket/orders/api/{method}", json=body)
+        for attempt in range(_RETRIES):
+            try:
+                response = self._http.post(f"/sbermarket/orders/api/{method}", json=body)
+            except httpx.TransportError:
+                if attempt == _RETRIES - 1:
+                    raise
+                time.sleep(min(2.0, 0.05 * 2**attempt))
+                continue
+            if response.status_code not in _RETRYABLE or attempt == _RETRIES - 1:
+                break
+            time.sleep(min(float(response.headers.get("retry-after", 1)), 0.05 * 2**attempt))
         answer = response.json()
         if response.status_code != 200:
             raise ApiRefused(response.status_code, answer["error"]["code"])

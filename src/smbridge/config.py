@@ -277,6 +277,12 @@ class Settings(BaseSettings):
         "(answering 'Connection: close') before it exits; keep above nginx's upstream "
         "keepalive timeout so nginx closes them itself",
     )
+    api_max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="larger bodies to the assembly and ERP APIs are refused with 413, before "
+        "they are read (nginx refuses bodies over hook_max_body_bytes)",
+    )
 
     # --- nginx, the single entry point (``smbridge nginx render``) ---
     nginx_server_name: str = Field(default="_", description="server_name; _ matches any")

@@ -18,6 +18,7 @@ from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
+from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload, position, weighed_position
 
 TOKEN_A, TOKEN_B = "token-store-a", "token-store-b"
@@ -203,7 +204,53 @@ def test_a_token_sees_only_its_own_stores_orders(
 @pytest.mark.parametrize("token", ["", "wrong", TOKEN_A.upper()])
 def test_missing_or_wrong_token_is_refused(api: Api, world: dict[str, int], token: str) -> None:
     status, body = api.call("getActiveOrders", token=token, request_id="r-1")
-    assert (status, body["requestId"], body["error"]["code"]) == (403, "r-1", "forbidden")
+    # refused before the body is read, so its requestId is not known
+    assert (status, body) == (403, {"requestId": None, "error": FORBIDDEN})
+
+
+FORBIDDEN = {"code": "forbidden", "message": "Нет доступа: неверный или отозванный токен."}
+TOO_LARGE = {"code": "payload_too_large", "message": "Слишком большой запрос."}
+LIMIT = 1024  # the least api_max_body_bytes allows
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b'{"requestData": 5}', b'{"requestData": {}}' + b" " * (8 * LIMIT)],
+    ids=["not-json", "wrong-shape", "over-the-limit"],
+)
+def test_the_token_is_checked_before_the_body_is_read(
+    db: Database, database_url: str, world: dict[str, int], body: bytes
+) -> None:
+    settings = make_settings(database_url, api_max_body_bytes=LIMIT)
+    with TestClient(create_assembly_app(settings, db)) as client:
+        response = client.post(
+            "/sbermarket/orders/api/recordPick",
+            content=body,
+            headers={"Client-Token": "wrong", "Content-Type": "application/json"},
+        )
+    assert (response.status_code, response.json()) == (403, {"requestId": None, "error": FORBIDDEN})
+
+
+def test_a_body_over_the_limit_is_413_and_changes_nothing(
+    db: Database, database_url: str, world: dict[str, int]
+) -> None:
+    call = b'{"requestId": "big", "requestData": {"pickerId": %d}}' % world["anna"]
+    padded = call + b" " * LIMIT  # valid JSON, only too long
+    headers = {"Client-Token": TOKEN_A, "Content-Type": "application/json"}
+    url = "/sbermarket/orders/api/openShift"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must hold while reading
+        for start in range(0, len(padded), 100):
+            yield padded[start : start + 100]
+
+    settings = make_settings(database_url, api_max_body_bytes=LIMIT)
+    with TestClient(create_assembly_app(settings, db)) as client:
+        for content in (padded, chunks()):
+            response = client.post(url, content=content, headers=headers)
+            assert response.status_code == 413
+            assert response.json() == {"requestId": None, "error": TOO_LARGE}
+        # the shift was not opened by the refused calls: opening it now works
+        assert client.post(url, content=call, headers=headers).status_code == 200
 
 
 def test_a_revoked_token_is_refused(db: Database, api: Api, world: dict[str, int]) -> None:

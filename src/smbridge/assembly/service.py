@@ -126,6 +126,13 @@ def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any
         raise ApiFailure(409, "wrong_status", str(refused)) from None
 
 
+def check_token(db: Database, token: str) -> None:
+    """Refuse (403) a token that is missing, unknown or revoked, before
+    the request's body is read; ``execute`` checks it again inside its transaction."""
+    with db.unit_of_work() as uow:
+        _authenticate(uow, token)
+
+
 def _authenticate(uow: UnitOfWork, token: str) -> int:
     store_id = uow.tokens.store_of(token_hash(token)) if token else None
     if store_id is None:

@@ -15,9 +15,16 @@ from starlette.concurrency import run_in_threadpool
 
 from smbridge.assembly import schemas
 from smbridge.assembly.methods import METHODS
-from smbridge.assembly.service import ApiFailure, AssemblyPolicy, Call, Method, execute
+from smbridge.assembly.service import (
+    ApiFailure,
+    AssemblyPolicy,
+    Call,
+    Method,
+    check_token,
+    execute,
+)
 from smbridge.assembly.texts import error_text
-from smbridge.entrypoints.http_common import JsonResponse
+from smbridge.entrypoints.http_common import JsonResponse, admitting_route
 from smbridge.notifications.service import Dispatcher
 from smbridge.service_layer.unit_of_work import Database
 
@@ -26,9 +33,18 @@ log = structlog.get_logger(__name__)
 
 
 def assembly_router(
-    db: Database, policy: AssemblyPolicy, dispatcher: Dispatcher | None, executor: Executor | None
+    db: Database,
+    policy: AssemblyPolicy,
+    dispatcher: Dispatcher | None,
+    executor: Executor | None,
+    max_body_bytes: int,
 ) -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+    async def admit(request: Request) -> None:
+        await run_in_threadpool(check_token, db, request.headers.get("client-token", ""))
+
+    router = APIRouter(
+        prefix=API_PREFIX, route_class=admitting_route(admit, max_body_bytes, _too_large)
+    )
     for method in METHODS.values():
         router.add_api_route(
             f"/{method.name}",
@@ -39,7 +55,7 @@ def assembly_router(
             response_model=schemas.Answer[method.response],  # type: ignore[name-defined]
             responses={
                 code: {"model": schemas.Answer[schemas.NoData]}
-                for code in (400, 403, 404, 409, 422)
+                for code in (400, 403, 404, 409, 413, 422)
             },
         )
     return router
@@ -90,6 +106,10 @@ def _endpoint(
     return endpoint
 
 
+def _too_large(_limit: int) -> ApiFailure:
+    return ApiFailure(413, "payload_too_large")
+
+
 def answer_error(request_id: str | None, status: int, code: str) -> JsonResponse:
     return JsonResponse(
         {"requestId": request_id, "error": {"code": code, "message": error_text(code)}},
@@ -98,7 +118,12 @@ def answer_error(request_id: str | None, status: int, code: str) -> JsonResponse
 
 
 def install_envelope_errors(app: FastAPI) -> None:
-    """Malformed requests answer in the API's envelope too (400 shape, 422 data)."""
+    """Malformed and refused requests answer in the API's envelope too (400 shape, 422 data;
+    403 and 413 before the body is read, so without its requestId)."""
+
+    @app.exception_handler(ApiFailure)
+    async def _refused(_request: Request, failure: ApiFailure) -> JsonResponse:
+        return answer_error(None, failure.status, failure.code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:

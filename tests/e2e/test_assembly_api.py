@@ -264,6 +264,24 @@ def test_a_revoked_token_is_refused(db: Database, api: Api, world: dict[str, int
     assert api.call("getActiveOrders", token="soon-gone")[0] == 403
 
 
+def test_an_inactive_stores_token_is_refused_and_other_tokens_are_not(
+    db: Database, database_url: str, world: dict[str, int]
+) -> None:
+    settings = make_settings(database_url, erp_token="erp-secret")
+    with TestClient(create_assembly_app(settings, db)) as client:
+        api = Api(client)
+        assert api.call("getActiveOrders")[0] == 200
+        with db.unit_of_work() as uow:
+            store = uow.stores.get(world["store_a"])
+            assert store is not None
+            store.active = False
+            uow.commit()
+        assert api.call("getActiveOrders") == (403, {"requestId": None, "error": FORBIDDEN})
+        assert api.call("getActiveOrders", token=TOKEN_B)[0] == 200
+        erp = client.get("/erp/sales-documents", headers={"X-ERP-Token": "erp-secret"})
+        assert (erp.status_code, erp.json()) == (200, {"documents": []})
+
+
 def test_assign_collector_hands_over_and_tells_everyone(
     db: Database, api: Api, world: dict[str, int]
 ) -> None:

@@ -127,7 +127,7 @@ def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any
 
 
 def check_token(db: Database, token: str) -> None:
-    """Refuse (403) a token that is missing, unknown or revoked, before
+    """Refuse (403) a token that is missing, unknown, revoked or of an inactive store, before
     the request's body is read; ``execute`` checks it again inside its transaction."""
     with db.unit_of_work() as uow:
         _authenticate(uow, token)

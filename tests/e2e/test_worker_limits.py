@@ -1,0 +1,125 @@
+"""A worker keeps its own limits, run as ``smbridge serve`` runs it, with nobody in front:
+deadlines for a request's head and body.
+
+Raw sockets play the slow or vanishing client. Their waits are bounded by ``GUARD`` only so
+that a broken worker fails the test instead of hanging it; no test measures time.
+"""
+
+from __future__ import annotations
+
+import json
+import select
+import socket
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from smbridge.config import Settings
+from smbridge.entrypoints.hook_app import create_hook_app
+from smbridge.service_layer.unit_of_work import Database
+from tests.conftest import make_settings
+from tests.e2e.hook_client import HOOK, fixture_body
+from tests.factories import STORE_SM_ID, add_store
+from tests.support.servers import serving_as_worker
+
+GUARD = 20.0  # seconds; a guard against hanging, far above the deadlines below
+STEP = 0.05  # seconds between the slow client's pieces
+Address = tuple[str, int]
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return make_settings(
+        database_url, worker_header_timeout_seconds=0.5, worker_body_timeout_seconds=0.5
+    )
+
+
+@pytest.fixture
+def hook_worker(db: Database, settings: Settings) -> Iterator[Address]:
+    add_store(db, STORE_SM_ID)
+    with serving_as_worker(create_hook_app(settings, db), settings) as address:
+        yield address
+
+
+def read_to_close(sock: socket.socket) -> bytes:
+    """Everything the worker sends until it closes the connection."""
+    sock.settimeout(GUARD)
+    chunks = []
+    try:
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    except ConnectionResetError:  # it closed while our last piece was on its way
+        pass
+    return b"".join(chunks)
+
+
+def trickle(sock: socket.socket, pieces: Iterator[bytes]) -> None:
+    """Send one piece every STEP seconds until the worker answers (or closes)."""
+    for piece in pieces:
+        readable, _, _ = select.select([sock], [], [], STEP)
+        if readable:
+            return
+        try:
+            sock.sendall(piece)
+        except OSError:  # closed under us: what it said is still to be read
+            return
+
+
+def header_lines() -> Iterator[bytes]:
+    for n in range(int(GUARD / STEP)):
+        yield b"X-Slow-%d: x\r\n" % n
+
+
+def assert_timed_out(answer: bytes) -> None:
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 408 "), answer
+    assert b"content-type: application/json" in head.lower()
+    assert b"connection: close" in head.lower()
+    assert json.loads(body)["error"]["code"] == "request_timeout"
+
+
+def test_a_connection_that_sends_nothing_gets_408_and_is_closed(hook_worker: Address) -> None:
+    with socket.create_connection(hook_worker, timeout=GUARD) as sock:
+        assert_timed_out(read_to_close(sock))
+
+
+def test_a_head_sent_a_line_at_a_time_gets_408_and_is_closed(hook_worker: Address) -> None:
+    with socket.create_connection(hook_worker, timeout=GUARD) as sock:
+        sock.sendall(b"POST /sbermarket/orders/hook/ HTTP/1.1\r\nHost: worker\r\n")
+        trickle(sock, header_lines())
+        assert_timed_out(read_to_close(sock))
+
+
+def test_the_next_head_on_a_kept_alive_connection_has_its_deadline_too(
+    hook_worker: Address,
+) -> None:
+    with socket.create_connection(hook_worker, timeout=GUARD) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: worker\r\n\r\nGET /healthz HTTP/1.1\r\n")
+        trickle(sock, header_lines())
+        answer = read_to_close(sock)
+    first, _, rest = answer.partition(b"HTTP/1.1 408 ")
+    assert first.startswith(b"HTTP/1.1 200 "), answer
+    assert_timed_out(b"HTTP/1.1 408 " + rest)
+
+
+def test_a_body_sent_a_little_at_a_time_gets_408_and_the_worker_serves_on(
+    hook_worker: Address, db: Database
+) -> None:
+    body = fixture_body("order.created")
+    head = (
+        b"POST /sbermarket/orders/hook/ HTTP/1.1\r\nHost: worker\r\nClient-Token: test-token\r\n"
+        b"Content-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body)
+    )
+    with socket.create_connection(hook_worker, timeout=GUARD) as sock:
+        sock.sendall(head)
+        trickle(sock, (body[n : n + 1] for n in range(len(body))))
+        assert_timed_out(read_to_close(sock))
+    host, port = hook_worker
+    response = httpx.post(
+        f"http://{host}:{port}{HOOK}",
+        content=body,
+        headers={"Client-Token": "test-token", "Content-Type": "application/json"},
+        timeout=GUARD,
+    )
+    assert response.status_code == 200, response.text  # the same order, whole and in time

@@ -1,5 +1,5 @@
 """A worker keeps its own limits, run as ``smbridge serve`` runs it, with nobody in front:
-deadlines for a request's head and body.
+deadlines for a request's head and body, a client gone mid-body.
 
 Raw sockets play the slow or vanishing client. Their waits are bounded by ``GUARD`` only so
 that a broken worker fails the test instead of hanging it; no test measures time.
@@ -10,17 +10,23 @@ from __future__ import annotations
 import json
 import select
 import socket
+import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
 
+from smbridge.assembly.service import token_hash
 from smbridge.config import Settings
+from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HOOK, fixture_body
 from tests.factories import STORE_SM_ID, add_store
+from tests.support.logs import configure_fresh_logging, restore_logging
 from tests.support.servers import serving_as_worker
 
 GUARD = 20.0  # seconds; a guard against hanging, far above the deadlines below
@@ -123,3 +129,79 @@ def test_a_body_sent_a_little_at_a_time_gets_408_and_the_worker_serves_on(
         timeout=GUARD,
     )
     assert response.status_code == 200, response.text  # the same order, whole and in time
+
+
+# --- a client that goes away mid-body -------------------------------------------------------
+
+
+def assembly_app_with_token(db: Database, settings: Settings) -> Any:
+    store = add_store(db, STORE_SM_ID)
+    assert store.id is not None
+    with db.unit_of_work() as uow:
+        uow.tokens.add(store.id, token_hash("store-token"), "ТСД", datetime.now(UTC))
+        uow.commit()
+    return create_assembly_app(settings, db)
+
+
+@pytest.fixture
+def production_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    configure_fresh_logging(monkeypatch)
+    yield
+    restore_logging()
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("hook", HOOK, "test-token"),
+        ("assembly", "/sbermarket/orders/api/recordPick", "store-token"),
+    ],
+    ids=["hook", "assembly"],
+)
+@pytest.mark.usefixtures("production_logging")
+def test_a_client_gone_mid_body_is_logged_at_info_without_a_traceback(
+    db: Database, settings: Settings, capfd: pytest.CaptureFixture[str], case: tuple[str, ...]
+) -> None:
+    service, path, token = case
+    if service == "hook":
+        app = create_hook_app(settings, db)
+    else:
+        app = assembly_app_with_token(db, settings)
+    with serving_as_worker(app, settings) as address:
+        with socket.create_connection(address, timeout=GUARD) as sock:
+            sock.sendall(
+                b"POST %s HTTP/1.1\r\nHost: worker\r\nClient-Token: %s\r\n"
+                b"Content-Type: application/json\r\nContent-Length: 1000\r\n\r\n"
+                b'{"requestId": "r-1", "requestData": {' % (path.encode(), token.encode())
+            )
+        logged = wait_for_log(capfd, "http.client_disconnected")
+        host, port = address  # one more request: the gone one's task is over by then
+        assert httpx.get(f"http://{host}:{port}/healthz", timeout=GUARD).status_code == 200
+    logged += capfd.readouterr().err
+    (line,) = [e for e in log_events(logged) if e.get("event") == "http.client_disconnected"]
+    assert (line["level"], line["path"]) == ("info", path)
+    assert "Traceback" not in logged
+    assert "Exception in ASGI application" not in logged
+    assert not [e for e in log_events(logged) if e.get("level") in {"error", "critical"}]
+
+
+def wait_for_log(capfd: pytest.CaptureFixture[str], event: str) -> str:
+    logged = ""
+    for _ in range(int(GUARD / STEP)):
+        logged += capfd.readouterr().err
+        if f'"{event}"' in logged:
+            return logged
+        time.sleep(STEP)
+    raise AssertionError(f"{event} was not logged: {logged}")
+
+
+def log_events(text: str) -> list[dict[str, Any]]:
+    events = []
+    for line in text.splitlines():
+        try:
+            document = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(document, dict):
+            events.append(document)
+    return events

@@ -1,5 +1,5 @@
 """A worker keeps its own limits, run as ``smbridge serve`` runs it, with nobody in front:
-deadlines for a request's head and body, a client gone mid-body.
+deadlines for a request's head and body, a client gone mid-body, its open-file limit.
 
 Raw sockets play the slow or vanishing client. Their waits are bounded by ``GUARD`` only so
 that a broken worker fails the test instead of hanging it; no test measures time.
@@ -8,11 +8,16 @@ that a broken worker fails the test instead of hanging it; no test measures time
 from __future__ import annotations
 
 import json
+import os
+import resource
 import select
+import signal
 import socket
+import subprocess
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -22,12 +27,14 @@ from smbridge.assembly.service import token_hash
 from smbridge.config import Settings
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
+from smbridge.entrypoints.worker import raise_open_file_limit
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HOOK, fixture_body
+from tests.e2e.test_hook_worker_process import smbridge_command
 from tests.factories import STORE_SM_ID, add_store
 from tests.support.logs import configure_fresh_logging, restore_logging
-from tests.support.servers import serving_as_worker
+from tests.support.servers import free_port, serving_as_worker, wait_until_up
 
 GUARD = 20.0  # seconds; a guard against hanging, far above the deadlines below
 STEP = 0.05  # seconds between the slow client's pieces
@@ -205,3 +212,48 @@ def log_events(text: str) -> list[dict[str, Any]]:
         if isinstance(document, dict):
             events.append(document)
     return events
+
+
+# --- open files ---------------------------------------------------------------------------
+
+
+def test_raising_the_open_file_limit_reaches_the_hard_limit() -> None:
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(256, hard), hard))
+        assert raise_open_file_limit() == hard
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))
+
+
+def test_a_worker_process_raises_its_own_open_file_limit(tmp_path: Path) -> None:
+    """``smbridge serve`` started with systemd's usual soft limit (1,024) lifts it."""
+    _soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    low = min(1024, hard // 2)
+    port = free_port()
+    env = {**os.environ, "SMBRIDGE_DATABASE_URL": f"sqlite:///{tmp_path / 'limits.db'}"}
+    process = subprocess.Popen(
+        [str(smbridge_command()), "serve", "hook", "--port", str(port)],
+        env=env,
+        cwd=tmp_path,  # no .env file of the developer's
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        preexec_fn=lambda: resource.setrlimit(resource.RLIMIT_NOFILE, (low, hard)),  # noqa: PLW1509
+    )
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/healthz")
+        limits = Path(f"/proc/{process.pid}/limits").read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=30)
+    (line,) = [row for row in limits.splitlines() if row.startswith("Max open files")]
+    assert line.split()[3:5] == [str(hard), str(hard)], line
+
+
+@pytest.mark.parametrize("unit", ["smbridge-hook@.service", "smbridge-assembly@.service"])
+def test_the_worker_units_set_a_high_open_file_limit(unit: str) -> None:
+    path = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / unit
+    settings = [line.strip() for line in path.read_text().splitlines()]
+    (limit,) = [line for line in settings if line.startswith("LimitNOFILE=")]
+    assert int(limit.split("=", 1)[1]) >= 65536

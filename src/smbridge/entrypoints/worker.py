@@ -7,13 +7,14 @@ gives each request a deadline for its head (from the connection's start, or from
 byte on a kept-alive connection) and one for its body (from the end of the head); a request
 that misses one gets 408 and the connection is closed. What it does not cover: a client that
 reads the answer slowly (the kernel's socket buffers and nginx's send timeout bound that), and
-many connections that each keep their deadlines (nginx's per-address connection limit
-bounds those).
+many connections that each keep their deadlines (``LimitNOFILE`` and nginx's per-address
+connection limit bound those).
 """
 
 from __future__ import annotations
 
 import asyncio
+import resource
 from collections.abc import Callable
 from typing import Any
 
@@ -129,3 +130,13 @@ def worker_config(
         forwarded_allow_ips=settings.trusted_proxies,
         timeout_graceful_shutdown=20,
     )
+
+
+def raise_open_file_limit() -> int:
+    """Raise this process's soft limit of open files to its hard limit; returns the new soft
+    limit. Every connection is a file: the usual soft limit of 1,024 lets a thousand slow
+    clients starve the health check. The hard limit is the unit's ``LimitNOFILE``."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:  # Linux's hard limit is finite
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]

@@ -34,7 +34,7 @@ from smbridge.entrypoints.stack import (
     prepare_demo,
 )
 from smbridge.entrypoints.supervisor import Supervisor
-from smbridge.entrypoints.worker import worker_config
+from smbridge.entrypoints.worker import raise_open_file_limit, worker_config
 from smbridge.notifications.dispatcher_process import run_dispatcher
 from smbridge.orders.summary import overview
 from smbridge.scheduler.jobs import build_jobs
@@ -70,6 +70,7 @@ def serve(
     def app() -> ASGIApp:
         return CloseConnectionsWhileDraining(factory(), state)
 
+    raise_open_file_limit()
     config = worker_config(app, settings, host, port, factory=True)
     DrainingServer(config, state, settings.drain_seconds).run()
 

@@ -308,6 +308,24 @@ class Settings(BaseSettings):
         "(answering 'Connection: close') before it exits; keep above nginx's upstream "
         "keepalive timeout so nginx closes them itself",
     )
+    api_max_body_bytes: int = Field(
+        default=1_048_576,
+        ge=1024,
+        description="larger bodies to the assembly and ERP APIs are refused with 413, before "
+        "they are read (nginx refuses bodies over hook_max_body_bytes)",
+    )
+    worker_header_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="a worker answers 408 and closes a connection whose request line and "
+        "headers have not all arrived this long after it opened or the request began",
+    )
+    worker_body_timeout_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        description="a worker answers 408 and closes a connection whose request body has "
+        "not all arrived this long after its headers",
+    )
 
     # --- nginx, the single entry point (``smbridge nginx render``) ---
     nginx_server_name: str = Field(default="_", description="server_name; _ matches any")

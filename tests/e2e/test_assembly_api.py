@@ -17,6 +17,7 @@ from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
+from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload, position, weighed_position
 from tests.support.clock import FROZEN_NOW, FrozenClock
 
@@ -204,7 +205,53 @@ def test_a_token_sees_only_its_own_stores_orders(
 @pytest.mark.parametrize("token", ["", "wrong", TOKEN_A.upper()])
 def test_missing_or_wrong_token_is_refused(api: Api, world: dict[str, int], token: str) -> None:
     status, body = api.call("getActiveOrders", token=token, request_id="r-1")
-    assert (status, body["requestId"], body["error"]["code"]) == (403, "r-1", "forbidden")
+    # refused before the body is read, so its requestId is not known
+    assert (status, body) == (403, {"requestId": None, "error": FORBIDDEN})
+
+
+FORBIDDEN = {"code": "forbidden", "message": "Нет доступа: неверный или отозванный токен."}
+TOO_LARGE = {"code": "payload_too_large", "message": "Слишком большой запрос."}
+LIMIT = 1024  # the least api_max_body_bytes allows
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b"{not json", b'{"requestData": 5}', b'{"requestData": {}}' + b" " * (8 * LIMIT)],
+    ids=["not-json", "wrong-shape", "over-the-limit"],
+)
+def test_the_token_is_checked_before_the_body_is_read(
+    db: Database, database_url: str, world: dict[str, int], body: bytes
+) -> None:
+    settings = make_settings(database_url, api_max_body_bytes=LIMIT)
+    with TestClient(create_assembly_app(settings, db, clock=FrozenClock())) as client:
+        response = client.post(
+            "/sbermarket/orders/api/recordPick",
+            content=body,
+            headers={"Client-Token": "wrong", "Content-Type": "application/json"},
+        )
+    assert (response.status_code, response.json()) == (403, {"requestId": None, "error": FORBIDDEN})
+
+
+def test_a_body_over_the_limit_is_413_and_changes_nothing(
+    db: Database, database_url: str, world: dict[str, int]
+) -> None:
+    call = b'{"requestId": "big", "requestData": {"pickerId": %d}}' % world["anna"]
+    padded = call + b" " * LIMIT  # valid JSON, only too long
+    headers = {"Client-Token": TOKEN_A, "Content-Type": "application/json"}
+    url = "/sbermarket/orders/api/openShift"
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit must hold while reading
+        for start in range(0, len(padded), 100):
+            yield padded[start : start + 100]
+
+    settings = make_settings(database_url, api_max_body_bytes=LIMIT)
+    with TestClient(create_assembly_app(settings, db, clock=FrozenClock())) as client:
+        for content in (padded, chunks()):
+            response = client.post(url, content=content, headers=headers)
+            assert response.status_code == 413
+            assert response.json() == {"requestId": None, "error": TOO_LARGE}
+        # the shift was not opened by the refused calls: opening it now works
+        assert client.post(url, content=call, headers=headers).status_code == 200
 
 
 def test_a_revoked_token_is_refused(db: Database, api: Api, world: dict[str, int]) -> None:
@@ -216,6 +263,24 @@ def test_a_revoked_token_is_refused(db: Database, api: Api, world: dict[str, int
         assert uow.tokens.revoke(token_id, FROZEN_NOW)
         uow.commit()
     assert api.call("getActiveOrders", token="soon-gone")[0] == 403
+
+
+def test_an_inactive_stores_token_is_refused_and_other_tokens_are_not(
+    db: Database, database_url: str, world: dict[str, int]
+) -> None:
+    settings = make_settings(database_url, erp_token="erp-secret")
+    with TestClient(create_assembly_app(settings, db, clock=FrozenClock())) as client:
+        api = Api(client)
+        assert api.call("getActiveOrders")[0] == 200
+        with db.unit_of_work() as uow:
+            store = uow.stores.get(world["store_a"])
+            assert store is not None
+            store.active = False
+            uow.commit()
+        assert api.call("getActiveOrders") == (403, {"requestId": None, "error": FORBIDDEN})
+        assert api.call("getActiveOrders", token=TOKEN_B)[0] == 200
+        erp = client.get("/erp/sales-documents", headers={"X-ERP-Token": "erp-secret"})
+        assert (erp.status_code, erp.json()) == (200, {"documents": []})
 
 
 def test_assign_collector_hands_over_and_tells_everyone(

@@ -9,23 +9,21 @@ from __future__ import annotations
 
 import json
 import logging
-import sys
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-import structlog
 from starlette.testclient import TestClient
 
 from smbridge.domain.webhook import JournalStatus
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.logs import configure_logging
 from smbridge.orders.service import intake_policy, replay_failed
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HEADERS, HOOK, SM_ORDER, fixture, post, set_status
 from tests.factories import STORE_SM_ID, add_store
 from tests.support.clock import FrozenClock
+from tests.support.logs import configure_fresh_logging, restore_logging
 
 LEGAL_ORDER = "H7700012399"
 WRONG_TOKEN = "wrong-token-5f0c"
@@ -64,20 +62,10 @@ PERSONAL = [
 def configured_logging(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[str]:
-    """Logging configured now (while the test's capture is active), loggers not cached.
-
-    structlog caches a module's logger on first use with the configuration of that moment,
-    so every ``log`` of smbridge's modules is replaced by a fresh one for this test.
-    """
-    structlog.reset_defaults()
-    configure_logging("INFO", json=request.param == "json")
-    proxy_type = type(structlog.get_logger())
-    for name, module in list(sys.modules.items()):
-        if name.startswith("smbridge") and isinstance(getattr(module, "log", None), proxy_type):
-            monkeypatch.setattr(module, "log", structlog.get_logger(name))
+    """Logging configured now, as in production, in each of its two formats."""
+    configure_fresh_logging(monkeypatch, json=request.param == "json")
     yield str(request.param)
-    structlog.reset_defaults()
-    configure_logging("INFO", json=True)  # as tests/conftest.py left it
+    restore_logging()
 
 
 def readable(captured: str) -> str:

@@ -188,3 +188,20 @@ def test_erp_lists_new_documents_and_acknowledges_them(db: Database, database_ur
         assert client.post(
             "/erp/sales-documents/ack", json={"ids": [first]}, headers=headers
         ).json() == {"acknowledged": 0}
+
+
+def test_erp_token_and_body_size_are_checked_before_the_body_is_parsed(
+    db: Database, database_url: str
+) -> None:
+    settings = make_settings(database_url, erp_token="erp-secret", api_max_body_bytes=1024)
+    url = "/erp/sales-documents/ack"
+    with TestClient(create_assembly_app(settings, db, clock=FrozenClock())) as client:
+        wrong = {"X-ERP-Token": "wrong", "Content-Type": "application/json"}
+        refused = client.post(url, content=b"{not json", headers=wrong)
+        assert (refused.status_code, refused.json()["error"]["code"]) == (403, "forbidden")
+        right = {**wrong, "X-ERP-Token": "erp-secret"}
+        large = client.post(url, content=b'{"ids": [1]}' + b" " * 1024, headers=right)
+        assert (large.status_code, large.json()["error"]["code"]) == (413, "payload_too_large")
+        assert client.post(url, content=b'{"ids": [1]}', headers=right).json() == {
+            "acknowledged": 0
+        }

@@ -263,9 +263,15 @@ class ApiTokenRepository:
         self._session = session
 
     def store_of(self, token_sha256: str) -> int | None:
+        """The store of an unrevoked token, if that store is active (a closed store's
+        devices lose access without revoking each token)."""
         return self._session.execute(
-            select(api_tokens.c.store_id).where(
-                api_tokens.c.token_sha256 == token_sha256, api_tokens.c.revoked_at.is_(None)
+            select(api_tokens.c.store_id)
+            .join(stores, stores.c.id == api_tokens.c.store_id)
+            .where(
+                api_tokens.c.token_sha256 == token_sha256,
+                api_tokens.c.revoked_at.is_(None),
+                stores.c.active.is_(True),
             )
         ).scalar_one_or_none()
 

@@ -109,7 +109,7 @@ def _execute_keyed(db: Database, call: Call, policy: AssemblyPolicy, clock: Cloc
 
 
 def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> CallResult:
-    with db.unit_of_work() as uow:
+    with db.unit_of_work(read_only=not call.method.changes_state) as uow:
         store_id = _authenticate(uow, call.token)
         request_hash = _fingerprint(call.method.name, call.data)
         if call.keyed and call.request_id is not None:
@@ -134,6 +134,13 @@ def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any
         raise ApiFailure(status, refused.code, refused.detail) from None
     except TransitionRefused as refused:
         raise ApiFailure(409, "wrong_status", str(refused)) from None
+
+
+def check_token(db: Database, token: str) -> None:
+    """Refuse (403) a token that is missing, unknown, revoked or of an inactive store, before
+    the request's body is read; ``execute`` checks it again inside its transaction."""
+    with db.unit_of_work(read_only=True) as uow:
+        _authenticate(uow, token)
 
 
 def _authenticate(uow: UnitOfWork, token: str) -> int:

@@ -15,10 +15,21 @@ from starlette.concurrency import run_in_threadpool
 
 from smbridge.assembly import schemas
 from smbridge.assembly.methods import METHODS
-from smbridge.assembly.service import ApiFailure, AssemblyPolicy, Call, Method, execute
+from smbridge.assembly.service import (
+    ApiFailure,
+    AssemblyPolicy,
+    Call,
+    Method,
+    check_token,
+    execute,
+)
 from smbridge.assembly.texts import error_text
 from smbridge.clock import Clock
-from smbridge.entrypoints.http_common import JsonResponse, database_unavailable_response
+from smbridge.entrypoints.http_common import (
+    JsonResponse,
+    admitting_route,
+    database_unavailable_response,
+)
 from smbridge.notifications.service import Dispatcher
 from smbridge.service_layer.errors import DatabaseUnavailable
 from smbridge.service_layer.unit_of_work import Database
@@ -32,9 +43,16 @@ def assembly_router(
     policy: AssemblyPolicy,
     dispatcher: Dispatcher | None,
     executor: Executor | None,
+    *,
     clock: Clock,
+    max_body_bytes: int,
 ) -> APIRouter:
-    router = APIRouter(prefix=API_PREFIX)
+    async def admit(request: Request) -> None:
+        await run_in_threadpool(check_token, db, request.headers.get("client-token", ""))
+
+    router = APIRouter(
+        prefix=API_PREFIX, route_class=admitting_route(admit, max_body_bytes, _too_large)
+    )
     for method in METHODS.values():
         router.add_api_route(
             f"/{method.name}",
@@ -45,7 +63,7 @@ def assembly_router(
             response_model=schemas.Answer[method.response],  # type: ignore[name-defined]
             responses={
                 code: {"model": schemas.Answer[schemas.NoData]}
-                for code in (400, 403, 404, 409, 422)
+                for code in (400, 403, 404, 409, 413, 422)
             },
         )
     return router
@@ -103,6 +121,10 @@ def _endpoint(
     return endpoint
 
 
+def _too_large(_limit: int) -> ApiFailure:
+    return ApiFailure(413, "payload_too_large")
+
+
 def answer_error(request_id: str | None, status: int, code: str) -> JsonResponse:
     return JsonResponse({"requestId": request_id, "error": _error_body(code)}, status_code=status)
 
@@ -112,7 +134,12 @@ def _error_body(code: str) -> dict[str, str]:
 
 
 def install_envelope_errors(app: FastAPI) -> None:
-    """Malformed requests answer in the API's envelope too (400 shape, 422 data)."""
+    """Malformed and refused requests answer in the API's envelope too (400 shape, 422 data;
+    403 and 413 before the body is read, so without its requestId)."""
+
+    @app.exception_handler(ApiFailure)
+    async def _refused(_request: Request, failure: ApiFailure) -> JsonResponse:
+        return answer_error(None, failure.status, failure.code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:

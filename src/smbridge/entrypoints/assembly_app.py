@@ -53,8 +53,11 @@ def create_assembly_app(settings: Settings, db: Database | None = None, *, clock
     install_request_id(app)
     install_envelope_errors(app)
     policy = AssemblyPolicy(notify_assembled=settings.notify_assembled)
-    app.include_router(assembly_router(database, policy, sender, executor, clock))
-    app.include_router(erp_router(database, settings.erp_token.get_secret_value(), clock))
+    limit = settings.api_max_body_bytes
+    app.include_router(
+        assembly_router(database, policy, sender, executor, clock=clock, max_body_bytes=limit)
+    )
+    app.include_router(erp_router(database, settings.erp_token.get_secret_value(), clock, limit))
 
     @app.get("/healthz", summary="Liveness and database reachability")
     async def healthz() -> dict[str, str]:

@@ -1,18 +1,21 @@
-"""What every HTTP service shares: the JSON response class and one error shape,
-``{"error": {"code", "message", "details"}}``."""
+"""What every HTTP service shares: the JSON response class, one error shape,
+``{"error": {"code", "message", "details"}}``, and reading a body within a limit."""
 
 from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
 import orjson
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse
+from starlette.requests import ClientDisconnect
+from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from smbridge.service_layer.errors import DatabaseUnavailable, WriteConflict
@@ -38,6 +41,59 @@ class ApiError(Exception):
         self.code = code
         self.message = message
         self.details = details or []
+
+
+def body_too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"body is larger than {limit} bytes")
+
+
+#: Makes the exception that refuses a body over the limit (an API may answer in its own
+#: envelope).
+TooLarge = Callable[[int], Exception]
+
+
+async def read_limited(request: Request, limit: int, too_large: TooLarge = body_too_large) -> bytes:
+    """The body, refused as soon as it is known to exceed ``limit`` bytes: by its declared
+    length before reading, or while streaming, so memory stays bounded."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+#: Checks the caller from the request's head alone; refuses by raising (ApiError or an
+#: exception the app has a handler for).
+Admit = Callable[[Request], Awaitable[None]]
+
+
+def admitting_route(
+    admit: Admit, max_body_bytes: int, too_large: TooLarge = body_too_large
+) -> type[APIRoute]:
+    """A route class that checks the caller, then reads the body within the limit, before
+    FastAPI parses it (FastAPI reads a typed body before any dependency runs). So an
+    unauthenticated or oversized request costs neither memory nor parsing."""
+
+    class AdmittingRoute(APIRoute):
+        def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+            handler = super().get_route_handler()
+
+            async def admitted(request: Request) -> Response:
+                await admit(request)
+                # Starlette's Request keeps the body it read here; FastAPI's request.body()
+                # then returns it instead of reading the (consumed) stream again.
+                request._body = await read_limited(request, max_body_bytes, too_large)
+                return await handler(request)
+
+            return admitted
+
+    return AdmittingRoute
 
 
 def error_response(
@@ -84,6 +140,12 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _database_down(_request: Request, exc: Exception) -> JsonResponse:
         log.warning("http.database_unavailable", error=str(exc))
         return database_unavailable_response()
+
+    @app.exception_handler(ClientDisconnect)
+    async def _gone(request: Request, _exc: ClientDisconnect) -> Response:
+        # The client's own doing (a timeout, a closed app), not ours: no error, no traceback.
+        log.info("http.client_disconnected", method=request.method, path=request.url.path)
+        return Response(status_code=499)  # nginx's code for it; only the metrics see it
 
     @app.exception_handler(Exception)
     async def _unexpected(_request: Request, exc: Exception) -> JsonResponse:

@@ -11,7 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from smbridge.clock import Clock
 from smbridge.config import HookAuthMode, Settings
-from smbridge.entrypoints.http_common import ApiError, JsonResponse
+from smbridge.entrypoints.http_common import ApiError, JsonResponse, read_limited
 from smbridge.orders.schemas import BadWebhook, parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
@@ -26,7 +26,7 @@ def hook_router(settings: Settings, db: Database, policy: IntakePolicy, clock: C
     async def receive_webhook(request: Request) -> JsonResponse:
         authorize(request)
         _require_json(request)
-        body = await _read_limited(request, settings.hook_max_body_bytes)
+        body = await read_limited(request, settings.hook_max_body_bytes)
         try:
             hook = parse_webhook(body)
         except BadWebhook as bad:
@@ -99,21 +99,3 @@ def _require_json(request: Request) -> None:
             "unsupported_media_type",
             f"expected application/json, got {media_type or 'no content type'}",
         )
-
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise _too_large(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise _too_large(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def _too_large(limit: int) -> ApiError:
-    return ApiError(413, "payload_too_large", f"body is larger than {limit} bytes")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from smbridge.clock import Clock
-from smbridge.entrypoints.http_common import ApiError
+from smbridge.entrypoints.http_common import ApiError, admitting_route
 from smbridge.sales.export import as_json
 from smbridge.service_layer.unit_of_work import Database
 
@@ -20,24 +20,26 @@ class Acknowledge(BaseModel):
     ids: list[int] = Field(min_length=1, max_length=1000)
 
 
-def erp_router(db: Database, token: str, clock: Clock) -> APIRouter:
-    router = APIRouter(prefix="/erp/sales-documents", tags=["ERP"])
-
-    def authorize(request: Request) -> None:
+def erp_router(db: Database, token: str, clock: Clock, max_body_bytes: int) -> APIRouter:
+    async def authorize(request: Request) -> None:  # before the body is read
         given = request.headers.get("x-erp-token", "").encode()
         if not token or not hmac.compare_digest(given, token.encode()):
             raise ApiError(403, "forbidden", "missing or wrong X-ERP-Token")
 
+    router = APIRouter(
+        prefix="/erp/sales-documents",
+        tags=["ERP"],
+        route_class=admitting_route(authorize, max_body_bytes),
+    )
+
     @router.get("", summary="Sales documents the ERP has not acknowledged, oldest first")
-    async def new_documents(request: Request, limit: int = 100) -> dict[str, Any]:
-        authorize(request)
+    async def new_documents(limit: int = 100) -> dict[str, Any]:
         if not 1 <= limit <= 1000:
             raise ApiError(400, "invalid_limit", "limit must be between 1 and 1000")
         return await run_in_threadpool(_new, db, limit)
 
     @router.post("/ack", summary="Mark documents as taken by the ERP")
-    async def acknowledge(request: Request, body: Acknowledge) -> dict[str, int]:
-        authorize(request)
+    async def acknowledge(body: Acknowledge) -> dict[str, int]:
         return {"acknowledged": await run_in_threadpool(_ack, db, body.ids, clock())}
 
     return router

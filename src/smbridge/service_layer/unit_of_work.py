@@ -12,7 +12,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy import exc as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from smbridge.adapters.database import create_db_engine, is_sqlite
+from smbridge.adapters.database import READ_ONLY, create_db_engine, is_sqlite
 from smbridge.adapters.job_store import JobStore
 from smbridge.adapters.repositories import (
     ApiTokenRepository,
@@ -39,6 +39,10 @@ class Database:
         start_mappers()
         self.engine = engine
         self.sessions = sessionmaker(engine, expire_on_commit=False)
+        # Reads that never commit: on SQLite a plain BEGIN, so they wait for no writer.
+        self.read_sessions = sessionmaker(
+            engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
+        )
         # SQLite's busy handler waits by sleeping in growing steps; queueing this process's
         # own writers on a lock instead keeps their latency flat. Other processes still meet
         # the busy timeout. PostgreSQL needs no such lock.
@@ -48,8 +52,9 @@ class Database:
     def from_settings(cls, settings: Settings) -> Database:
         return cls(create_db_engine(settings))
 
-    def unit_of_work(self) -> UnitOfWork:
-        return UnitOfWork(self)
+    def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
+        """A transaction; ``read_only`` ones take no write lock and must not commit."""
+        return UnitOfWork(self, read_only=read_only)
 
     def dispose(self) -> None:
         self.engine.dispose()
@@ -69,13 +74,15 @@ class UnitOfWork:
     jobs: JobStore
     sales: SalesDocuments
 
-    def __init__(self, database: Database) -> None:
+    def __init__(self, database: Database, *, read_only: bool = False) -> None:
         self._database = database
+        self._write_lock = None if read_only else database.write_lock
+        self._sessions = database.read_sessions if read_only else database.sessions
 
     def __enter__(self) -> Self:
-        if self._database.write_lock is not None:
-            self._database.write_lock.acquire()
-        self.session: Session = self._database.sessions()
+        if self._write_lock is not None:
+            self._write_lock.acquire()
+        self.session: Session = self._sessions()
         self.stores = StoreRepository(self.session)
         self.orders = OrderRepository(self.session)
         self.journal = JournalRepository(self.session)
@@ -97,8 +104,8 @@ class UnitOfWork:
         try:
             self._end_session()
         finally:
-            if self._database.write_lock is not None:
-                self._database.write_lock.release()
+            if self._write_lock is not None:
+                self._write_lock.release()
         meaning = translate(exc) if exc is not None else None
         if meaning is not None:
             raise meaning from exc

@@ -13,7 +13,6 @@ from typing import Annotated
 
 import structlog
 import typer
-import uvicorn
 from rich.live import Live
 from rich.table import Table
 from starlette.types import ASGIApp
@@ -37,6 +36,7 @@ from smbridge.entrypoints.stack import (
     prepare_demo,
 )
 from smbridge.entrypoints.supervisor import Supervisor
+from smbridge.entrypoints.worker import raise_open_file_limit, worker_config
 from smbridge.notifications.dispatcher_process import run_dispatcher
 from smbridge.orders.summary import Overview, overview
 from smbridge.scheduler.jobs import build_jobs
@@ -65,7 +65,8 @@ def serve(
 ) -> None:
     """One worker process of a web service; nginx balances a pool of them.
 
-    SIGTERM drains it (see ``draining``): nothing sent to it is lost.
+    SIGTERM drains it (see ``draining``): nothing sent to it is lost. A request that does
+    not arrive in time gets 408 (see ``worker``).
     """
     settings = get_settings()
     state = DrainState()
@@ -74,20 +75,8 @@ def serve(
     def app() -> ASGIApp:
         return CloseConnectionsWhileDraining(factory(), state)
 
-    config = uvicorn.Config(
-        app,
-        factory=True,
-        host=host,
-        port=port,
-        workers=1,
-        loop="uvloop",
-        http="httptools",
-        access_log=False,  # nginx writes the access log
-        log_level="warning",
-        proxy_headers=True,  # the client address nginx saw, trusted only from nginx
-        forwarded_allow_ips=settings.trusted_proxies,
-        timeout_graceful_shutdown=20,
-    )
+    raise_open_file_limit()
+    config = worker_config(app, settings, host, port, factory=True)
     DrainingServer(config, state, settings.drain_seconds).run()
 
 

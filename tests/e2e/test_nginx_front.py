@@ -89,8 +89,12 @@ def test_https_answers_with_hsts_and_http_redirects_to_it(front: Front) -> None:
     assert answer.headers["strict-transport-security"].startswith("max-age=")
     with httpx.Client() as plain:
         redirect = plain.get(f"{front.http_url}{HOOK}?x=1")
+        forged = plain.get(f"{front.http_url}/", headers={"Host": "evil.example"})
     assert redirect.status_code == 301
-    assert redirect.headers["location"] == f"{front.https_url}{HOOK}?x=1"
+    # the certificate's name (the stand's is "localhost"), whatever Host the client sent
+    https_port = front.https_url.rsplit(":", 1)[1]
+    assert forged.headers["location"] == f"https://localhost:{https_port}/"
+    assert redirect.headers["location"] == f"https://localhost:{https_port}{HOOK}?x=1"
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
@@ -218,7 +222,11 @@ def test_nginx_config_names_every_setting_it_was_given(tmp_path: Path, database_
     """`smbridge nginx render` is what the tests run: its output is the config above."""
     from smbridge.deploy import nginx
 
-    settings = make_settings(database_url, nginx_hook_servers=["10.0.0.5:8100", "10.0.0.6:8100"])
+    settings = make_settings(
+        database_url,
+        nginx_hook_servers=["10.0.0.5:8100", "10.0.0.6:8100"],
+        nginx_public_host="smbridge.retailer.example",
+    )
     text = nginx.render(nginx.plan_from_settings(settings, state_dir=str(tmp_path)))
     assert "server 10.0.0.5:8100 max_fails=3 fail_timeout=10s;" in text
     assert "server 10.0.0.6:8100 max_fails=3 fail_timeout=10s;" in text

@@ -10,12 +10,16 @@ import pytest
 from typer.testing import CliRunner
 
 from smbridge.config import Settings, get_settings
+from smbridge.deploy.certificate import self_signed
 from smbridge.deploy.nginx import plan_from_settings, render
 from smbridge.entrypoints.cli import app
 
+PUBLIC_HOST = "smbridge.retailer.example"
+
 
 def config(**values: object) -> str:
-    return render(plan_from_settings(Settings.model_validate(values), root=True))
+    settings = Settings.model_validate({"nginx_public_host": PUBLIC_HOST, **values})
+    return render(plan_from_settings(settings, root=True))
 
 
 def location(text: str, path: str) -> str:
@@ -65,9 +69,25 @@ def test_a_post_already_sent_is_never_replayed() -> None:
     assert directives == ["error timeout"]
 
 
-def test_the_redirect_keeps_a_non_standard_https_port() -> None:
-    assert "return 301 https://$host$request_uri;" in config()
-    assert "return 301 https://$host:8443$request_uri;" in config(nginx_https_port=8443)
+def redirects(text: str) -> list[str]:
+    return re.findall(r"return 301 (\S+);", text)
+
+
+def test_the_redirect_goes_to_the_public_host_and_keeps_a_non_standard_port() -> None:
+    assert redirects(config()) == [f"https://{PUBLIC_HOST}$request_uri"]
+    assert redirects(config(nginx_https_port=8443)) == [f"https://{PUBLIC_HOST}:8443$request_uri"]
+
+
+def test_the_public_host_defaults_to_the_certificates_name(tmp_path: Path) -> None:
+    pair = self_signed(tmp_path, "orders.retailer.example")
+    text = config(nginx_public_host="", nginx_certificate=str(pair.certificate))
+    assert redirects(text) == ["https://orders.retailer.example$request_uri"]
+
+
+def test_without_a_public_host_or_a_readable_certificate_render_refuses(tmp_path: Path) -> None:
+    missing = str(tmp_path / "none.pem")
+    with pytest.raises(ValueError, match="set SMBRIDGE_NGINX_PUBLIC_HOST"):
+        config(nginx_public_host="", nginx_certificate=missing)
 
 
 def test_standard_paths_or_a_private_directory(tmp_path: Path) -> None:
@@ -86,6 +106,7 @@ def test_standard_paths_or_a_private_directory(tmp_path: Path) -> None:
         ("nginx_office_networks", ["::1%a;allow all;#"]),
         ("nginx_hook_servers", ["10.0.0.1:8100 backup"]),
         ("nginx_server_name", "example.com; return 200"),
+        ("nginx_public_host", "evil.example/x; return 200"),
         ("nginx_certificate", "/etc/x.pem;\nuser root"),
         ("nginx_assembly_servers", ["10.0.0.1"]),
     ],
@@ -98,6 +119,7 @@ def test_a_value_that_would_inject_directives_is_refused(field: str, value: obje
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
     get_settings.cache_clear()
+    monkeypatch.setenv("SMBRIDGE_NGINX_PUBLIC_HOST", PUBLIC_HOST)
     yield monkeypatch
     get_settings.cache_clear()
 

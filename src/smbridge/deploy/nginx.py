@@ -17,10 +17,12 @@ import jinja2
 
 from smbridge.assembly.views import API_PREFIX
 from smbridge.config import Settings
+from smbridge.deploy.certificate import host_name
 from smbridge.orders.views import HOOK_PATH
 
 _SERVER = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$")
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-_* ]+$")
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?$")
 _PATH = re.compile(r"^/[A-Za-z0-9._\-/]*$")
 _USER = re.compile(r"^[a-z_][a-z0-9_\-]*$")
 # Upstream keepalive connections idle longer than this are closed by nginx itself; a
@@ -32,6 +34,7 @@ UPSTREAM_IDLE_SECONDS = 2
 @dataclass(frozen=True)
 class NginxPlan:
     server_name: str
+    public_host: str  # where port 80 redirects: never the Host header a client sent
     http_port: int
     https_port: int
     certificate: str
@@ -57,6 +60,7 @@ class NginxPlan:
 
     def __post_init__(self) -> None:
         _check(_SERVER_NAME, self.server_name, "server name")
+        _check(_HOST, self.public_host, "public host")
         for server in (*self.hook_servers, *self.assembly_servers):
             _check(_SERVER, server, 'worker address ("host:port")')
         if not self.hook_servers or not self.assembly_servers:
@@ -99,6 +103,7 @@ def plan_from_settings(
         user = "root" if root else None
     return NginxPlan(
         server_name=settings.nginx_server_name,
+        public_host=_public_host(settings),
         http_port=settings.nginx_http_port,
         https_port=settings.nginx_https_port,
         certificate=settings.nginx_certificate,
@@ -152,6 +157,16 @@ def find_binary() -> str | None:
 def foreground_command(binary: str, config: Path) -> list[str]:
     """nginx with a private config, kept in the foreground for a supervisor or a test."""
     return [binary, "-p", str(config.parent), "-c", str(config), "-g", "daemon off;"]
+
+
+def _public_host(settings: Settings) -> str:
+    host = settings.nginx_public_host or host_name(settings.nginx_certificate)
+    if not host:
+        raise ValueError(
+            "the HTTP to HTTPS redirect needs the host name clients use: set "
+            f"SMBRIDGE_NGINX_PUBLIC_HOST (no DNS name read from {settings.nginx_certificate})"
+        )
+    return host
 
 
 def _pool(host: str, first_port: int, size: int) -> tuple[str, ...]:

@@ -151,6 +151,7 @@ def test_each_path_only_from_its_networks(
         assert answer.status_code == 403
         assert answer.json()["error"]["code"] == "forbidden"
         assert entry["upstream"] == ""
+        assert entry["uri"] == path  # the path asked for, not nginx's error page
         assert journal_size(db) == 0  # refused at the door: nothing stored
 
 
@@ -163,6 +164,7 @@ def test_a_flood_from_one_address_gets_429_and_others_are_served(front: Front) -
     limited = next(a for a in answers if a.status_code == 429)
     assert limited.json()["error"]["code"] == "rate_limited"
     assert limited.headers["retry-after"] == "1"
+    assert_hardened(limited)
     with front.client(SM) as other:  # the limit is per client address
         assert other.get("/healthz/assembly").status_code == 200
 
@@ -181,6 +183,72 @@ def test_unknown_paths_get_a_json_404(front: Front) -> None:
         answer = client.get("/wp-login.php")
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
+
+
+HARDENING = {
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+    "content-security-policy": "frame-ancestors 'none'",
+}
+
+
+def assert_hardened(answer: httpx.Response, tls: bool = True) -> None:
+    """Each header once: a worker's own copy would make a second one."""
+    for name, value in HARDENING.items():
+        assert answer.headers.get_list(name) == [value], (answer.status_code, name)
+    if tls:
+        assert answer.headers.get_list("strict-transport-security") == ["max-age=63072000"]
+
+
+def test_every_answer_carries_the_security_headers(front: Front) -> None:
+    with front.client() as client:
+        answers = [
+            client.get("/healthz/hook"),  # the app's
+            client.get("/wp-login.php"),  # nginx's 404
+            client.post(HOOK, content=b"x" * (BODY_LIMIT + 1), headers=HEADERS),  # 413
+        ]
+    with front.client(FOREIGN) as foreign:
+        answers.append(foreign.get("/healthz/hook"))  # 403
+    answers.append(front.raw(b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n"))  # 400
+    assert [a.status_code for a in answers] == [200, 404, 413, 403, 400]
+    for answer in answers:
+        assert_hardened(answer)
+    with httpx.Client() as plain:
+        assert_hardened(plain.get(f"{front.http_url}/"), tls=False)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+        (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "bad_request"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+            400,
+            "header_too_large",
+        ),
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+    ],
+    ids=["request-line", "host", "header-size", "uri-size"],
+)
+def test_nginx_refuses_a_malformed_request_in_json(
+    front: Front, request_bytes: bytes, status: int, code: str
+) -> None:
+    answer = front.raw(request_bytes)
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"]["code"] == code
+    assert answer.json()["error"]["message"]
+    plain = front.raw(request_bytes, tls=False)  # port 80 refuses the same way
+    assert (plain.status_code, plain.json()["error"]["code"]) == (status, code)
+
+
+def test_plain_http_on_the_https_port_gets_a_json_400(front: Front) -> None:
+    with httpx.Client() as plain:
+        answer = plain.get(front.https_url.replace("https:", "http:") + "/healthz/hook")
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "plain_http"
+    assert_hardened(answer)
 
 
 def test_requests_are_spread_over_every_worker_of_each_pool(

@@ -84,6 +84,25 @@ class Front:
         transport = httpx.HTTPTransport(local_address=source, verify=context)
         return httpx.Client(base_url=self.https_url, transport=transport, **options)
 
+    def raw(self, request: bytes, tls: bool = True) -> httpx.Response:
+        """Send bytes no HTTP client would (a malformed request) and read the answer
+        nginx gives before closing."""
+        url = self.https_url if tls else self.http_url
+        port = int(url.rsplit(":", 1)[1])
+        connection: socket.socket = socket.create_connection((HOST, port), timeout=5)
+        if tls:
+            context = ssl.create_default_context(cafile=str(self.tls.certificate))
+            connection = context.wrap_socket(connection, server_hostname=HOST)
+        with connection:
+            connection.sendall(request)
+            received = b""
+            while chunk := connection.recv(65536):
+                received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = [(name, value) for name, _, value in (line.partition(": ") for line in lines)]
+        return httpx.Response(int(status_line.split()[1]), headers=headers, content=body)
+
     def access_log(self) -> list[dict[str, Any]]:
         lines = (self.directory / "logs" / "access.log").read_text().splitlines()
         return [orjson.loads(line) for line in lines]

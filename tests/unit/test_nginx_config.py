@@ -36,6 +36,33 @@ def test_only_tls_12_and_13_without_session_tickets() -> None:
     assert 'Strict-Transport-Security "max-age=63072000" always' in text
 
 
+def blocks_with_headers(text: str) -> list[str]:
+    """Each server or location block's own directives (nested blocks cut out) that add a
+    header: nginx inherits add_header only into a block that has none of its own."""
+    own: list[list[str]] = []
+    found = []
+    for line in text.splitlines():
+        if line.rstrip().endswith("{"):
+            own.append([])
+        elif line.strip() == "}":
+            body = "\n".join(own.pop())
+            if "add_header" in body:
+                found.append(body)
+        elif own:
+            own[-1].append(line)
+    return found
+
+
+def test_every_block_that_adds_headers_adds_the_security_ones() -> None:
+    blocks = blocks_with_headers(config())
+    assert len(blocks) == 6  # both servers, and the 429 and 503 pages of each
+    for body in blocks:
+        assert "add_header X-Content-Type-Options nosniff always;" in body
+        assert "add_header Cache-Control no-store always;" in body
+        assert "add_header Content-Security-Policy \"frame-ancestors 'none'\" always;" in body
+        assert "add_header X-Request-ID $request_id always;" in body
+
+
 def test_each_path_allows_its_own_networks_and_denies_the_rest() -> None:
     text = config(
         nginx_sm_networks=["10.1.0.0/16"],

@@ -97,6 +97,17 @@ def test_https_answers_with_hsts_and_http_redirects_to_it(front: Front) -> None:
     assert redirect.headers["location"] == f"https://localhost:{https_port}{HOOK}?x=1"
 
 
+def test_http2_is_served(front: Front, db: Database) -> None:
+    add_store(db)
+    body = envelope("order.created", order_payload("H2000000001"))
+    with front.client(http2=True) as client:
+        check = client.get("/healthz/hook")
+        webhook = client.post(HOOK, content=body, headers=HEADERS)
+    assert (check.http_version, check.status_code) == ("HTTP/2", 200)
+    assert (webhook.http_version, webhook.status_code) == ("HTTP/2", 200)
+    assert journal_size(db) == 1
+
+
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
 def test_old_tls_is_refused_by_the_server(front: Front, version: ssl.TLSVersion) -> None:
     context = ssl.create_default_context(cafile=str(front.tls.certificate))

@@ -77,11 +77,13 @@ class Front:
     directory: Path
     tls: CertificatePair
 
-    def client(self, source: str = HOST, **options: Any) -> httpx.Client:
+    def client(self, source: str = HOST, http2: bool = False, **options: Any) -> httpx.Client:
         """A client that trusts the stand's certificate, connecting from ``source``
-        (another loopback address plays a foreign network)."""
+        (another loopback address plays a foreign network); ``http2``: offers HTTP/2 only."""
         context = ssl.create_default_context(cafile=str(self.tls.certificate))
-        transport = httpx.HTTPTransport(local_address=source, verify=context)
+        transport = httpx.HTTPTransport(
+            local_address=source, verify=context, http1=not http2, http2=http2
+        )
         return httpx.Client(base_url=self.https_url, transport=transport, **options)
 
     def raw(self, request: bytes, tls: bool = True) -> httpx.Response:

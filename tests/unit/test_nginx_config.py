@@ -10,16 +10,21 @@ import pytest
 from typer.testing import CliRunner
 
 from smbridge.config import Settings, get_settings
+from smbridge.deploy import nginx
 from smbridge.deploy.certificate import self_signed
-from smbridge.deploy.nginx import plan_from_settings, render
+from smbridge.deploy.nginx import Version, installed_version, plan_from_settings, render
 from smbridge.entrypoints.cli import app
 
 PUBLIC_HOST = "smbridge.retailer.example"
 
 
+def settings(**values: object) -> Settings:
+    return Settings.model_validate({"nginx_public_host": PUBLIC_HOST, **values})
+
+
 def config(**values: object) -> str:
-    settings = Settings.model_validate({"nginx_public_host": PUBLIC_HOST, **values})
-    return render(plan_from_settings(settings, root=True))
+    """As rendered for Debian 12's nginx, whichever is installed here."""
+    return render(plan_from_settings(settings(**values), root=True, version=(1, 22, 1)))
 
 
 def location(text: str, path: str) -> str:
@@ -115,6 +120,54 @@ def test_without_a_public_host_or_a_readable_certificate_render_refuses(tmp_path
     missing = str(tmp_path / "none.pem")
     with pytest.raises(ValueError, match="set SMBRIDGE_NGINX_PUBLIC_HOST"):
         config(nginx_public_host="", nginx_certificate=missing)
+
+
+def test_http2_with_the_directive_the_nginx_version_knows() -> None:
+    old = render(plan_from_settings(settings(), version=(1, 25, 0)))
+    assert "listen 443 ssl http2;" in old
+    assert "http2 on;" not in old
+    current = render(plan_from_settings(settings(), version=(1, 25, 1)))
+    assert "listen 443 ssl;" in current
+    assert re.findall(r"^\s*http2 on;", current, re.M) == ["        http2 on;"]
+
+
+def fake_nginx(tmp_path: Path, says: str) -> str:
+    """A stand-in binary: ``nginx -v`` prints its version on stderr."""
+    binary = tmp_path / "nginx"
+    binary.write_text(f"#!/bin/sh\necho '{says}' >&2\n")
+    binary.chmod(0o755)
+    return str(binary)
+
+
+@pytest.mark.parametrize(
+    ("says", "version"),
+    [
+        ("nginx version: nginx/1.22.1", (1, 22, 1)),
+        ("nginx version: nginx/1.25.1 (Ubuntu)", (1, 25, 1)),
+        ("nginx version: openresty/1.27.1.2", (1, 27, 1)),
+        ("command not understood", None),
+    ],
+)
+def test_the_version_is_read_from_nginx_v(
+    tmp_path: Path, says: str, version: Version | None
+) -> None:
+    assert installed_version(fake_nginx(tmp_path, says)) == version
+
+
+@pytest.mark.parametrize(
+    ("says", "listen"),
+    [
+        ("nginx version: nginx/1.27.3", "listen 443 ssl;"),
+        ("nginx version: nginx/1.22.1", "listen 443 ssl http2;"),
+        (None, "listen 443 ssl http2;"),  # no nginx here: the form every version reads
+    ],
+)
+def test_render_asks_the_installed_nginx_its_version(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, says: str | None, listen: str
+) -> None:
+    binary = fake_nginx(tmp_path, says) if says else None
+    monkeypatch.setattr(nginx, "find_binary", lambda: binary)
+    assert listen in render(plan_from_settings(settings(), root=True))
 
 
 def test_standard_paths_or_a_private_directory(tmp_path: Path) -> None:

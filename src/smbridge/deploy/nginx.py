@@ -10,6 +10,7 @@ import ipaddress
 import os
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +30,10 @@ _USER = re.compile(r"^[a-z_][a-z0-9_\-]*$")
 # draining worker waits longer (Settings.drain_seconds), so it never closes one under a
 # request nginx is about to send.
 UPSTREAM_IDLE_SECONDS = 2
+#: nginx 1.25.1 made HTTP/2 a server directive (``http2 on;``) and deprecated ``listen …
+#: http2``; Debian 12's 1.22 knows only the latter.
+HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
+Version = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class NginxPlan:
     fail_timeout: int
     state_dir: str  # "": Debian's standard paths
     user: str | None
+    http2_directive: bool  # "http2 on;" rather than "listen … http2"
     hook_path: str = HOOK_PATH
     api_prefix: str = API_PREFIX
     upstream_idle_seconds: int = UPSTREAM_IDLE_SECONDS
@@ -90,12 +96,19 @@ class NginxPlan:
 
 
 def plan_from_settings(
-    settings: Settings, *, state_dir: str | None = None, root: bool | None = None
+    settings: Settings,
+    *,
+    state_dir: str | None = None,
+    root: bool | None = None,
+    version: Version | None = None,
 ) -> NginxPlan:
     """``root``: whether the nginx master will run as root (workers then need a user);
-    by default, whether this process does."""
+    by default, whether this process does. ``version``: of the nginx that will read the
+    config; by default the installed one's (unknown: the form every version reads)."""
     if root is None:
         root = os.geteuid() == 0
+    if version is None:
+        version = installed_version()
     directory = settings.nginx_state_dir if state_dir is None else state_dir
     if not directory:
         user: str | None = "www-data"
@@ -125,6 +138,7 @@ def plan_from_settings(
         fail_timeout=settings.nginx_fail_timeout_seconds,
         state_dir=directory.rstrip("/"),
         user=user,
+        http2_directive=version is not None and version >= HTTP2_DIRECTIVE_SINCE,
     )
 
 
@@ -152,6 +166,20 @@ def write(plan: NginxPlan, output: Path) -> None:
 def find_binary() -> str | None:
     """Debian puts nginx in /usr/sbin, which is not on every user's PATH."""
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
+
+
+def installed_version(binary: str | None = None) -> Version | None:
+    """What ``nginx -v`` says (on stderr, "nginx version: nginx/1.22.1"); None when nginx
+    is not installed or says something else."""
+    binary = binary or find_binary()
+    if binary is None:
+        return None
+    shown = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False)
+    match = re.search(r"nginx version: \S+?/(\d+)\.(\d+)\.(\d+)", shown.stderr + shown.stdout)
+    if match is None:
+        return None
+    major, minor, patch = map(int, match.groups())
+    return major, minor, patch
 
 
 def foreground_command(binary: str, config: Path) -> list[str]:

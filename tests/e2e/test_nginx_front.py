@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy import func, select
 
 from smbridge.adapters.tables import webhook_journal
+from smbridge.deploy.nginx import METRICS_BURST
 from smbridge.entrypoints.stack import fresh_metrics_directory
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
@@ -392,3 +393,18 @@ def test_too_many_requests_in_progress_from_one_address_get_429(front: Front) ->
         while client.get("/healthz/hook").status_code != 200:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_metrics_scraped_in_a_loop_get_429(front: Front) -> None:
+    """Last in the module: the office's metrics allowance is spent for a few seconds."""
+    scrapes = METRICS_BURST + 7
+    with front.client(OFFICE) as office, ThreadPoolExecutor(scrapes) as pool:
+        answers = list(pool.map(lambda _: office.get("/metrics/assembly"), range(scrapes)))
+    statuses = Counter(a.status_code for a in answers)
+    assert statuses[200] >= 1, statuses
+    assert statuses[429] >= scrapes - METRICS_BURST - 2, statuses  # 1 r/s: one more may pass
+    limited = next(a for a in answers if a.status_code == 429)
+    assert limited.json()["error"]["code"] == "rate_limited"
+    with front.client(OFFICE) as office:  # the office's other paths have their own limit
+        erp = office.get("/erp/sales-documents", headers={"X-ERP-Token": "erp-token"})
+    assert erp.status_code == 200

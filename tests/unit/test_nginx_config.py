@@ -96,6 +96,14 @@ def test_pools_come_from_this_machine_or_from_the_listed_workers() -> None:
     assert re.findall(r"server (\S+) ", assembly) == ["vm1:8200", "vm2:8200"]
 
 
+def test_metrics_have_a_rate_limit_of_their_own() -> None:
+    text = config()
+    assert "limit_req_zone $binary_remote_addr zone=metrics:1m rate=1r/s;" in text
+    for path in ("/metrics/hook", "/metrics/assembly"):
+        limits = re.findall(r"limit_req (.*);", location(text, path))
+        assert limits == ["zone=metrics burst=5 nodelay"]
+
+
 def test_a_post_already_sent_is_never_replayed() -> None:
     directives = re.findall(r"^\s*proxy_next_upstream (.*);", config(), re.M)
     assert directives == ["error timeout"]

@@ -30,6 +30,10 @@ _USER = re.compile(r"^[a-z_][a-z0-9_\-]*$")
 # draining worker waits longer (Settings.drain_seconds), so it never closes one under a
 # request nginx is about to send.
 UPSTREAM_IDLE_SECONDS = 2
+#: A scrape runs database queries: one Prometheus (two paths every few seconds) stays well
+#: inside this per-address limit; a loop hammering /metrics does not.
+METRICS_RATE_PER_SECOND = 1
+METRICS_BURST = 5
 #: nginx 1.25.1 made HTTP/2 a server directive (``http2 on;``) and deprecated ``listen …
 #: http2``; Debian 12's 1.22 knows only the latter.
 HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
@@ -63,6 +67,8 @@ class NginxPlan:
     hook_path: str = HOOK_PATH
     api_prefix: str = API_PREFIX
     upstream_idle_seconds: int = UPSTREAM_IDLE_SECONDS
+    metrics_rate: int = METRICS_RATE_PER_SECOND
+    metrics_burst: int = METRICS_BURST
 
     def __post_init__(self) -> None:
         _check(_SERVER_NAME, self.server_name, "server name")

@@ -3,6 +3,7 @@ worker pools: TLS, allow-lists, limits, balancing and the request id."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import ssl
@@ -23,7 +24,7 @@ from smbridge.deploy.nginx import METRICS_BURST
 from smbridge.entrypoints.stack import fresh_metrics_directory
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
-from tests.factories import HEADERS, add_store, envelope, order_payload
+from tests.factories import HEADERS, add_store, envelope, order_payload, position
 from tests.support.front import Front, WorkerPool, nginx_front, worker_environment, worker_pool
 
 HOOK = "/sbermarket/orders/hook/"
@@ -261,6 +262,27 @@ def test_plain_http_on_the_https_port_gets_a_json_400(front: Front) -> None:
     assert answer.status_code == 400
     assert answer.json()["error"]["code"] == "plain_http"
     assert_hardened(answer)
+
+
+def test_nginx_workers_never_run_as_root(front: Front) -> None:
+    uids = front.worker_uids()
+    assert uids, "no nginx worker found"
+    expected = {os.geteuid()} if os.geteuid() != 0 else None  # not root: its own user
+    assert 0 not in uids
+    assert expected is None or set(uids) == expected
+
+
+def test_a_body_beyond_nginx_memory_buffers_reaches_the_app(front: Front, db: Database) -> None:
+    """The unprivileged workers cannot write a temp file in the test's 0700 directory:
+    nginx must keep such a body in memory (the old default spooled over 16 KiB to disk)."""
+    add_store(db)
+    positions = [position(f"{n:06d}", name=f"Товар номер {n} " + "х" * 100) for n in range(120)]
+    body = envelope("order.created", order_payload("H3000000001", positions=positions))
+    assert 32 * 1024 < len(body) < BODY_LIMIT
+    with front.client() as client:
+        answer = client.post(HOOK, content=body, headers=HEADERS)
+    assert answer.status_code == 200, answer.text
+    assert journal_size(db) == 1
 
 
 def test_requests_are_spread_over_every_worker_of_each_pool(

@@ -76,6 +76,20 @@ class Front:
     http_url: str
     directory: Path
     tls: CertificatePair
+    master_pid: int | None = None  # None: started by someone else (``smbridge run``)
+
+    def worker_uids(self) -> list[int]:
+        """The user ids nginx's worker processes run as (children of its master)."""
+        assert self.master_pid is not None
+        uids = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields["PPid"]) == self.master_pid:
+                uids.append(int(fields["Uid"].split()[1]))  # the effective one
+        return uids
 
     def client(self, source: str = HOST, http2: bool = False, **options: Any) -> httpx.Client:
         """A client that trusts the stand's certificate, connecting from ``source``
@@ -140,7 +154,11 @@ def nginx_front(directory: Path, settings: Settings, **overrides: Any) -> Iterat
     try:
         _wait_for_port(https_port, process)
         yield Front(
-            f"https://{HOST}:{https_port}", f"http://{HOST}:{https_port + 1}", directory, tls
+            f"https://{HOST}:{https_port}",
+            f"http://{HOST}:{https_port + 1}",
+            directory,
+            tls,
+            process.pid,
         )
     finally:
         stop_processes([process], signals={process.pid: signal.SIGQUIT})

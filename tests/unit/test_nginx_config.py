@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import grp
+import pwd
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -185,6 +187,34 @@ def test_standard_paths_or_a_private_directory(tmp_path: Path) -> None:
     private = config(nginx_state_dir=str(tmp_path))
     assert f"pid {tmp_path}/nginx.pid;" in private
     assert f"client_body_temp_path {tmp_path / 'tmp' / 'body'};" in private
+
+
+def private(tmp_path: Path, root: bool) -> str:
+    plan = plan_from_settings(settings(), state_dir=str(tmp_path), root=root, version=(1, 22, 1))
+    return render(plan)
+
+
+def test_a_private_stand_started_as_root_runs_its_workers_unprivileged(tmp_path: Path) -> None:
+    [user] = re.findall(r"^user (.*);", private(tmp_path, root=True), re.M)
+    name, group = user.split()
+    assert pwd.getpwnam(name).pw_uid != 0
+    assert grp.getgrnam(group).gr_gid != 0
+    assert re.findall(r"^user ", private(tmp_path, root=False), re.M) == []  # its own user
+
+
+def test_without_www_data_the_workers_run_as_nobody_in_its_own_group(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(nginx, "UNPRIVILEGED_USERS", ("no-such-user-here", "nobody"))
+    group = grp.getgrgid(pwd.getpwnam("nobody").pw_gid).gr_name  # Debian: nogroup
+    assert re.findall(r"^user (.*);", private(tmp_path, root=True), re.M) == [f"nobody {group}"]
+
+
+def test_a_private_stand_writes_no_body_to_disk(tmp_path: Path) -> None:
+    """Its directory may be closed to the unprivileged workers."""
+    text = private(tmp_path, root=True)
+    assert "client_body_buffer_size 1048576;" in text  # = client_max_body_size
+    assert "proxy_max_temp_file_size 0;" in text
 
 
 @pytest.mark.parametrize(

@@ -6,8 +6,10 @@ so a setting cannot inject nginx directives.
 
 from __future__ import annotations
 
+import grp
 import ipaddress
 import os
+import pwd
 import re
 import shutil
 import subprocess
@@ -25,7 +27,9 @@ _SERVER = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$")
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-_* ]+$")
 _HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?$")
 _PATH = re.compile(r"^/[A-Za-z0-9._\-/]*$")
-_USER = re.compile(r"^[a-z_][a-z0-9_\-]*$")
+_USER = re.compile(r"^[a-z_][a-z0-9_\-]*( [a-z_][a-z0-9_\-]*)?$")  # user, optional group
+#: Who a root-started private stand runs nginx's workers as: the first that exists.
+UNPRIVILEGED_USERS = ("www-data", "nobody")
 # Upstream keepalive connections idle longer than this are closed by nginx itself; a
 # draining worker waits longer (Settings.drain_seconds), so it never closes one under a
 # request nginx is about to send.
@@ -62,7 +66,7 @@ class NginxPlan:
     max_fails: int
     fail_timeout: int
     state_dir: str  # "": Debian's standard paths
-    user: str | None
+    user: str | None  # the workers' "user [group]"; None: the master's own (not root)
     http2_directive: bool  # "http2 on;" rather than "listen … http2"
     hook_path: str = HOOK_PATH
     api_prefix: str = API_PREFIX
@@ -118,8 +122,8 @@ def plan_from_settings(
     directory = settings.nginx_state_dir if state_dir is None else state_dir
     if not directory:
         user: str | None = "www-data"
-    else:  # a private, unprivileged stand (``smbridge run``)
-        user = "root" if root else None
+    else:  # a private stand (``smbridge run``): the workers never run as root
+        user = unprivileged_user() if root else None
     return NginxPlan(
         server_name=settings.nginx_server_name,
         public_host=_public_host(settings),
@@ -146,6 +150,19 @@ def plan_from_settings(
         user=user,
         http2_directive=version is not None and version >= HTTP2_DIRECTIVE_SINCE,
     )
+
+
+def unprivileged_user() -> str:
+    """ "user group" for the workers of a root-started private stand. The group is named
+    because nginx would otherwise look for one named like the user (Debian's nobody is in
+    nogroup)."""
+    for name in UNPRIVILEGED_USERS:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return f"{name} {grp.getgrgid(entry.pw_gid).gr_name}"
+    raise ValueError(f"no unprivileged user ({', '.join(UNPRIVILEGED_USERS)}) for nginx's workers")
 
 
 def render(plan: NginxPlan) -> str:

@@ -27,6 +27,7 @@ DEMO_STORE = "101"
 DEMO_STORE_CHAT = "-1001001"  # a group: the store's staff
 DEMO_OPERATIONS_CHAT = "-1009999"  # a group: e-commerce operations
 DEMO_BOT_TOKEN = "demo-bot-token"  # noqa: S105 - the test stand's emulated bot
+DEMO_TOKEN_LABEL = "demo pickers"  # noqa: S105 - a label, not a token
 #: A demo day runs fast: alerts and sales documents show up within seconds.
 DEMO_JOB_PACE = {
     "SMBRIDGE_JOB_TELEGRAM_SECONDS": "2",
@@ -87,8 +88,10 @@ class Secrets:
 
 
 def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
-    """A demo store with pickers and an API token (made once; the tokens are new each run)."""
+    """A demo store with pickers (made once) and a new API token each run; the earlier
+    runs' tokens are revoked, so no forgotten demo token stays valid."""
     api_token = secrets.token_urlsafe(24)
+    now = utc_now()
     with db.unit_of_work() as uow:
         store = uow.stores.by_sm_id(DEMO_STORE)
         if store is None:
@@ -106,7 +109,8 @@ def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
             )
             uow.pickers.add(picker)
             pickers.append(picker)
-        uow.tokens.add(store.id, token_hash(api_token), "demo pickers", utc_now())
+        uow.tokens.revoke_labelled(store.id, DEMO_TOKEN_LABEL, now)
+        uow.tokens.add(store.id, token_hash(api_token), DEMO_TOKEN_LABEL, now)
         uow.commit()
         ids = tuple(p.id for p in pickers[: plan.demo_pickers] if p.id is not None)
     return Secrets(

@@ -329,6 +329,11 @@ class Settings(BaseSettings):
 
     # --- nginx, the single entry point (``smbridge nginx render``) ---
     nginx_server_name: str = Field(default="_", description="server_name; _ matches any")
+    nginx_public_host: str = Field(
+        default="",
+        description="the host name clients use; port 80 redirects to it (never to the Host a "
+        "client sent). Empty: the first DNS name of NGINX_CERTIFICATE",
+    )
     nginx_https_port: int = Field(default=443, ge=1, le=65535, description="HTTPS port")
     nginx_http_port: int = Field(
         default=80, ge=1, le=65535, description="HTTP port; it only redirects to HTTPS"

@@ -3,6 +3,7 @@ worker pools: TLS, allow-lists, limits, balancing and the request id."""
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import ssl
@@ -19,10 +20,11 @@ import pytest
 from sqlalchemy import func, select
 
 from smbridge.adapters.tables import webhook_journal
+from smbridge.deploy.nginx import METRICS_BURST
 from smbridge.entrypoints.stack import fresh_metrics_directory
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
-from tests.factories import HEADERS, add_store, envelope, order_payload
+from tests.factories import HEADERS, add_store, envelope, order_payload, position
 from tests.support.front import Front, WorkerPool, nginx_front, worker_environment, worker_pool
 
 HOOK = "/sbermarket/orders/hook/"
@@ -89,8 +91,23 @@ def test_https_answers_with_hsts_and_http_redirects_to_it(front: Front) -> None:
     assert answer.headers["strict-transport-security"].startswith("max-age=")
     with httpx.Client() as plain:
         redirect = plain.get(f"{front.http_url}{HOOK}?x=1")
+        forged = plain.get(f"{front.http_url}/", headers={"Host": "evil.example"})
     assert redirect.status_code == 301
-    assert redirect.headers["location"] == f"{front.https_url}{HOOK}?x=1"
+    # the certificate's name (the stand's is "localhost"), whatever Host the client sent
+    https_port = front.https_url.rsplit(":", 1)[1]
+    assert forged.headers["location"] == f"https://localhost:{https_port}/"
+    assert redirect.headers["location"] == f"https://localhost:{https_port}{HOOK}?x=1"
+
+
+def test_http2_is_served(front: Front, db: Database) -> None:
+    add_store(db)
+    body = envelope("order.created", order_payload("H2000000001"))
+    with front.client(http2=True) as client:
+        check = client.get("/healthz/hook")
+        webhook = client.post(HOOK, content=body, headers=HEADERS)
+    assert (check.http_version, check.status_code) == ("HTTP/2", 200)
+    assert (webhook.http_version, webhook.status_code) == ("HTTP/2", 200)
+    assert journal_size(db) == 1
 
 
 @pytest.mark.parametrize("version", [ssl.TLSVersion.TLSv1, ssl.TLSVersion.TLSv1_1])
@@ -147,6 +164,7 @@ def test_each_path_only_from_its_networks(
         assert answer.status_code == 403
         assert answer.json()["error"]["code"] == "forbidden"
         assert entry["upstream"] == ""
+        assert entry["uri"] == path  # the path asked for, not nginx's error page
         assert journal_size(db) == 0  # refused at the door: nothing stored
 
 
@@ -159,6 +177,7 @@ def test_a_flood_from_one_address_gets_429_and_others_are_served(front: Front) -
     limited = next(a for a in answers if a.status_code == 429)
     assert limited.json()["error"]["code"] == "rate_limited"
     assert limited.headers["retry-after"] == "1"
+    assert_hardened(limited)
     with front.client(SM) as other:  # the limit is per client address
         assert other.get("/healthz/assembly").status_code == 200
 
@@ -177,6 +196,93 @@ def test_unknown_paths_get_a_json_404(front: Front) -> None:
         answer = client.get("/wp-login.php")
     assert answer.status_code == 404
     assert answer.json()["error"]["code"] == "not_found"
+
+
+HARDENING = {
+    "x-content-type-options": "nosniff",
+    "cache-control": "no-store",
+    "content-security-policy": "frame-ancestors 'none'",
+}
+
+
+def assert_hardened(answer: httpx.Response, tls: bool = True) -> None:
+    """Each header once: a worker's own copy would make a second one."""
+    for name, value in HARDENING.items():
+        assert answer.headers.get_list(name) == [value], (answer.status_code, name)
+    if tls:
+        assert answer.headers.get_list("strict-transport-security") == ["max-age=63072000"]
+
+
+def test_every_answer_carries_the_security_headers(front: Front) -> None:
+    with front.client() as client:
+        answers = [
+            client.get("/healthz/hook"),  # the app's
+            client.get("/wp-login.php"),  # nginx's 404
+            client.post(HOOK, content=b"x" * (BODY_LIMIT + 1), headers=HEADERS),  # 413
+        ]
+    with front.client(FOREIGN) as foreign:
+        answers.append(foreign.get("/healthz/hook"))  # 403
+    answers.append(front.raw(b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n"))  # 400
+    assert [a.status_code for a in answers] == [200, 404, 413, 403, 400]
+    for answer in answers:
+        assert_hardened(answer)
+    with httpx.Client() as plain:
+        assert_hardened(plain.get(f"{front.http_url}/"), tls=False)
+
+
+@pytest.mark.parametrize(
+    ("request_bytes", "status", "code"),
+    [
+        (b"G@T / HTTP/1.1\r\nHost: x\r\n\r\n", 400, "bad_request"),
+        (b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n", 400, "bad_request"),
+        (
+            b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 9000 + b"\r\n\r\n",
+            400,
+            "header_too_large",
+        ),
+        (b"GET /" + b"a" * 9000 + b" HTTP/1.1\r\nHost: x\r\n\r\n", 414, "uri_too_long"),
+    ],
+    ids=["request-line", "host", "header-size", "uri-size"],
+)
+def test_nginx_refuses_a_malformed_request_in_json(
+    front: Front, request_bytes: bytes, status: int, code: str
+) -> None:
+    answer = front.raw(request_bytes)
+    assert answer.status_code == status
+    assert answer.headers["content-type"] == "application/json"
+    assert answer.json()["error"]["code"] == code
+    assert answer.json()["error"]["message"]
+    plain = front.raw(request_bytes, tls=False)  # port 80 refuses the same way
+    assert (plain.status_code, plain.json()["error"]["code"]) == (status, code)
+
+
+def test_plain_http_on_the_https_port_gets_a_json_400(front: Front) -> None:
+    with httpx.Client() as plain:
+        answer = plain.get(front.https_url.replace("https:", "http:") + "/healthz/hook")
+    assert answer.status_code == 400
+    assert answer.json()["error"]["code"] == "plain_http"
+    assert_hardened(answer)
+
+
+def test_nginx_workers_never_run_as_root(front: Front) -> None:
+    uids = front.worker_uids()
+    assert uids, "no nginx worker found"
+    expected = {os.geteuid()} if os.geteuid() != 0 else None  # not root: its own user
+    assert 0 not in uids
+    assert expected is None or set(uids) == expected
+
+
+def test_a_body_beyond_nginx_memory_buffers_reaches_the_app(front: Front, db: Database) -> None:
+    """The unprivileged workers cannot write a temp file in the test's 0700 directory:
+    nginx must keep such a body in memory (the old default spooled over 16 KiB to disk)."""
+    add_store(db)
+    positions = [position(f"{n:06d}", name=f"Товар номер {n} " + "х" * 100) for n in range(120)]
+    body = envelope("order.created", order_payload("H3000000001", positions=positions))
+    assert 32 * 1024 < len(body) < BODY_LIMIT
+    with front.client() as client:
+        answer = client.post(HOOK, content=body, headers=HEADERS)
+    assert answer.status_code == 200, answer.text
+    assert journal_size(db) == 1
 
 
 def test_requests_are_spread_over_every_worker_of_each_pool(
@@ -218,7 +324,11 @@ def test_nginx_config_names_every_setting_it_was_given(tmp_path: Path, database_
     """`smbridge nginx render` is what the tests run: its output is the config above."""
     from smbridge.deploy import nginx
 
-    settings = make_settings(database_url, nginx_hook_servers=["10.0.0.5:8100", "10.0.0.6:8100"])
+    settings = make_settings(
+        database_url,
+        nginx_hook_servers=["10.0.0.5:8100", "10.0.0.6:8100"],
+        nginx_public_host="smbridge.retailer.example",
+    )
     text = nginx.render(nginx.plan_from_settings(settings, state_dir=str(tmp_path)))
     assert "server 10.0.0.5:8100 max_fails=3 fail_timeout=10s;" in text
     assert "server 10.0.0.6:8100 max_fails=3 fail_timeout=10s;" in text
@@ -305,3 +415,18 @@ def test_too_many_requests_in_progress_from_one_address_get_429(front: Front) ->
         while client.get("/healthz/hook").status_code != 200:
             assert time.monotonic() < deadline
             time.sleep(0.1)
+
+
+def test_metrics_scraped_in_a_loop_get_429(front: Front) -> None:
+    """Last in the module: the office's metrics allowance is spent for a few seconds."""
+    scrapes = METRICS_BURST + 7
+    with front.client(OFFICE) as office, ThreadPoolExecutor(scrapes) as pool:
+        answers = list(pool.map(lambda _: office.get("/metrics/assembly"), range(scrapes)))
+    statuses = Counter(a.status_code for a in answers)
+    assert statuses[200] >= 1, statuses
+    assert statuses[429] >= scrapes - METRICS_BURST - 2, statuses  # 1 r/s: one more may pass
+    limited = next(a for a in answers if a.status_code == 429)
+    assert limited.json()["error"]["code"] == "rate_limited"
+    with front.client(OFFICE) as office:  # the office's other paths have their own limit
+        erp = office.get("/erp/sales-documents", headers={"X-ERP-Token": "erp-token"})
+    assert erp.status_code == 200

@@ -76,13 +76,48 @@ class Front:
     http_url: str
     directory: Path
     tls: CertificatePair
+    master_pid: int | None = None  # None: started by someone else (``smbridge run``)
 
-    def client(self, source: str = HOST, **options: Any) -> httpx.Client:
+    def worker_uids(self) -> list[int]:
+        """The user ids nginx's worker processes run as (children of its master)."""
+        assert self.master_pid is not None
+        uids = []
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines())
+            except OSError:  # gone meanwhile
+                continue
+            if int(fields["PPid"]) == self.master_pid:
+                uids.append(int(fields["Uid"].split()[1]))  # the effective one
+        return uids
+
+    def client(self, source: str = HOST, http2: bool = False, **options: Any) -> httpx.Client:
         """A client that trusts the stand's certificate, connecting from ``source``
-        (another loopback address plays a foreign network)."""
+        (another loopback address plays a foreign network); ``http2``: offers HTTP/2 only."""
         context = ssl.create_default_context(cafile=str(self.tls.certificate))
-        transport = httpx.HTTPTransport(local_address=source, verify=context)
+        transport = httpx.HTTPTransport(
+            local_address=source, verify=context, http1=not http2, http2=http2
+        )
         return httpx.Client(base_url=self.https_url, transport=transport, **options)
+
+    def raw(self, request: bytes, tls: bool = True) -> httpx.Response:
+        """Send bytes no HTTP client would (a malformed request) and read the answer
+        nginx gives before closing."""
+        url = self.https_url if tls else self.http_url
+        port = int(url.rsplit(":", 1)[1])
+        connection: socket.socket = socket.create_connection((HOST, port), timeout=5)
+        if tls:
+            context = ssl.create_default_context(cafile=str(self.tls.certificate))
+            connection = context.wrap_socket(connection, server_hostname=HOST)
+        with connection:
+            connection.sendall(request)
+            received = b""
+            while chunk := connection.recv(65536):
+                received += chunk
+        head, _, body = received.partition(b"\r\n\r\n")
+        status_line, *lines = head.decode("latin-1").split("\r\n")
+        headers = [(name, value) for name, _, value in (line.partition(": ") for line in lines)]
+        return httpx.Response(int(status_line.split()[1]), headers=headers, content=body)
 
     def access_log(self) -> list[dict[str, Any]]:
         lines = (self.directory / "logs" / "access.log").read_text().splitlines()
@@ -119,7 +154,11 @@ def nginx_front(directory: Path, settings: Settings, **overrides: Any) -> Iterat
     try:
         _wait_for_port(https_port, process)
         yield Front(
-            f"https://{HOST}:{https_port}", f"http://{HOST}:{https_port + 1}", directory, tls
+            f"https://{HOST}:{https_port}",
+            f"http://{HOST}:{https_port + 1}",
+            directory,
+            tls,
+            process.pid,
         )
     finally:
         stop_processes([process], signals={process.pid: signal.SIGQUIT})

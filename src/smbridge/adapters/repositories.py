@@ -289,6 +289,19 @@ class ApiTokenRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
+    def revoke_labelled(self, store_id: int, label: str, now: datetime) -> int:
+        """Revoke the store's live tokens issued under ``label``; how many there were."""
+        result = self._session.execute(
+            update(api_tokens)
+            .where(
+                api_tokens.c.store_id == store_id,
+                api_tokens.c.label == label,
+                api_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
     def all(self) -> Sequence[Row[Any, Any, Any, Any, Any]]:
         return self._session.execute(
             select(

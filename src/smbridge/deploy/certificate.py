@@ -1,7 +1,9 @@
-"""A self-signed certificate for a local or test stand (production uses the company's)."""
+"""A self-signed certificate for a local or test stand (production uses the company's),
+and the host name a certificate is for."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import ssl
 import subprocess
@@ -55,3 +57,20 @@ def self_signed(directory: Path, hostname: str = "localhost") -> CertificatePair
     )
     pair.key.chmod(0o600)
     return pair
+
+
+def host_name(certificate: str) -> str | None:
+    """The first DNS name ``certificate`` is for (its subjectAltName, else its CN); None if
+    it cannot be read or names only wildcards. openssl reads it: no Python X.509 library."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        return None
+    command = [openssl, "x509", "-in", certificate, "-noout", "-subject", "-nameopt", "RFC2253"]
+    shown = subprocess.run(
+        [*command, "-ext", "subjectAltName"], capture_output=True, text=True, check=False
+    )
+    if shown.returncode != 0:
+        return None
+    names = re.findall(r"DNS:([^\s,]+)", shown.stdout)
+    names += re.findall(r"^subject=.*?\bCN=([^,\n]+)", shown.stdout, re.M)
+    return next((name for name in names if "*" not in name), None)

@@ -6,10 +6,13 @@ so a setting cannot inject nginx directives.
 
 from __future__ import annotations
 
+import grp
 import ipaddress
 import os
+import pwd
 import re
 import shutil
+import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,21 +20,34 @@ import jinja2
 
 from smbridge.assembly.views import API_PREFIX
 from smbridge.config import Settings
+from smbridge.deploy.certificate import host_name
 from smbridge.orders.views import HOOK_PATH
 
 _SERVER = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$")
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-_* ]+$")
+_HOST = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9.\-]*[A-Za-z0-9])?$")
 _PATH = re.compile(r"^/[A-Za-z0-9._\-/]*$")
-_USER = re.compile(r"^[a-z_][a-z0-9_\-]*$")
+_USER = re.compile(r"^[a-z_][a-z0-9_\-]*( [a-z_][a-z0-9_\-]*)?$")  # user, optional group
+#: Who a root-started private stand runs nginx's workers as: the first that exists.
+UNPRIVILEGED_USERS = ("www-data", "nobody")
 # Upstream keepalive connections idle longer than this are closed by nginx itself; a
 # draining worker waits longer (Settings.drain_seconds), so it never closes one under a
 # request nginx is about to send.
 UPSTREAM_IDLE_SECONDS = 2
+#: A scrape runs database queries: one Prometheus (two paths every few seconds) stays well
+#: inside this per-address limit; a loop hammering /metrics does not.
+METRICS_RATE_PER_SECOND = 1
+METRICS_BURST = 5
+#: nginx 1.25.1 made HTTP/2 a server directive (``http2 on;``) and deprecated ``listen …
+#: http2``; Debian 12's 1.22 knows only the latter.
+HTTP2_DIRECTIVE_SINCE = (1, 25, 1)
+Version = tuple[int, int, int]
 
 
 @dataclass(frozen=True)
 class NginxPlan:
     server_name: str
+    public_host: str  # where port 80 redirects: never the Host header a client sent
     http_port: int
     https_port: int
     certificate: str
@@ -50,13 +66,17 @@ class NginxPlan:
     max_fails: int
     fail_timeout: int
     state_dir: str  # "": Debian's standard paths
-    user: str | None
+    user: str | None  # the workers' "user [group]"; None: the master's own (not root)
+    http2_directive: bool  # "http2 on;" rather than "listen … http2"
     hook_path: str = HOOK_PATH
     api_prefix: str = API_PREFIX
     upstream_idle_seconds: int = UPSTREAM_IDLE_SECONDS
+    metrics_rate: int = METRICS_RATE_PER_SECOND
+    metrics_burst: int = METRICS_BURST
 
     def __post_init__(self) -> None:
         _check(_SERVER_NAME, self.server_name, "server name")
+        _check(_HOST, self.public_host, "public host")
         for server in (*self.hook_servers, *self.assembly_servers):
             _check(_SERVER, server, 'worker address ("host:port")')
         if not self.hook_servers or not self.assembly_servers:
@@ -86,19 +106,27 @@ class NginxPlan:
 
 
 def plan_from_settings(
-    settings: Settings, *, state_dir: str | None = None, root: bool | None = None
+    settings: Settings,
+    *,
+    state_dir: str | None = None,
+    root: bool | None = None,
+    version: Version | None = None,
 ) -> NginxPlan:
     """``root``: whether the nginx master will run as root (workers then need a user);
-    by default, whether this process does."""
+    by default, whether this process does. ``version``: of the nginx that will read the
+    config; by default the installed one's (unknown: the form every version reads)."""
     if root is None:
         root = os.geteuid() == 0
+    if version is None:
+        version = installed_version()
     directory = settings.nginx_state_dir if state_dir is None else state_dir
     if not directory:
         user: str | None = "www-data"
-    else:  # a private, unprivileged stand (``smbridge run``)
-        user = "root" if root else None
+    else:  # a private stand (``smbridge run``): the workers never run as root
+        user = unprivileged_user() if root else None
     return NginxPlan(
         server_name=settings.nginx_server_name,
+        public_host=_public_host(settings),
         http_port=settings.nginx_http_port,
         https_port=settings.nginx_https_port,
         certificate=settings.nginx_certificate,
@@ -120,7 +148,21 @@ def plan_from_settings(
         fail_timeout=settings.nginx_fail_timeout_seconds,
         state_dir=directory.rstrip("/"),
         user=user,
+        http2_directive=version is not None and version >= HTTP2_DIRECTIVE_SINCE,
     )
+
+
+def unprivileged_user() -> str:
+    """ "user group" for the workers of a root-started private stand. The group is named
+    because nginx would otherwise look for one named like the user (Debian's nobody is in
+    nogroup)."""
+    for name in UNPRIVILEGED_USERS:
+        try:
+            entry = pwd.getpwnam(name)
+        except KeyError:
+            continue
+        return f"{name} {grp.getgrgid(entry.pw_gid).gr_name}"
+    raise ValueError(f"no unprivileged user ({', '.join(UNPRIVILEGED_USERS)}) for nginx's workers")
 
 
 def render(plan: NginxPlan) -> str:
@@ -149,9 +191,33 @@ def find_binary() -> str | None:
     return shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin:/usr/local/sbin")
 
 
+def installed_version(binary: str | None = None) -> Version | None:
+    """What ``nginx -v`` says (on stderr, "nginx version: nginx/1.22.1"); None when nginx
+    is not installed or says something else."""
+    binary = binary or find_binary()
+    if binary is None:
+        return None
+    shown = subprocess.run([binary, "-v"], capture_output=True, text=True, check=False)
+    match = re.search(r"nginx version: \S+?/(\d+)\.(\d+)\.(\d+)", shown.stderr + shown.stdout)
+    if match is None:
+        return None
+    major, minor, patch = map(int, match.groups())
+    return major, minor, patch
+
+
 def foreground_command(binary: str, config: Path) -> list[str]:
     """nginx with a private config, kept in the foreground for a supervisor or a test."""
     return [binary, "-p", str(config.parent), "-c", str(config), "-g", "daemon off;"]
+
+
+def _public_host(settings: Settings) -> str:
+    host = settings.nginx_public_host or host_name(settings.nginx_certificate)
+    if not host:
+        raise ValueError(
+            "the HTTP to HTTPS redirect needs the host name clients use: set "
+            f"SMBRIDGE_NGINX_PUBLIC_HOST (no DNS name read from {settings.nginx_certificate})"
+        )
+    return host
 
 
 def _pool(host: str, first_port: int, size: int) -> tuple[str, ...]:

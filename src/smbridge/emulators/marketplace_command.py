@@ -16,8 +16,12 @@ from smbridge.logs import configure_logging
 
 def emulate_sm(  # noqa: PLR0917 - one parameter per CLI option
     hook_url: Annotated[list[str], typer.Option(help="our hook URL (repeatable)")],
-    hook_token: Annotated[str, typer.Option(help="Client-Token for our hook")],
-    notify_token: Annotated[str, typer.Option(help="Client-Token we must send SM")],
+    hook_token: Annotated[
+        str, typer.Option(help="Client-Token for our hook", envvar="SMBRIDGE_HOOK_TOKEN")
+    ],
+    notify_token: Annotated[
+        str, typer.Option(help="Client-Token we must send SM", envvar="SMBRIDGE_SM_TOKEN")
+    ],
     host: str = "127.0.0.1",
     port: Annotated[int, typer.Option(help="where SM's API listens")] = 9000,
     store: Annotated[list[str] | None, typer.Option(help="SM storeID (repeatable)")] = None,

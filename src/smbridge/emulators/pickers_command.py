@@ -12,10 +12,15 @@ from smbridge.deploy.certificate import trusting
 from smbridge.emulators.pickers import PickerHabits, PickerTeam, run_team_until_signalled
 from smbridge.logs import configure_logging
 
+#: Where ``smbridge run --demo`` hands the pickers their token (not the command line).
+PICKERS_TOKEN_ENV = "SMBRIDGE_PICKERS_TOKEN"  # noqa: S105 - the name of a variable
+
 
 def emulate_pickers(  # noqa: PLR0917 - one parameter per CLI option
     api_url: Annotated[list[str], typer.Option(help="assembly worker URL (repeatable)")],
-    token: Annotated[str, typer.Option(help="the store's assembly API token")],
+    token: Annotated[
+        str, typer.Option(help="the store's assembly API token", envvar=PICKERS_TOKEN_ENV)
+    ],
     picker_id: Annotated[list[int], typer.Option(help="a picker of the store (repeatable)")],
     shortage: Annotated[float, typer.Option(help="share of lines picked short")] = 0.08,
     replacement: Annotated[float, typer.Option(help="share of lines replaced")] = 0.05,

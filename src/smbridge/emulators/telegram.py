@@ -653,7 +653,9 @@ class _QuietDrops(logging.Filter):
 def emulate_telegram(  # noqa: PLR0917 - one parameter per CLI option
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="port of the emulated api.telegram.org")] = 9100,
-    token: Annotated[str, typer.Option(help="the bot token it accepts")] = "test-bot-token",  # noqa: S107
+    token: Annotated[
+        str, typer.Option(help="the bot token it accepts", envvar="SMBRIDGE_TELEGRAM_BOT_TOKEN")
+    ] = "test-bot-token",  # noqa: S107
     global_per_second: Annotated[
         int, typer.Option(help="messages per second for the bot overall")
     ] = 30,

@@ -8,15 +8,16 @@ import secrets
 import shutil
 import signal
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 
 from smbridge.assembly.service import token_hash
+from smbridge.clock import utc_now
 from smbridge.config import Settings, get_settings
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import self_signed
 from smbridge.domain.picker import Picker
 from smbridge.domain.store import Store
+from smbridge.emulators.pickers_command import PICKERS_TOKEN_ENV
 from smbridge.entrypoints.supervisor import Supervisor, child_environment
 from smbridge.metrics import MULTIPROC_ENV
 from smbridge.orders.views import HOOK_PATH
@@ -26,6 +27,7 @@ DEMO_STORE = "101"
 DEMO_STORE_CHAT = "-1001001"  # a group: the store's staff
 DEMO_OPERATIONS_CHAT = "-1009999"  # a group: e-commerce operations
 DEMO_BOT_TOKEN = "demo-bot-token"  # noqa: S105 - the test stand's emulated bot
+DEMO_TOKEN_LABEL = "demo pickers"  # noqa: S105 - a label, not a token
 #: A demo day runs fast: alerts and sales documents show up within seconds.
 DEMO_JOB_PACE = {
     "SMBRIDGE_JOB_TELEGRAM_SECONDS": "2",
@@ -86,8 +88,10 @@ class Secrets:
 
 
 def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
-    """A demo store with pickers and an API token (made once; the tokens are new each run)."""
+    """A demo store with pickers (made once) and a new API token each run; the earlier
+    runs' tokens are revoked, so no forgotten demo token stays valid."""
     api_token = secrets.token_urlsafe(24)
+    now = utc_now()
     with db.unit_of_work() as uow:
         store = uow.stores.by_sm_id(DEMO_STORE)
         if store is None:
@@ -105,7 +109,8 @@ def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
             )
             uow.pickers.add(picker)
             pickers.append(picker)
-        uow.tokens.add(store.id, token_hash(api_token), "demo pickers", datetime.now(UTC))
+        uow.tokens.revoke_labelled(store.id, DEMO_TOKEN_LABEL, now)
+        uow.tokens.add(store.id, token_hash(api_token), DEMO_TOKEN_LABEL, now)
         uow.commit()
         ids = tuple(p.id for p in pickers[: plan.demo_pickers] if p.id is not None)
     return Secrets(
@@ -147,21 +152,18 @@ def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
         # nginx: SIGQUIT is its graceful stop (SIGTERM would drop requests in flight)
         supervisor.add_program("nginx", argv, signal.SIGQUIT)
     supervisor.add("scheduler", "scheduler")  # the periodic jobs and the SM dispatcher
-    if plan.demo:
-        supervisor.add("sm-emulator", *_sm_emulator_args(plan, keys, front))
+    if plan.demo:  # the emulators read their tokens from the environment, as the workers
+        supervisor.add("sm-emulator", *_sm_emulator_args(plan, front))
         supervisor.add(
             "telegram-emulator",
-            "emulate",
-            "telegram",
-            "--host",
-            plan.host,
-            "--port",
-            str(plan.telegram_port),
-            "--token",
-            DEMO_BOT_TOKEN,
+            *("emulate", "telegram", "--host", plan.host, "--port", str(plan.telegram_port)),
         )
         if keys.picker_ids:
-            supervisor.add("pickers", *_pickers_args(plan, keys, front))
+            supervisor.add(
+                "pickers",
+                *_pickers_args(plan, keys, front),
+                env={PICKERS_TOKEN_ENV: keys.api_token},
+            )
     return supervisor
 
 
@@ -216,7 +218,7 @@ def write_nginx_config(plan: StackPlan, settings: Settings) -> StandFront:
     return StandFront(output, f"https://{plan.host}:{plan.https_port}", ca_file)
 
 
-def _sm_emulator_args(plan: StackPlan, keys: Secrets, front: StandFront | None) -> list[str]:
+def _sm_emulator_args(plan: StackPlan, front: StandFront | None) -> list[str]:
     args = [
         "emulate",
         "sm",
@@ -224,10 +226,6 @@ def _sm_emulator_args(plan: StackPlan, keys: Secrets, front: StandFront | None) 
         plan.host,
         "--port",
         str(plan.sm_port),
-        "--hook-token",
-        keys.hook_token,
-        "--notify-token",
-        keys.sm_token,
         "--store",
         DEMO_STORE,
         "--rate",
@@ -251,8 +249,6 @@ def _pickers_args(plan: StackPlan, keys: Secrets, front: StandFront | None) -> l
     args = [
         "emulate",
         "pickers",
-        "--token",
-        keys.api_token,
         "--seconds-per-line",
         str(plan.demo_pick_seconds),
     ]

@@ -28,6 +28,7 @@ class Child:
     backoff: float = field(default=0.5)
     health_url: str | None = None  # a web worker: rolled one at a time, up when this answers
     stop_signal: int = signal.SIGTERM
+    env: dict[str, str] = field(default_factory=dict)  # on top of the supervisor's
 
 
 class Supervisor:
@@ -37,10 +38,17 @@ class Supervisor:
         self._env = env
         self.children: list[Child] = []
 
-    def add(self, name: str, *args: str, health_url: str | None = None) -> None:
-        """An ``smbridge`` subcommand; a web worker gives the URL that says it is up."""
+    def add(
+        self,
+        name: str,
+        *args: str,
+        health_url: str | None = None,
+        env: dict[str, str] | None = None,
+    ) -> None:
+        """An ``smbridge`` subcommand; a web worker gives the URL that says it is up.
+        Secrets go in ``env``, never in ``args``: any local user can read a command line."""
         argv = [sys.executable, "-m", "smbridge", *args]
-        self.children.append(Child(name, argv, health_url=health_url))
+        self.children.append(Child(name, argv, health_url=health_url, env=env or {}))
 
     def add_program(self, name: str, argv: list[str], stop_signal: int) -> None:
         self.children.append(Child(name, argv, stop_signal=stop_signal))
@@ -105,7 +113,7 @@ class Supervisor:
         stop_processes([c.process for c in running if c.process], grace_seconds, signals)
 
     def _start(self, child: Child) -> None:
-        child.process = subprocess.Popen(child.argv, env=self._env)
+        child.process = subprocess.Popen(child.argv, env={**self._env, **child.env})
         log.info("supervisor.child_started", child=child.name, pid=child.process.pid)
 
 

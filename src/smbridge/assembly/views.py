@@ -11,13 +11,15 @@ import orjson
 import structlog
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from smbridge.assembly import schemas
 from smbridge.assembly.methods import METHODS
 from smbridge.assembly.service import ApiFailure, AssemblyPolicy, Call, Method, execute
 from smbridge.assembly.texts import error_text
-from smbridge.entrypoints.http_common import JsonResponse
+from smbridge.bounds import RequestId
+from smbridge.entrypoints.http_common import JsonResponse, error_responses
 from smbridge.notifications.service import Dispatcher
 from smbridge.service_layer.unit_of_work import Database
 
@@ -37,10 +39,10 @@ def assembly_router(
             summary=method.summary,
             name=method.name,
             response_model=schemas.Answer[method.response],  # type: ignore[name-defined]
-            responses={
-                code: {"model": schemas.Answer[schemas.NoData]}
-                for code in (400, 403, 404, 409, 422)
-            },
+            responses=error_responses(
+                400, 403, 404, 409, 413, 415, 422, model=schemas.Answer[schemas.NoData]
+            ),
+            openapi_extra={"security": [{"ClientToken": []}]},
         )
     return router
 
@@ -120,4 +122,10 @@ async def _request_id_of(request: Request) -> str | None:
     except orjson.JSONDecodeError:
         return None
     value = document.get("requestId") if isinstance(document, dict) else None
-    return value if isinstance(value, str) else None
+    try:  # echo only an id that could be one: never kilobytes or control characters
+        return _REQUEST_ID.validate_python(value)
+    except ValidationError:
+        return None
+
+
+_REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)

@@ -10,31 +10,43 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from smbridge.entrypoints.http_common import ApiError
+from smbridge.bounds import DbId
+from smbridge.entrypoints.http_common import ApiError, error_responses
 from smbridge.sales.export import as_json
 from smbridge.service_layer.unit_of_work import Database
 
+ERP_TOKEN = {"ErpToken": {"type": "apiKey", "in": "header", "name": "X-ERP-Token"}}
+ERP_SECURITY: dict[str, Any] = {"security": [{"ErpToken": []}]}
+
 
 class Acknowledge(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=1000)
+    ids: list[DbId] = Field(min_length=1, max_length=1000)
 
 
 def erp_router(db: Database, token: str) -> APIRouter:
-    router = APIRouter(prefix="/erp/sales-documents", tags=["ERP"])
+    router = APIRouter(
+        prefix="/erp/sales-documents",
+        tags=["ERP"],
+        responses=error_responses(400, 403, 413, 415, 422),
+    )
 
     def authorize(request: Request) -> None:
         given = request.headers.get("x-erp-token", "").encode()
         if not token or not hmac.compare_digest(given, token.encode()):
             raise ApiError(403, "forbidden", "missing or wrong X-ERP-Token")
 
-    @router.get("", summary="Sales documents the ERP has not acknowledged, oldest first")
+    @router.get(
+        "",
+        summary="Sales documents the ERP has not acknowledged, oldest first",
+        openapi_extra=ERP_SECURITY,
+    )
     async def new_documents(request: Request, limit: int = 100) -> dict[str, Any]:
         authorize(request)
         if not 1 <= limit <= 1000:
             raise ApiError(400, "invalid_limit", "limit must be between 1 and 1000")
         return await run_in_threadpool(_new, db, limit)
 
-    @router.post("/ack", summary="Mark documents as taken by the ERP")
+    @router.post("/ack", summary="Mark documents as taken by the ERP", openapi_extra=ERP_SECURITY)
     async def acknowledge(request: Request, body: Acknowledge) -> dict[str, int]:
         authorize(request)
         return {"acknowledged": await run_in_threadpool(_ack, db, body.ids)}

@@ -174,6 +174,17 @@ class Settings(BaseSettings):
     job_sales_seconds: float = Field(
         default=3600, gt=0, description="how often sales documents are created, seconds"
     )
+    job_housekeeping_seconds: float = Field(
+        default=3600, gt=0, description="how often expired idempotency keys are purged, seconds"
+    )
+    idempotency_retention_hours: float = Field(
+        default=72,
+        gt=0,
+        description=(
+            "the assembly API answers a repeated requestId from memory for at least this "
+            "long; older keys are purged and the same requestId counts as a new request"
+        ),
+    )
     job_lease_seconds: float = Field(
         default=60,
         gt=0,

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from smbridge.adapters.telegram_client import TelegramClient
+from smbridge.assembly.service import purge_idempotency_keys
 from smbridge.config import Settings
 from smbridge.monitoring.service import run_monitoring
 from smbridge.sales.service import create_documents, write_export_files
@@ -16,6 +17,7 @@ from smbridge.telegram.limits import RateLimiter, TelegramLimits
 from smbridge.telegram.sender import SenderPolicy, TelegramSender
 
 TELEGRAM, MONITORING, SALES = "telegram_sender", "monitoring", "sales_documents"
+HOUSEKEEPING = "housekeeping"
 
 
 def build_jobs(settings: Settings, db: Database) -> list[Job]:
@@ -28,6 +30,7 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
             lambda ctx: run_monitoring(ctx.db, ctx.settings, ctx.now),
         ),
         Job(SALES, timedelta(seconds=settings.job_sales_seconds), _sales_documents),
+        Job(HOUSEKEEPING, timedelta(seconds=settings.job_housekeeping_seconds), _housekeeping),
     ]
 
 
@@ -52,6 +55,11 @@ def _telegram_job(settings: Settings, db: Database) -> Any:
         ),
     )
     return lambda _ctx: sender.run().as_dict()
+
+
+def _housekeeping(ctx: JobContext) -> dict[str, Any]:
+    retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
+    return {"idempotency_keys_purged": purge_idempotency_keys(ctx.db, ctx.now, retention)}
 
 
 def _sales_documents(ctx: JobContext) -> dict[str, Any]:

@@ -21,6 +21,7 @@ from rich.table import Table
 
 from smbridge.adapters import migrations
 from smbridge.adapters.telegram_client import TelegramClient
+from smbridge.clock import utc_now
 from smbridge.config import Settings
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.emulators.telegram import TelegramEmulator, create_app
@@ -64,7 +65,11 @@ def measure(kind: str, messages: int, chats: int) -> dict[str, float]:
             uow.commit()
         client = TelegramClient(api, "BENCH")
         sender = TelegramSender(
-            db, client, RateLimiter(TelegramLimits()), SenderPolicy(budget=timedelta(seconds=8))
+            db,
+            client,
+            RateLimiter(TelegramLimits()),
+            SenderPolicy(budget=timedelta(seconds=8)),
+            clock=utc_now,
         )
         total = SendCounts()
         started = time.perf_counter()

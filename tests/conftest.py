@@ -13,6 +13,7 @@ from smbridge.adapters.tables import metadata
 from smbridge.config import Settings
 from smbridge.service_layer.unit_of_work import Database
 from smbridge.testing import create_postgres_database, drop_postgres_database
+from tests.support.clock import FrozenClock
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])
@@ -72,3 +73,9 @@ def _empty(database: Database) -> None:
         else:
             for name in names:
                 connection.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    """The instant every use case under test sees; tests move it explicitly."""
+    return FrozenClock()

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 
 from smbridge.domain.store import Store
 from smbridge.service_layer.unit_of_work import Database
+from tests.support.clock import FROZEN_NOW
 
 STORE_SM_ID = "101"
+#: A default order's delivery window opens the morning after the frozen now: 10:00 in Moscow.
+WINDOW_FROM = (FROZEN_NOW.astimezone(ZoneInfo("Europe/Moscow")) + timedelta(days=1)).replace(
+    hour=10, minute=0
+)
 TOKEN = "test-token"
 HEADERS = {"Client-Token": TOKEN, "Content-Type": "application/json"}
 
@@ -54,8 +61,8 @@ def order_payload(sm_order_id: str = "H1234567890", **fields: Any) -> dict[str, 
         "customer": {"name": "Иван Петров", "phone": "+79991111111"},
         "address": {"full_address": "Москва, ул. Ленина, д. 1, кв. 5", "city": "Москва"},
         "delivery": {
-            "expectedFrom": "2026-11-29T10:00:00+03:00",
-            "expectedTo": "2026-11-29T11:00:00+03:00",
+            "expectedFrom": WINDOW_FROM.isoformat(),
+            "expectedTo": (WINDOW_FROM + timedelta(hours=1)).isoformat(),
             "isPlanned": True,
         },
         "total": {"totalPrice": "328.55", "discountTotalPrice": "308.55"},

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -26,6 +25,7 @@ from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import add_store, envelope, order_payload, position, weighed_position
+from tests.support.clock import FROZEN_NOW, FrozenClock
 
 TOKEN_A, TOKEN_B = "token-store-a", "token-store-b"
 
@@ -61,7 +61,7 @@ def world(db: Database) -> dict[str, int]:
     assert store_b.id is not None
     ids: dict[str, int] = {"store_a": store_a.id, "store_b": store_b.id}
     with db.unit_of_work() as uow:
-        now = datetime.now(UTC)
+        now = FROZEN_NOW
         uow.tokens.add(store_a.id, token_hash(TOKEN_A), "ТСД 1", now)
         uow.tokens.add(store_b.id, token_hash(TOKEN_B), "ТСД 2", now)
         for key, store, name, chat in (
@@ -79,8 +79,8 @@ def world(db: Database) -> dict[str, int]:
 
 
 @pytest.fixture
-def api(db: Database, settings: Settings) -> Iterator[Api]:
-    with TestClient(create_assembly_app(settings, db)) as client:
+def api(db: Database, settings: Settings, clock: FrozenClock) -> Iterator[Api]:
+    with TestClient(create_assembly_app(settings, db, clock=clock)) as client:
         yield Api(client)
 
 
@@ -96,6 +96,7 @@ def new_order(db: Database, sm_order_id: str = "H1", **fields: Any) -> str:
         db,
         parse_webhook(envelope("order.created", order_payload(sm_order_id, **fields))),
         IntakePolicy(notify_accepted=False),
+        FrozenClock(),
     )
     number: str = reply.body["number"]
     return number
@@ -215,11 +216,11 @@ def test_missing_or_wrong_token_is_refused(api: Api, world: dict[str, int], toke
 
 def test_a_revoked_token_is_refused(db: Database, api: Api, world: dict[str, int]) -> None:
     with db.unit_of_work() as uow:
-        token_id = uow.tokens.add(world["store_a"], token_hash("soon-gone"), "x", datetime.now(UTC))
+        token_id = uow.tokens.add(world["store_a"], token_hash("soon-gone"), "x", FROZEN_NOW)
         uow.commit()
     assert api.call("getActiveOrders", token="soon-gone")[0] == 200
     with db.unit_of_work() as uow:
-        assert uow.tokens.revoke(token_id, datetime.now(UTC))
+        assert uow.tokens.revoke(token_id, FROZEN_NOW)
         uow.commit()
     assert api.call("getActiveOrders", token="soon-gone")[0] == 403
 
@@ -509,7 +510,7 @@ def test_erp_ack_ids_beyond_the_database_are_400(
     db: Database, settings: Settings, ids: list[int]
 ) -> None:
     erp_settings = settings.model_copy(update={"erp_token": SecretStr("erp")})
-    with TestClient(create_assembly_app(erp_settings, db)) as client:
+    with TestClient(create_assembly_app(erp_settings, db, clock=FrozenClock())) as client:
         response = client.post(
             "/erp/sales-documents/ack", json={"ids": ids}, headers={"X-ERP-Token": "erp"}
         )

@@ -16,6 +16,7 @@ from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HOOK, SM_ORDER, fixture_body, row_counts
 from tests.factories import STORE_SM_ID, add_store
+from tests.support.clock import FrozenClock
 
 CREATED = fixture_body("order.created")
 JSON = {"Content-Type": "application/json"}
@@ -31,7 +32,7 @@ NOTHING = {
 
 def client_for(db: Database, database_url: str, **overrides: object) -> TestClient:
     settings = make_settings(database_url, hook_token_previous="old-token", **overrides)
-    return TestClient(create_hook_app(settings, db))
+    return TestClient(create_hook_app(settings, db, clock=FrozenClock()))
 
 
 @pytest.fixture
@@ -108,7 +109,9 @@ def test_without_a_previous_token_only_the_current_one_works(
     db: Database, database_url: str
 ) -> None:
     add_store(db, STORE_SM_ID)
-    with TestClient(create_hook_app(make_settings(database_url), db)) as client:
+    with TestClient(
+        create_hook_app(make_settings(database_url), db, clock=FrozenClock())
+    ) as client:
         old = client.post(HOOK, content=CREATED, headers={"Client-Token": "old-token", **JSON})
         error_of(old, 403, "forbidden")
         empty = client.post(HOOK, content=CREATED, headers={"Client-Token": "", **JSON})

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -45,6 +44,7 @@ from tests.e2e.hook_client import (
     stored_order,
 )
 from tests.factories import STORE_SM_ID, add_store
+from tests.support.clock import FrozenClock
 
 STORE_CHAT = "-1001"
 OPERATIONS_CHAT = "-500"
@@ -52,8 +52,8 @@ LEGAL_ORDER = "H7700012399"
 
 
 @pytest.fixture
-def client(db: Database, settings: Settings) -> Iterator[TestClient]:
-    with TestClient(create_hook_app(settings, db)) as test_client:
+def client(db: Database, settings: Settings, clock: FrozenClock) -> Iterator[TestClient]:
+    with TestClient(create_hook_app(settings, db, clock=clock)) as test_client:
         yield test_client
 
 
@@ -147,16 +147,8 @@ def test_order_created_stores_the_order_and_answers_with_our_number(
     assert (body["status"], body["number"]) == ("created", "SM00000001")
 
     order = stored_order(db)
-    # The promise: store lead time (30 min) after receipt, or 15 min before the window opens,
-    # whichever is later, in the store's time zone.
-    window_opens = datetime.fromisoformat("2026-11-29T10:00:00+03:00")
-    promised = max(order.received_at + timedelta(minutes=30), window_opens - timedelta(minutes=15))
-    expected = datetime.fromisoformat(body["expectedAssemblyTime"])
-    assert expected.utcoffset() == timedelta(hours=3)
-    assert expected == promised.replace(microsecond=0)
-    assert body["expectedAssemblyTime"] == (
-        promised.astimezone(ZoneInfo("Europe/Moscow")).replace(microsecond=0).isoformat()
-    )
+    # Received the day before its window: promised 15 min before the window opens.
+    assert body["expectedAssemblyTime"] == "2026-11-29T09:45:00+03:00"
 
     assert (order.number, order.store_id, order.status) == ("SM00000001", store.id, "new")
     assert (order.sm_uuid, order.sm_state, order.payment_state) == (
@@ -544,7 +536,7 @@ def test_unknown_store_is_kept_failed_alerted_and_replayable(
     db: Database, database_url: str
 ) -> None:
     settings = make_settings(database_url, operations_chat_id=OPERATIONS_CHAT)
-    with TestClient(create_hook_app(settings, db)) as client:
+    with TestClient(create_hook_app(settings, db, clock=FrozenClock())) as client:
         assert post(client, "order.paid") == (202, {"status": "accepted"})
         assert post(client, "order.created") == (202, {"status": "accepted"})
         assert post(client, "order.created") == (202, {"status": "accepted"})  # SM retries
@@ -569,7 +561,7 @@ def test_unknown_store_is_kept_failed_alerted_and_replayable(
         assert f"smbridge events replay --id {failed['id']}" in alert["text"]
 
         store = add_store(db, STORE_SM_ID, telegram_chat_id=STORE_CHAT)
-        outcome = replay_failed(db, failed["id"], intake_policy(settings))
+        outcome = replay_failed(db, failed["id"], intake_policy(settings), FrozenClock())
         assert outcome is JournalStatus.APPLIED
 
         order = stored_order(db)
@@ -584,8 +576,32 @@ def test_unknown_store_is_kept_failed_alerted_and_replayable(
         status, body = post(client, "order.created")
         assert (status, body["status"], body["number"]) == (200, "created", "SM00000001")
         assert journal_rows(db)[1]["deliveries"] == 3
-        assert replay_failed(db, failed["id"], intake_policy(settings)) is JournalStatus.APPLIED
+        assert (
+            replay_failed(db, failed["id"], intake_policy(settings), FrozenClock())
+            is JournalStatus.APPLIED
+        )
         assert row_counts(db)["orders"] == 1
+
+
+@pytest.mark.parametrize(
+    ("received", "promised"),
+    [
+        # the window is far off: 15 min before it opens (10:00 Moscow)
+        ("2026-11-28T12:00:00+03:00", "2026-11-29T09:45:00+03:00"),
+        # the window is near: the store's 30 min lead after receipt is later
+        ("2026-11-29T09:40:00+03:00", "2026-11-29T10:10:00+03:00"),
+        # exactly where both rules give the same time
+        ("2026-11-29T09:15:00+03:00", "2026-11-29T09:45:00+03:00"),
+        # just before midnight in Moscow, already the next day in UTC terms of the window
+        ("2026-11-28T23:59:30+03:00", "2026-11-29T09:45:00+03:00"),
+    ],
+)
+def test_expected_assembly_time_is_the_later_of_lead_and_window(
+    client: TestClient, store: Store, clock: FrozenClock, received: str, promised: str
+) -> None:
+    clock.now = datetime.fromisoformat(received)
+    status, body = post(client, "order.created")
+    assert (status, body["expectedAssemblyTime"]) == (200, promised)
 
 
 # --- SM's free text and odd ids (found while testing: see the report) ---------------------
@@ -623,7 +639,7 @@ def test_an_unknown_event_with_an_odd_order_id_is_still_stored(
     document = fixture("unknown.event")
     document["payload"]["originalOrderId"] = "H" + "7" * 80
     body = json.dumps(document, ensure_ascii=False).encode()
-    app = create_hook_app(settings, db)
+    app = create_hook_app(settings, db, clock=FrozenClock())
     with TestClient(app, raise_server_exceptions=False) as client:
         response = client.post(HOOK, content=body, headers=HEADERS)
     assert (response.status_code, response.json()) == (200, {"status": "ok"})

@@ -25,6 +25,7 @@ from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HEADERS, HOOK, SM_ORDER, fixture, post, set_status
 from tests.factories import STORE_SM_ID, add_store
+from tests.support.clock import FrozenClock
 
 LEGAL_ORDER = "H7700012399"
 WRONG_TOKEN = "wrong-token-5f0c"
@@ -101,7 +102,7 @@ def test_a_whole_day_of_webhooks_logs_no_personal_data(
 ) -> None:
     caplog.set_level(logging.WARNING)
     settings = make_settings(database_url, operations_chat_id="-500")
-    with TestClient(create_hook_app(settings, db)) as client:
+    with TestClient(create_hook_app(settings, db, clock=FrozenClock())) as client:
         # The legal buyer's order comes before its store is set up: failed and alerted.
         assert post(client, "order.created.legal_entity") == (202, {"status": "accepted"})
         add_store(db, STORE_SM_ID, telegram_chat_id="-1001")
@@ -109,7 +110,10 @@ def test_a_whole_day_of_webhooks_logs_no_personal_data(
             (failed,) = uow.journal.with_status(JournalStatus.FAILED, 10)
             failed_id = failed.id
         assert failed_id is not None
-        assert replay_failed(db, failed_id, intake_policy(settings)) is JournalStatus.APPLIED
+        assert (
+            replay_failed(db, failed_id, intake_policy(settings), FrozenClock())
+            is JournalStatus.APPLIED
+        )
 
         replies = [post(client, "order.paid")[0], post(client, "order.created")[0]]
         replies += [post(client, name)[0] for name in ("order.updated", "courier.assigned")]

@@ -18,6 +18,7 @@ from smbridge.service_layer.unit_of_work import Database
 from tests.e2e.hook_client import FIXTURES, HEADERS, HOOK
 from tests.factories import add_store
 from tests.fuzz.rules import check_answer, failed_from_input, report
+from tests.support.clock import FrozenClock
 
 EXAMPLES = 300  # per database: about 10 s each on this machine
 FUZZ = hypothesis_settings(
@@ -98,7 +99,7 @@ def test_hostile_values_in_sm_fixtures_never_get_a_5xx_nor_fail_for_good(
 ) -> None:
     add_store(db, "101")
     statuses: Counter[int] = Counter()
-    with TestClient(create_hook_app(settings, db)) as client:
+    with TestClient(create_hook_app(settings, db, clock=FrozenClock())) as client:
         created = client.post(
             HOOK, content=(FIXTURES / "order.created.json").read_bytes(), headers=HEADERS
         )

@@ -9,7 +9,6 @@ The runs are derandomized and bounded by max_examples, so CI sees the same cases
 from __future__ import annotations
 
 from collections import Counter
-from datetime import UTC, datetime
 from typing import Any
 
 import schemathesis
@@ -30,6 +29,7 @@ from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import add_store, envelope, order_payload
 from tests.fuzz.rules import check_answer, failed_from_input, report
+from tests.support.clock import FROZEN_NOW, FrozenClock
 
 EXAMPLES = 400  # per service and database: about 10 s each on this machine
 FUZZ = hypothesis_settings(
@@ -39,7 +39,6 @@ FUZZ = hypothesis_settings(
     database=None,
     suppress_health_check=list(HealthCheck),
 )
-NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
 
 def cases(app: Any) -> st.SearchStrategy[schemathesis.Case[Any]]:
@@ -75,19 +74,25 @@ def seed_two_stores(db: Database) -> dict[str, list[Any]]:
         store = add_store(db, sm_id)
         assert store.id is not None
         with db.unit_of_work() as uow:
-            uow.tokens.add(store.id, token_hash(token), "ТСД", NOW)
+            uow.tokens.add(store.id, token_hash(token), "ТСД", FROZEN_NOW)
             picker = Picker(store_id=store.id, name="Анна")
             uow.pickers.add(picker)
             uow.commit()
             pickers.append(picker.id)
         hook = parse_webhook(envelope("order.created", order_payload(sm_order, storeID=sm_id)))
-        numbers.append(ingest_webhook(db, hook, IntakePolicy(notify_accepted=False)).body["number"])
+        numbers.append(
+            ingest_webhook(db, hook, IntakePolicy(notify_accepted=False), FrozenClock()).body[
+                "number"
+            ]
+        )
     return {"pickerId": pickers, "orderNumber": numbers, "lineNo": [1, 2, 3]}
 
 
 def test_assembly_api_answers_every_case_without_5xx(db: Database, settings: Settings) -> None:
     real = seed_two_stores(db)
-    app = create_assembly_app(settings.model_copy(update={"erp_token": SecretStr("erp")}), db)
+    app = create_assembly_app(
+        settings.model_copy(update={"erp_token": SecretStr("erp")}), db, clock=FrozenClock()
+    )
     statuses: Counter[int] = Counter()
 
     @FUZZ
@@ -108,7 +113,7 @@ def test_hook_answers_every_case_without_5xx_and_keeps_nothing_failed(
     db: Database, settings: Settings
 ) -> None:
     add_store(db, "101")
-    app = create_hook_app(settings, db)
+    app = create_hook_app(settings, db, clock=FrozenClock())
     kinds = st.sampled_from([*(k.value for k in EventType), "order.changed", "order.cancelled"])
     statuses: Counter[int] = Counter()
 

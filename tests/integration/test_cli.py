@@ -18,6 +18,7 @@ from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import envelope, order_payload
+from tests.support.clock import FrozenClock
 
 runner = CliRunner()
 
@@ -92,7 +93,9 @@ def test_stores_add_updates_and_lists(
 def test_events_replay_applies_a_failed_order_after_its_store_is_added(
     db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
 ) -> None:
-    ingest_webhook(db, parse_webhook(envelope("order.created", order_payload())), IntakePolicy())
+    ingest_webhook(
+        db, parse_webhook(envelope("order.created", order_payload())), IntakePolicy(), FrozenClock()
+    )
     assert "unknown SM store" in invoke(monkeypatch, database_url, "events", "list")
 
     monkeypatch.setenv("SMBRIDGE_DATABASE_URL", database_url)

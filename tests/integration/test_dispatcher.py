@@ -20,6 +20,7 @@ from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import add_store, envelope, order_payload
+from tests.support.clock import FrozenClock
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -62,6 +63,7 @@ def make_orders(db: Database, *sm_ids: str) -> dict[str, int]:
             db,
             parse_webhook(envelope("order.created", order_payload(sm_id))),
             IntakePolicy(notify_accepted=False),
+            FrozenClock(),
         )
         with db.unit_of_work() as uow:
             order = uow.orders.by_sm_id(sm_id)
@@ -254,7 +256,9 @@ def test_sm_cancelling_an_order_supersedes_its_unsent_notifications(
 ) -> None:
     ids = make_orders(db, "H1")
     queue(db, ids["H1"], "H1", "order.in_work")
-    ingest_webhook(db, parse_webhook(envelope(kind, {"originalOrderId": "H1"})), IntakePolicy())
+    ingest_webhook(
+        db, parse_webhook(envelope(kind, {"originalOrderId": "H1"})), IntakePolicy(), FrozenClock()
+    )
     sm = ScriptedSm()
     drain(dispatcher(db, sm, Clock()))
     assert sm.received == []

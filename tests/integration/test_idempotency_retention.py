@@ -25,6 +25,7 @@ from smbridge.scheduler.runner import JobContext
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.factories import add_store
+from tests.support.clock import FrozenClock
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 RETENTION = timedelta(hours=72)
@@ -79,11 +80,13 @@ def test_the_housekeeping_job_purges_by_the_retention_setting(
     picker = a_picker(db)
     call(db, "openShift", picker, T0, "open-1")
     settings: Settings = make_settings(database_url, idempotency_retention_hours=1)
-    job = next(j for j in build_jobs(settings, db) if j.name == HOUSEKEEPING)
+    job = next(j for j in build_jobs(settings, db, FrozenClock(T0)) if j.name == HOUSEKEEPING)
     assert job.interval == timedelta(seconds=settings.job_housekeeping_seconds)
 
-    context = JobContext(db, settings, T0 + timedelta(minutes=59), threading.Event())
+    late = T0 + timedelta(minutes=59)
+    context = JobContext(db, settings, late, FrozenClock(late), threading.Event())
     assert job.run(context) == {"idempotency_keys_purged": 0}
-    context = JobContext(db, settings, T0 + timedelta(minutes=61), threading.Event())
+    later = T0 + timedelta(minutes=61)
+    context = JobContext(db, settings, later, FrozenClock(later), threading.Event())
     assert job.run(context) == {"idempotency_keys_purged": 1}
     assert keys(db) == 0

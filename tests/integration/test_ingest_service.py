@@ -16,6 +16,7 @@ from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import HookReply, IntakePolicy, ingest_webhook, replay_failed
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import add_store, envelope, order_payload
+from tests.support.clock import FrozenClock
 
 POLICY = IntakePolicy(operations_chat_id="-100500")
 SM_ID = "H1234567890"
@@ -23,7 +24,7 @@ SM_ID = "H1234567890"
 
 def send(db: Database, event_type: str, **payload: object) -> HookReply:
     body = envelope(event_type, order_payload(SM_ID, **payload))
-    return ingest_webhook(db, parse_webhook(body), POLICY)
+    return ingest_webhook(db, parse_webhook(body), POLICY, FrozenClock())
 
 
 def journal(db: Database) -> list[tuple[str, str, int]]:
@@ -118,7 +119,7 @@ def test_unknown_store_is_kept_alerted_and_replayable(db: Database) -> None:
     assert f"smbridge events replay --id {entry_id}" in text
 
     add_store(db)
-    assert replay_failed(db, entry_id, POLICY) is JournalStatus.APPLIED
+    assert replay_failed(db, entry_id, POLICY, FrozenClock()) is JournalStatus.APPLIED
 
     order = the_order(db)
     assert order.number == "SM00000001"
@@ -128,7 +129,7 @@ def test_unknown_store_is_kept_alerted_and_replayable(db: Database) -> None:
 
 def test_replay_that_fails_again_stays_failed_with_the_new_reason(db: Database) -> None:
     send(db, "order.created")
-    assert replay_failed(db, failed_id(db), POLICY) is JournalStatus.FAILED
+    assert replay_failed(db, failed_id(db), POLICY, FrozenClock()) is JournalStatus.FAILED
     with db.engine.connect() as c:
         status, attempts, detail = c.execute(
             select(webhook_journal.c.status, webhook_journal.c.attempts, webhook_journal.c.detail)
@@ -143,10 +144,10 @@ def test_replay_of_an_applied_event_does_nothing(db: Database) -> None:
     send(db, "order.created")
     with db.engine.connect() as c:
         entry_id = int(c.execute(select(webhook_journal.c.id)).scalar_one())
-    assert replay_failed(db, entry_id, POLICY) is JournalStatus.APPLIED
+    assert replay_failed(db, entry_id, POLICY, FrozenClock()) is JournalStatus.APPLIED
     assert count(db, orders) == 1
     with pytest.raises(LookupError):
-        replay_failed(db, 999, POLICY)
+        replay_failed(db, 999, POLICY, FrozenClock())
 
 
 @pytest.fixture
@@ -175,7 +176,7 @@ def test_a_bug_while_applying_keeps_the_event_and_changes_nothing_else(
     monkeypatch.undo()  # the bug is fixed; the event is applied on replay
     with db.engine.begin() as c:
         c.execute(orders.update().values(status=OrderStatus.READY.value))
-    assert replay_failed(db, entry_id, POLICY) is JournalStatus.APPLIED
+    assert replay_failed(db, entry_id, POLICY, FrozenClock()) is JournalStatus.APPLIED
     assert the_order(db).status == OrderStatus.HANDED_OVER.value
 
 
@@ -217,7 +218,7 @@ def test_backward_event_is_journaled_and_does_not_regress(db: Database) -> None:
 
 def test_unknown_event_type_is_stored_and_acknowledged(db: Database) -> None:
     body = envelope("order.rated", {"originalOrderId": SM_ID, "rating": 5})
-    reply = ingest_webhook(db, parse_webhook(body), POLICY)
+    reply = ingest_webhook(db, parse_webhook(body), POLICY, FrozenClock())
     assert (reply.status_code, reply.body) == (200, {"status": "ok"})
     assert journal(db) == [("order.rated", "ignored", 1)]
 

@@ -10,7 +10,7 @@ import sys
 from collections import Counter as Tally
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +31,7 @@ from smbridge.metrics import MULTIPROC_ENV
 from smbridge.notifications.service import Dispatcher, DispatchPolicy
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import HEADERS, TOKEN, add_store, envelope, order_payload
+from tests.support.clock import FROZEN_NOW, FrozenClock
 from tests.support.servers import free_port, wait_until_up
 
 HOOK = "/sbermarket/orders/hook/"
@@ -79,8 +80,8 @@ def test_requests_to_both_services_are_counted_by_route_template(
 ) -> None:
     add_store(db)
     with (
-        TestClient(create_hook_app(settings, db)) as hook,
-        TestClient(create_assembly_app(settings, db)) as assembly,
+        TestClient(create_hook_app(settings, db, clock=FrozenClock())) as hook,
+        TestClient(create_assembly_app(settings, db, clock=FrozenClock())) as assembly,
     ):
         before = scrape(hook)
         assert hook.post(HOOK, content=created("H1"), headers=HEADERS).status_code == 200
@@ -154,8 +155,8 @@ def _journal(db: Database, status: str) -> int:
 @pytest.mark.usefixtures("single_process")
 def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Settings) -> None:
     add_store(db)
-    t0 = datetime.now(UTC).replace(microsecond=0)
-    with TestClient(create_hook_app(settings, db)) as hook:
+    t0 = FROZEN_NOW
+    with TestClient(create_hook_app(settings, db, clock=FrozenClock())) as hook:
         for sm_id in ("H1", "H2", "H3"):  # each queues an order.accepted for SM
             assert hook.post(HOOK, content=created(sm_id), headers=HEADERS).status_code == 200
         paid = envelope("order.paid", order_payload("H9", paymentState="paid"))
@@ -190,7 +191,9 @@ def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Se
             uow.commit()
         # SM refuses H1's order.accepted: a dead letter, and a Telegram alert for operations.
         policy = DispatchPolicy(operations_chat_id="-100")
-        assert Dispatcher(db, RefusingSm(), policy).run_once(order_id=h1_id).dead == 1
+        assert (
+            Dispatcher(db, RefusingSm(), policy, FrozenClock()).run_once(order_id=h1_id).dead == 1
+        )
 
         first = scrape(hook)
         assert hook.post(HOOK, content=created("H4"), headers=HEADERS).status_code == 200
@@ -225,7 +228,7 @@ def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Se
 def test_a_database_that_does_not_answer_leaves_the_http_metrics(settings: Settings) -> None:
     broken = Database.from_settings(Settings(database_url="sqlite:////nonexistent/dir/x.db"))
     try:
-        with TestClient(create_hook_app(settings, broken)) as hook:
+        with TestClient(create_hook_app(settings, broken, clock=FrozenClock())) as hook:
             sample = scrape(hook)
     finally:
         broken.dispose()

@@ -28,6 +28,7 @@ from smbridge.sales.service import create_documents
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload
+from tests.support.clock import FrozenClock
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)  # 15:00 in Moscow: store hours
 Step = Callable[[Database], None]
@@ -39,6 +40,7 @@ def an_order(db: Database, **columns: object) -> None:
         db,
         parse_webhook(envelope("order.created", order_payload("H1"))),
         IntakePolicy(notify_accepted=False),
+        FrozenClock(NOW),
     )
     values = {
         "received_at": NOW,
@@ -90,7 +92,10 @@ def dead_notification(db: Database) -> None:
 
 def failed_webhook(db: Database) -> None:
     ingest_webhook(
-        db, parse_webhook(envelope("order.created", order_payload("H9"))), IntakePolicy()
+        db,
+        parse_webhook(envelope("order.created", order_payload("H9"))),
+        IntakePolicy(),
+        FrozenClock(NOW),
     )  # no such store: kept as failed
 
 
@@ -120,11 +125,11 @@ def delivered_without_document(db: Database) -> None:
 def paid_differently(db: Database) -> None:
     delivered_without_document(db)
     set_order(db, paid_amount=Decimal("1.00"))
-    create_documents(db)
+    create_documents(db, FrozenClock(NOW))
 
 
 def documents_made(db: Database) -> None:
-    create_documents(db)
+    create_documents(db, FrozenClock(NOW))
 
 
 def webhook_now(db: Database) -> None:

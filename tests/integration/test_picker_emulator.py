@@ -5,7 +5,6 @@ from __future__ import annotations
 import random
 import threading
 import time
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +18,7 @@ from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import add_store, envelope
+from tests.support.clock import FROZEN_NOW, FrozenClock, RunningClock
 from tests.support.servers import serving
 
 ORDERS = 12
@@ -29,7 +29,7 @@ def setup_store(db: Database) -> list[int]:
     assert store.id is not None
     ids = []
     with db.unit_of_work() as uow:
-        uow.tokens.add(store.id, token_hash("picker-token"), "test", datetime.now(UTC))
+        uow.tokens.add(store.id, token_hash("picker-token"), "test", FROZEN_NOW)
         for name in ("Анна", "Борис", "Вера"):
             picker = Picker(store_id=store.id, name=name)
             uow.pickers.add(picker)
@@ -52,14 +52,15 @@ def test_pickers_take_pick_and_finish_every_order(db: Database, settings: Settin
     picker_ids = setup_store(db)
     rng = random.Random(7)
     for n in range(ORDERS):
-        payload = baskets.order(f"H{n}", "101", datetime.now(UTC), rng)
+        payload = baskets.order(f"H{n}", "101", FROZEN_NOW, rng)
         ingest_webhook(
             db,
             parse_webhook(envelope("order.created", payload)),
             IntakePolicy(notify_accepted=False),
+            FrozenClock(),
         )
 
-    with serving(create_assembly_app(settings, db)) as url:
+    with serving(create_assembly_app(settings, db, clock=RunningClock())) as url:
         team = PickerTeam(
             [url], "picker-token", picker_ids, PickerHabits(shortage=0.2, replacement=0.2), seed=3
         )

@@ -23,6 +23,7 @@ from smbridge.sales.service import create_documents, write_export_files
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload, position, weighed_position
+from tests.support.clock import FrozenClock
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -37,7 +38,10 @@ def delivered_order(db: Database, sm_id: str, paid: str | None = "306.40") -> No
         ],
     )
     ingest_webhook(
-        db, parse_webhook(envelope("order.created", payload)), IntakePolicy(notify_accepted=False)
+        db,
+        parse_webhook(envelope("order.created", payload)),
+        IntakePolicy(notify_accepted=False),
+        FrozenClock(NOW),
     )
     with db.unit_of_work() as uow:
         order = uow.orders.by_sm_id(sm_id)
@@ -62,7 +66,7 @@ def documents(db: Database) -> int:
 def test_a_document_has_the_final_contents_and_reconciles_payment(db: Database) -> None:
     add_store(db)
     delivered_order(db, "H1", paid="300.00")
-    counts = create_documents(db, clock=lambda: NOW)
+    counts = create_documents(db, FrozenClock(NOW))
     assert (counts.created, counts.with_difference) == (1, 1)
     with db.unit_of_work() as uow:
         order = uow.orders.by_sm_id("H1")
@@ -92,10 +96,13 @@ def test_only_delivered_orders_get_one(db: Database) -> None:
     add_store(db)
     delivered_order(db, "H1")
     ingest_webhook(
-        db, parse_webhook(envelope("order.created", order_payload("H2"))), IntakePolicy()
+        db,
+        parse_webhook(envelope("order.created", order_payload("H2"))),
+        IntakePolicy(),
+        FrozenClock(NOW),
     )
-    assert create_documents(db).created == 1
-    assert create_documents(db).created == 0
+    assert create_documents(db, FrozenClock(NOW)).created == 1
+    assert create_documents(db, FrozenClock(NOW)).created == 0
     assert documents(db) == 1
 
 
@@ -105,7 +112,9 @@ def test_two_overlapping_runs_make_exactly_one_per_order(db: Database) -> None:
         delivered_order(db, f"H{n}")
     results = []
     runs = [
-        threading.Thread(target=lambda: results.append(create_documents(db, batch=7)))
+        threading.Thread(
+            target=lambda: results.append(create_documents(db, FrozenClock(NOW), batch=7))
+        )
         for _ in range(2)
     ]
     for run in runs:
@@ -133,19 +142,19 @@ def test_a_run_that_dies_halfway_is_completed_by_the_next(
 
     monkeypatch.setattr("smbridge.sales.service.document_for", dies_at_the_sixth)
     with pytest.raises(RuntimeError):
-        create_documents(db, batch=5)
+        create_documents(db, FrozenClock(NOW), batch=5)
     assert documents(db) == 5  # the first batch was committed whole, the second not at all
     monkeypatch.undo()
-    assert create_documents(db, batch=5).created == 5
+    assert create_documents(db, FrozenClock(NOW), batch=5).created == 5
     assert documents(db) == 10
 
 
 def test_files_are_written_once_for_each_document(db: Database, tmp_path: Path) -> None:
     add_store(db)
     delivered_order(db, "H1", paid=None)
-    create_documents(db)
-    assert write_export_files(db, tmp_path) == 1
-    assert write_export_files(db, tmp_path) == 0
+    create_documents(db, FrozenClock(NOW))
+    assert write_export_files(db, tmp_path, FrozenClock(NOW)) == 1
+    assert write_export_files(db, tmp_path, FrozenClock(NOW)) == 0
     (json_file,) = tmp_path.glob("*.json")
     (csv_file,) = tmp_path.glob("*.csv")
     exported = json.loads(json_file.read_text())
@@ -164,9 +173,9 @@ def test_erp_lists_new_documents_and_acknowledges_them(db: Database, database_ur
     add_store(db)
     for n in range(3):
         delivered_order(db, f"H{n}")
-    create_documents(db)
+    create_documents(db, FrozenClock(NOW))
     settings: Settings = make_settings(database_url, erp_token="erp-secret")
-    with TestClient(create_assembly_app(settings, db)) as client:
+    with TestClient(create_assembly_app(settings, db, clock=FrozenClock(NOW))) as client:
         headers = {"X-ERP-Token": "erp-secret"}
         assert client.get("/erp/sales-documents").status_code == 403
         listed = client.get("/erp/sales-documents", headers=headers).json()["documents"]

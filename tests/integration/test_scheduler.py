@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import threading
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from smbridge.config import Settings
 from smbridge.scheduler.runner import Job, JobContext, Scheduler
 from smbridge.service_layer.unit_of_work import Database
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
+from tests.support.clock import FrozenClock, RunningClock
 
 
 def counting_job(name: str = "count", interval: float = 60.0) -> tuple[Job, list[int]]:
@@ -35,7 +28,9 @@ def test_a_run_is_recorded_with_its_counts_and_errors(db: Database, settings: Se
         raise RuntimeError("boom")
 
     job, _ = counting_job()
-    scheduler = Scheduler(db, settings, [job, Job("broken", timedelta(seconds=1), broken)])
+    scheduler = Scheduler(
+        db, settings, [job, Job("broken", timedelta(seconds=1), broken)], FrozenClock()
+    )
     assert scheduler.run_once("count").counts == {"calls": 1}
     assert scheduler.run_once("broken").error == "RuntimeError: boom"
     with db.unit_of_work() as uow:
@@ -48,10 +43,10 @@ def test_a_run_is_recorded_with_its_counts_and_errors(db: Database, settings: Se
 
 
 def test_a_job_is_due_after_its_interval_whoever_ran_it(db: Database, settings: Settings) -> None:
-    clock = Clock()
+    clock = FrozenClock()
     job, _calls = counting_job(interval=60)
-    first = Scheduler(db, settings, [job], clock=clock)
-    second = Scheduler(db, settings, [job], clock=clock)
+    first = Scheduler(db, settings, [job], clock)
+    second = Scheduler(db, settings, [job], clock)
     assert second.is_due(job)
     first.run_once("count")
     assert not second.is_due(job)  # the other scheduler's run counts
@@ -74,7 +69,7 @@ def test_two_schedulers_never_run_a_job_at_the_same_time(db: Database, settings:
         return {}
 
     job = Job("slow", timedelta(seconds=0), slow)
-    schedulers = [Scheduler(db, settings, [job]) for _ in range(2)]
+    schedulers = [Scheduler(db, settings, [job], FrozenClock()) for _ in range(2)]
     threads = [
         threading.Thread(target=lambda s=s: [s.run_once("slow") for _ in range(15)])
         for s in schedulers
@@ -90,10 +85,10 @@ def test_two_schedulers_never_run_a_job_at_the_same_time(db: Database, settings:
 def test_a_dead_holders_lease_expires_and_another_takes_over(
     db: Database, settings: Settings
 ) -> None:
-    clock = Clock()
+    clock = FrozenClock()
     job, calls = counting_job()
-    dead = Scheduler(db, settings, [job], lease=timedelta(seconds=30), clock=clock)
-    alive = Scheduler(db, settings, [job], lease=timedelta(seconds=30), clock=clock)
+    dead = Scheduler(db, settings, [job], clock, lease=timedelta(seconds=30))
+    alive = Scheduler(db, settings, [job], clock, lease=timedelta(seconds=30))
     assert dead._take_lease("count")  # took the job, then its VM died
     assert not alive.run_once("count").ran
     clock.now += timedelta(seconds=31)
@@ -103,7 +98,7 @@ def test_a_dead_holders_lease_expires_and_another_takes_over(
 
 def test_serve_runs_due_jobs_and_stops_when_told(db: Database, settings: Settings) -> None:
     job, calls = counting_job(interval=0.05)
-    scheduler = Scheduler(db, settings, [job])
+    scheduler = Scheduler(db, settings, [job], RunningClock())  # intervals pass in real time
     thread = threading.Thread(target=scheduler.serve, kwargs={"tick": 0.01})
     thread.start()
     deadline = time.monotonic() + 20

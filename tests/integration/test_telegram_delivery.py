@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import uvicorn
@@ -22,6 +22,7 @@ from smbridge.service_layer.unit_of_work import Database
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
 from smbridge.telegram.sender import SenderPolicy, TelegramSender
 from smbridge.testing import free_port, wait_until_up
+from tests.support.clock import FROZEN_NOW, RunningClock
 
 CHATS = ["101", "102", "103", "104", "105", "-200"]
 PER_CHAT = 25
@@ -48,7 +49,7 @@ def telegram(port: int, state: Path) -> Iterator[TelegramEmulator]:
 
 
 def test_every_message_arrives_exactly_once(db: Database, tmp_path: Path) -> None:
-    now = datetime.now(UTC)
+    now = FROZEN_NOW
     with db.unit_of_work() as uow:
         for n in range(PER_CHAT):
             for chat in CHATS:
@@ -71,6 +72,7 @@ def test_every_message_arrives_exactly_once(db: Database, tmp_path: Path) -> Non
                 max_attempts=100,
             ),
         ),
+        clock=RunningClock(),  # its backoffs pass in real time
     )
 
     with telegram(port, state) as first:

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from smbridge.adapters.repositories import StoredAnswer
-from smbridge.clock import Clock, utc_now
+from smbridge.clock import Clock
 from smbridge.domain.order import AssemblyError
 from smbridge.domain.status import TransitionRefused
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
@@ -87,7 +87,7 @@ class Call:
         return self.request_id is not None and self.method.changes_state
 
 
-def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock = utc_now) -> CallResult:
+def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> CallResult:
     """Run one API call; raises ApiFailure for every answer that is not a success."""
     try:
         return _execute_once(db, call, policy, clock)

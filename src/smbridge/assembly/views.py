@@ -19,6 +19,7 @@ from smbridge.assembly.methods import METHODS
 from smbridge.assembly.service import ApiFailure, AssemblyPolicy, Call, Method, execute
 from smbridge.assembly.texts import error_text
 from smbridge.bounds import RequestId
+from smbridge.clock import Clock
 from smbridge.entrypoints.http_common import JsonResponse, error_responses
 from smbridge.notifications.service import Dispatcher
 from smbridge.service_layer.unit_of_work import Database
@@ -28,13 +29,17 @@ log = structlog.get_logger(__name__)
 
 
 def assembly_router(
-    db: Database, policy: AssemblyPolicy, dispatcher: Dispatcher | None, executor: Executor | None
+    db: Database,
+    policy: AssemblyPolicy,
+    dispatcher: Dispatcher | None,
+    executor: Executor | None,
+    clock: Clock,
 ) -> APIRouter:
     router = APIRouter(prefix=API_PREFIX)
     for method in METHODS.values():
         router.add_api_route(
             f"/{method.name}",
-            _endpoint(method, db, policy, dispatcher, executor),
+            _endpoint(method, db, policy, dispatcher, executor=executor, clock=clock),
             methods=["POST"],
             summary=method.summary,
             name=method.name,
@@ -52,7 +57,9 @@ def _endpoint(
     db: Database,
     policy: AssemblyPolicy,
     dispatcher: Dispatcher | None,
+    *,
     executor: Executor | None,
+    clock: Clock,
 ) -> Callable[..., Awaitable[JsonResponse]]:
     async def endpoint(request: Request, body: Any) -> JsonResponse:
         request_id: str | None = body.requestId
@@ -63,7 +70,7 @@ def _endpoint(
             body.requestData,
         )
         try:
-            result = await run_in_threadpool(execute, db, call, policy)
+            result = await run_in_threadpool(execute, db, call, policy, clock)
         except ApiFailure as failure:
             return answer_error(request_id, failure.status, failure.code)
         if dispatcher is not None and executor is not None:

@@ -21,7 +21,7 @@ import math
 import re
 import time
 from collections import Counter, deque
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from pathlib import Path
@@ -274,12 +274,14 @@ class TelegramEmulator:
         state_file: Path | None = None,
         clock: Clock = time.monotonic,
         wall_clock: Clock = time.time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.token = token
         self.limits = limits or BotLimits()
         self.state_file = state_file
         self._clock = clock
         self._wall_clock = wall_clock
+        self.sleep = sleep  # slow mode's wait, replaceable so tests need not wait
         self._clear()
         if state_file is not None:
             self._load(state_file)
@@ -531,7 +533,7 @@ class _BotMethod:
             return
         mode, delay = self.emulator.failure()
         if mode is FailMode.SLOW:
-            await asyncio.sleep(delay)
+            await self.emulator.sleep(delay)
         elif mode is FailMode.DROP:
             self.emulator.count_rejection("drop")
             log.info("telegram_emulator.dropped")

@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from smbridge import __version__
 from smbridge.assembly.service import AssemblyPolicy
 from smbridge.assembly.views import assembly_router, install_envelope_errors
+from smbridge.clock import Clock, utc_now
 from smbridge.config import Settings, get_settings
 from smbridge.entrypoints.health import ping
 from smbridge.entrypoints.http_common import (
@@ -28,9 +29,9 @@ from smbridge.sales.views import ERP_TOKEN, erp_router
 from smbridge.service_layer.unit_of_work import Database
 
 
-def create_assembly_app(settings: Settings, db: Database | None = None) -> FastAPI:
+def create_assembly_app(settings: Settings, db: Database | None = None, *, clock: Clock) -> FastAPI:
     database = db or Database.from_settings(settings)
-    sender = dispatcher(settings, database)
+    sender = dispatcher(settings, database, clock)
     executor = ThreadPoolExecutor(settings.dispatch_threads, thread_name_prefix="notify")
 
     @asynccontextmanager
@@ -54,8 +55,8 @@ def create_assembly_app(settings: Settings, db: Database | None = None) -> FastA
     install_request_id(app)
     install_envelope_errors(app)
     policy = AssemblyPolicy(notify_assembled=settings.notify_assembled)
-    app.include_router(assembly_router(database, policy, sender, executor))
-    app.include_router(erp_router(database, settings.erp_token.get_secret_value()))
+    app.include_router(assembly_router(database, policy, sender, executor, clock))
+    app.include_router(erp_router(database, settings.erp_token.get_secret_value(), clock))
     document_security(app, {**CLIENT_TOKEN, **ERP_TOKEN})
 
     @app.get("/healthz", summary="Liveness and database reachability")
@@ -71,4 +72,4 @@ def create_assembly_app(settings: Settings, db: Database | None = None) -> FastA
 def app_from_environment() -> FastAPI:
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_assembly_app(settings)
+    return create_assembly_app(settings, clock=utc_now)

@@ -11,6 +11,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from smbridge import __version__
+from smbridge.clock import Clock, utc_now
 from smbridge.config import Settings, get_settings
 from smbridge.entrypoints.health import ping
 from smbridge.entrypoints.http_common import (
@@ -38,7 +39,7 @@ def intake_policy(settings: Settings) -> IntakePolicy:
     )
 
 
-def create_hook_app(settings: Settings, db: Database | None = None) -> FastAPI:
+def create_hook_app(settings: Settings, db: Database | None = None, *, clock: Clock) -> FastAPI:
     database = db or Database.from_settings(settings)
 
     @asynccontextmanager
@@ -58,7 +59,7 @@ def create_hook_app(settings: Settings, db: Database | None = None) -> FastAPI:
     )
     install_error_handlers(app)
     install_request_id(app)
-    app.include_router(hook_router(settings, database, intake_policy(settings)))
+    app.include_router(hook_router(settings, database, intake_policy(settings), clock))
     document_security(app, HOOK_SECURITY)
 
     @app.get("/healthz", summary="Liveness and database reachability")
@@ -75,4 +76,4 @@ def app_from_environment() -> FastAPI:
     """The factory ``uvicorn`` calls in each worker process."""
     settings = get_settings()
     configure_logging(settings.log_level, settings.log_json)
-    return create_hook_app(settings)
+    return create_hook_app(settings, clock=utc_now)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import orjson
 from fastapi import FastAPI
 
+from smbridge.clock import utc_now
 from smbridge.config import Settings
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
@@ -16,7 +17,7 @@ def openapi_json(service: str) -> str:
     settings = Settings(database_url="sqlite://")
     db = Database.from_settings(settings)
     factories = {"hook": create_hook_app, "assembly": create_assembly_app}
-    app: FastAPI = factories[service](settings, db)
+    app: FastAPI = factories[service](settings, db, clock=utc_now)
     try:
         return orjson.dumps(
             app.openapi(), option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS

@@ -7,6 +7,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
+from smbridge.clock import utc_now
 from smbridge.config import Settings
 from smbridge.notifications.wiring import dispatcher
 from smbridge.service_layer.unit_of_work import Database
@@ -16,7 +17,7 @@ log = structlog.get_logger(__name__)
 
 def run_dispatcher(settings: Settings, db: Database, stop: threading.Event) -> None:
     """Send whatever is due; when nothing is, look again after the poll interval."""
-    worker = dispatcher(settings, db)
+    worker = dispatcher(settings, db, utc_now)
     if worker is None:
         log.warning("dispatcher.no_sm_address", hint="set SMBRIDGE_SM_BASE_URL")
         stop.wait()

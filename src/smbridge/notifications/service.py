@@ -18,7 +18,7 @@ import structlog
 from smbridge.adapters.database import READ_ONLY
 from smbridge.adapters.repositories import any_notification_due
 from smbridge.adapters.sm_client import NotificationSender, SendResult, Verdict
-from smbridge.clock import Clock, utc_now
+from smbridge.clock import Clock
 from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
@@ -60,7 +60,7 @@ class Dispatcher:
         db: Database,
         sender: NotificationSender,
         policy: DispatchPolicy,
-        clock: Clock = utc_now,
+        clock: Clock,
     ) -> None:
         self._db = db
         self._sender = sender

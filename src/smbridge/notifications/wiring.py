@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from smbridge.adapters.sm_client import SmApiConfig, SmClient
+from smbridge.clock import Clock
 from smbridge.config import Settings
 from smbridge.domain.notification import RetryPolicy
 from smbridge.notifications.service import Dispatcher, DispatchPolicy
@@ -42,6 +43,6 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
     )
 
 
-def dispatcher(settings: Settings, db: Database) -> Dispatcher | None:
+def dispatcher(settings: Settings, db: Database, clock: Clock) -> Dispatcher | None:
     client = sm_client(settings)
-    return None if client is None else Dispatcher(db, client, dispatch_policy(settings))
+    return None if client is None else Dispatcher(db, client, dispatch_policy(settings), clock)

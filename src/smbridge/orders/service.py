@@ -17,7 +17,7 @@ import structlog
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm.exc import StaleDataError
 
-from smbridge.clock import Clock, utc_now
+from smbridge.clock import Clock
 from smbridge.domain import notification
 from smbridge.domain.assembly_time import expected_assembly_time
 from smbridge.domain.notification import Notification, NotificationType
@@ -62,7 +62,7 @@ OK = HookReply(200, {"status": "ok"})
 
 
 def ingest_webhook(
-    db: Database, hook: InboundWebhook, policy: IntakePolicy, clock: Clock = utc_now
+    db: Database, hook: InboundWebhook, policy: IntakePolicy, clock: Clock
 ) -> HookReply:
     """Store one webhook and apply it; return what to answer SM."""
     now = clock()
@@ -107,9 +107,7 @@ def _ingest_once(
     return reply
 
 
-def replay_failed(
-    db: Database, entry_id: int, policy: IntakePolicy, clock: Clock = utc_now
-) -> JournalStatus:
+def replay_failed(db: Database, entry_id: int, policy: IntakePolicy, clock: Clock) -> JournalStatus:
     """Apply a failed event again (after its cause was fixed); returns its new status."""
     with db.unit_of_work() as uow:
         entry = uow.journal.get(entry_id)

@@ -9,6 +9,7 @@ import hmac
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
+from smbridge.clock import Clock
 from smbridge.config import HookAuthMode, Settings
 from smbridge.entrypoints.http_common import (
     CLIENT_TOKEN,
@@ -25,7 +26,7 @@ HOOK_PATH = "/sbermarket/orders/hook"
 HOOK_SECURITY = {**CLIENT_TOKEN, "HTTPBasic": {"type": "http", "scheme": "basic"}}
 
 
-def hook_router(settings: Settings, db: Database, policy: IntakePolicy) -> APIRouter:
+def hook_router(settings: Settings, db: Database, policy: IntakePolicy, clock: Clock) -> APIRouter:
     router = APIRouter()
     authorize = _authorizer(settings)
 
@@ -37,7 +38,7 @@ def hook_router(settings: Settings, db: Database, policy: IntakePolicy) -> APIRo
             hook = parse_webhook(body)
         except BadWebhook as bad:
             raise ApiError(400, bad.code, bad.message, bad.details) from None
-        reply = await run_in_threadpool(ingest_webhook, db, hook, policy)
+        reply = await run_in_threadpool(ingest_webhook, db, hook, policy, clock)
         return JsonResponse(reply.body, status_code=reply.status_code)
 
     # SM's documents show the path with a trailing slash; some setups drop it. A redirect

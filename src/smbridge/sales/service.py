@@ -18,7 +18,7 @@ from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smbridge.adapters.tables import orders
-from smbridge.clock import Clock, utc_now
+from smbridge.clock import Clock
 from smbridge.domain.order import Order
 from smbridge.domain.sales import SalesDocument, document_for
 from smbridge.domain.status import OrderStatus
@@ -44,7 +44,7 @@ def document_number(order_id: int) -> str:
 
 def create_documents(
     db: Database,
-    clock: Clock = utc_now,
+    clock: Clock,
     batch: int = 200,
     stop: threading.Event | None = None,
 ) -> SalesCounts:
@@ -128,7 +128,7 @@ def _document(order: Order, zones: dict[int | None, ZoneInfo], now: datetime) ->
 def write_export_files(
     db: Database,
     directory: Path,
-    clock: Clock = utc_now,
+    clock: Clock,
     batch: int = 200,
 ) -> int:
     """Files for every document that has none yet (a crash before writing is caught up)."""

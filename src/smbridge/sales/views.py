@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from smbridge.bounds import DbId
+from smbridge.clock import Clock
 from smbridge.entrypoints.http_common import ApiError, error_responses
 from smbridge.sales.export import as_json
 from smbridge.service_layer.unit_of_work import Database
@@ -23,7 +24,7 @@ class Acknowledge(BaseModel):
     ids: list[DbId] = Field(min_length=1, max_length=1000)
 
 
-def erp_router(db: Database, token: str) -> APIRouter:
+def erp_router(db: Database, token: str, clock: Clock) -> APIRouter:
     router = APIRouter(
         prefix="/erp/sales-documents",
         tags=["ERP"],
@@ -49,7 +50,7 @@ def erp_router(db: Database, token: str) -> APIRouter:
     @router.post("/ack", summary="Mark documents as taken by the ERP", openapi_extra=ERP_SECURITY)
     async def acknowledge(request: Request, body: Acknowledge) -> dict[str, int]:
         authorize(request)
-        return {"acknowledged": await run_in_threadpool(_ack, db, body.ids)}
+        return {"acknowledged": await run_in_threadpool(_ack, db, body.ids, clock())}
 
     return router
 
@@ -59,8 +60,8 @@ def _new(db: Database, limit: int) -> dict[str, Any]:
         return {"documents": [as_json(d) for d in uow.sales.not_exported(limit)]}
 
 
-def _ack(db: Database, ids: list[int]) -> int:
+def _ack(db: Database, ids: list[int], now: datetime) -> int:
     with db.unit_of_work() as uow:
-        count = uow.sales.acknowledge(ids, datetime.now(UTC))
+        count = uow.sales.acknowledge(ids, now)
         uow.commit()
         return count

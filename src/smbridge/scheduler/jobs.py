@@ -8,6 +8,7 @@ from typing import Any
 
 from smbridge.adapters.telegram_client import TelegramClient
 from smbridge.assembly.service import purge_idempotency_keys
+from smbridge.clock import Clock
 from smbridge.config import Settings
 from smbridge.monitoring.service import run_monitoring
 from smbridge.sales.service import create_documents, write_export_files
@@ -20,8 +21,8 @@ TELEGRAM, MONITORING, SALES = "telegram_sender", "monitoring", "sales_documents"
 HOUSEKEEPING = "housekeeping"
 
 
-def build_jobs(settings: Settings, db: Database) -> list[Job]:
-    send = _telegram_job(settings, db)
+def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
+    send = _telegram_job(settings, db, clock)
     return [
         Job(TELEGRAM, timedelta(seconds=settings.job_telegram_seconds), send),
         Job(
@@ -34,7 +35,7 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
     ]
 
 
-def _telegram_job(settings: Settings, db: Database) -> Any:
+def _telegram_job(settings: Settings, db: Database, clock: Clock) -> Any:
     token = settings.telegram_bot_token.get_secret_value()
     if not token:
         return lambda _ctx: {"skipped": 1}  # no bot yet: messages wait in the queue
@@ -53,6 +54,7 @@ def _telegram_job(settings: Settings, db: Database) -> Any:
             operations_chat_id=settings.operations_chat_id or None,
             budget=timedelta(seconds=max(1.0, settings.job_telegram_seconds - 2)),
         ),
+        clock=clock,
     )
     return lambda _ctx: sender.run().as_dict()
 
@@ -63,7 +65,7 @@ def _housekeeping(ctx: JobContext) -> dict[str, Any]:
 
 
 def _sales_documents(ctx: JobContext) -> dict[str, Any]:
-    counts: dict[str, Any] = create_documents(ctx.db, stop=ctx.stop).as_dict()
+    counts: dict[str, Any] = create_documents(ctx.db, ctx.clock, stop=ctx.stop).as_dict()
     if ctx.settings.sales_export_dir:
-        counts["files"] = write_export_files(ctx.db, Path(ctx.settings.sales_export_dir))
+        counts["files"] = write_export_files(ctx.db, Path(ctx.settings.sales_export_dir), ctx.clock)
     return counts

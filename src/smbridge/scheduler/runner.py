@@ -17,7 +17,7 @@ from typing import Any
 
 import structlog
 
-from smbridge.clock import Clock, utc_now
+from smbridge.clock import Clock
 from smbridge.config import Settings
 from smbridge.service_layer.unit_of_work import Database
 
@@ -29,6 +29,7 @@ class JobContext:
     db: Database
     settings: Settings
     now: datetime
+    clock: Clock  # for the times a long run records as it goes
     stop: threading.Event  # long jobs check it between batches
 
 
@@ -52,8 +53,8 @@ class Scheduler:
         db: Database,
         settings: Settings,
         jobs: list[Job],
+        clock: Clock,
         lease: timedelta = timedelta(seconds=60),
-        clock: Clock = utc_now,
     ) -> None:
         self._db = db
         self._settings = settings
@@ -112,7 +113,9 @@ class Scheduler:
             uow.commit()
         outcome = RunOutcome(ran=True)
         try:
-            outcome.counts = job.run(JobContext(self._db, self._settings, started, self.stop))
+            outcome.counts = job.run(
+                JobContext(self._db, self._settings, started, self._clock, self.stop)
+            )
         except Exception as exc:
             outcome.error = _text(exc)
             log.error("scheduler.job_failed", job=job.name, error=outcome.error)

@@ -18,7 +18,7 @@ from sqlalchemy import delete, insert
 
 from smbridge.adapters.tables import telegram_archive, telegram_outbox
 from smbridge.adapters.telegram_client import Outcome, SendAnswer, TelegramClient
-from smbridge.clock import Clock, utc_now
+from smbridge.clock import Clock
 from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
@@ -71,14 +71,14 @@ class TelegramSender:
         limiter: RateLimiter,
         policy: SenderPolicy,
         *,
-        clock: Clock | None = None,
+        clock: Clock,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._db = db
         self._client = client
         self._limiter = limiter
         self._policy = policy
-        self._clock = clock or utc_now
+        self._clock = clock
         self._sleep = sleep
 
     def run(self) -> SendCounts:

@@ -18,6 +18,7 @@ from rich.table import Table
 from starlette.types import ASGIApp
 
 from smbridge.adapters import migrations
+from smbridge.clock import utc_now
 from smbridge.config import get_settings
 from smbridge.deploy import nginx as nginx_front
 from smbridge.entrypoints import assembly_app, hook_app
@@ -98,7 +99,8 @@ def scheduler() -> None:
         runner = Scheduler(
             db,
             settings,
-            build_jobs(settings, db),
+            build_jobs(settings, db, utc_now),
+            utc_now,
             lease=timedelta(seconds=settings.job_lease_seconds),
         )
         signal.signal(signal.SIGTERM, lambda *_: runner.stop.set())

@@ -7,6 +7,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from smbridge.clock import utc_now
 from smbridge.config import get_settings
 from smbridge.domain.notification import DeliveryState
 from smbridge.domain.webhook import JournalStatus
@@ -58,7 +59,7 @@ def events_replay(
             with db.unit_of_work() as uow:
                 failed = uow.journal.with_status(JournalStatus.FAILED, 100_000)
                 ids = [e.id for e in failed if e.id is not None]
-        results = {i: replay_failed(db, i, policy) for i in ids}
+        results = {i: replay_failed(db, i, policy, utc_now) for i in ids}
     for i, status in results.items():
         console.print(f"journal entry {i}: {status.value}")
     if any(s is JournalStatus.FAILED for s in results.values()):
@@ -72,7 +73,7 @@ def jobs_run(
     """Run one job once, now (unless another scheduler is running it)."""
     settings = get_settings()
     with database() as db:
-        runner = Scheduler(db, settings, build_jobs(settings, db))
+        runner = Scheduler(db, settings, build_jobs(settings, db, utc_now), utc_now)
         if name not in runner.jobs:
             raise typer.BadParameter(f"no job {name!r}; jobs: {', '.join(runner.jobs)}")
         outcome = runner.run_once(name)
@@ -90,7 +91,7 @@ def jobs_status() -> None:
     settings = get_settings()
     table = Table("job", "last start", "took, s", "counts", "error", "next due")
     with database() as db:
-        for job in build_jobs(settings, db):
+        for job in build_jobs(settings, db, utc_now):
             with db.unit_of_work() as uow:
                 runs = uow.jobs.recent_runs(job.name, 1)
             if not runs:

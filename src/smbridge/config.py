@@ -191,6 +191,17 @@ class Settings(BaseSettings):
         gt=0,
         description="wait before the first automatic replay of a failed webhook; doubles each time",
     )
+    job_housekeeping_seconds: float = Field(
+        default=3600, gt=0, description="how often expired idempotency keys are purged, seconds"
+    )
+    idempotency_retention_hours: float = Field(
+        default=72,
+        gt=0,
+        description=(
+            "the assembly API answers a repeated requestId from memory for at least this "
+            "long; older keys are purged and the same requestId counts as a new request"
+        ),
+    )
     job_lease_seconds: float = Field(
         default=60,
         gt=0,

@@ -6,10 +6,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from smbridge.adapters.tables import orders, sm_notifications, telegram_outbox
+from smbridge.adapters.tables import (
+    idempotency_keys,
+    orders,
+    picker_shifts,
+    sm_notifications,
+    telegram_outbox,
+)
 from smbridge.assembly.service import token_hash
 from smbridge.config import Settings
 from smbridge.domain.picker import Picker
@@ -461,3 +468,116 @@ def test_request_id_is_echoed_and_unsafe_ones_replaced(api: Api, world: dict[str
     )
     assert response.headers["X-Request-ID"] != "evil\tvalue"
     assert len(response.headers["X-Request-ID"]) == 32
+
+
+# --- bounds: input that the database or the business cannot take (docs/input-bounds.md) -----
+
+INT32_PAST = 2**31
+U64_PAST = 2**64
+SUB = {"sku": "100501", "name": "Кефир 1% 900 г", "quantity": 1, "price": "79.50"}
+
+
+def _sub(**fields: Any) -> dict[str, Any]:
+    return {"orderNumber": "SM00000001", "lineNo": 1, "substitute": SUB | fields}
+
+
+def _pick(**fields: Any) -> dict[str, Any]:
+    return {"orderNumber": "SM00000001", "lineNo": 1, "quantity": 1} | fields
+
+
+OUT_OF_BOUNDS: list[Any] = [
+    # integers beyond int32 (the database) or 64 bits (the request fingerprint)
+    ("openShift", {"pickerId": INT32_PAST}, "pickerId"),
+    ("closeShift", {"pickerId": INT32_PAST}, "pickerId"),
+    ("takeOrder", {"orderNumber": "SM00000001", "pickerId": INT32_PAST}, "pickerId"),
+    ("assignCollector", {"orderNumber": "SM00000001", "pickerId": INT32_PAST}, "pickerId"),
+    ("openShift", {"pickerId": U64_PAST}, "pickerId"),
+    ("recordPick", _pick(lineNo=U64_PAST), "lineNo"),
+    ("recordPick", _pick(lineNo=INT32_PAST), "lineNo"),
+    # NUL and other control characters in texts
+    ("getOrder", {"orderNumber": "SM0\x000000001"}, "orderNumber"),
+    ("recordPick", _pick(markingCodes=["0104\x0060"]), "markingCodes.0"),
+    ("replacePosition", _sub(name="Кефир\x00"), "substitute.name"),
+    ("replacePosition", _sub(sku="1005\x0001"), "substitute.sku"),
+    # decimals that overflow NUMERIC, or are absurd
+    ("recordPick", _pick(quantity="1e-20000"), "quantity"),
+    ("recordPick", _pick(quantity="١٢٣"), "quantity"),
+    ("recordPick", _pick(quantity="1_000"), "quantity"),
+    ("replacePosition", _sub(price="1e200000"), "substitute.price"),
+    ("replacePosition", _sub(price="1e30"), "substitute.price"),
+    ("replacePosition", _sub(price="79.505"), "substitute.price"),
+    ("replacePosition", _sub(quantity="1e-20000"), "substitute.quantity"),
+    ("replacePosition", _sub(weightGrams="1e200000"), "substitute.weightGrams"),
+    # marking codes: bounded per line, so answers stay small
+    ("recordPick", _pick(markingCodes=[f"0104{i:06d}" for i in range(101)]), "markingCodes"),
+    ("recordPick", _pick(markingCodes=["0" * 201]), "markingCodes.0"),
+    ("recordPick", _pick(markingCodes=[""]), "markingCodes.0"),
+    ("replacePosition", _sub(markingCodes=["0" * 201]), "substitute.markingCodes.0"),
+]
+
+
+@pytest.mark.parametrize(
+    ("method", "data", "field"),
+    OUT_OF_BOUNDS,
+    ids=[f"{m}-{f}-{i}" for i, (m, _, f) in enumerate(OUT_OF_BOUNDS)],
+)
+@pytest.mark.usefixtures("world")
+def test_out_of_bounds_data_is_422_names_the_field_and_changes_nothing(
+    db: Database, api: Api, method: str, data: dict[str, Any], field: str
+) -> None:
+    status, body = api.call(method, request_id="r-1", **data)
+    assert (status, body["error"]["code"]) == (422, "invalid_data"), body
+    assert f"requestData.{field}" in [d["loc"] for d in body["error"]["details"]]
+    assert body["requestId"] == "r-1"
+    assert count(db, idempotency_keys) == 0
+    assert count(db, picker_shifts) == 0
+
+
+@pytest.mark.parametrize(
+    "request_id",
+    ["", "take 1", "take-\x00", "r" * 129, "заказ-1"],
+    ids=["empty", "space", "nul", "129-chars", "not-ascii"],
+)
+def test_a_request_id_that_cannot_be_a_key_is_400(
+    db: Database, api: Api, world: dict[str, int], request_id: str
+) -> None:
+    status, body = api.call("openShift", request_id=request_id, pickerId=world["anna"])
+    assert (status, body["error"]["code"]) == (400, "bad_request"), body
+    assert "requestId" in [d["loc"] for d in body["error"]["details"]]
+    assert body["requestId"] is None  # not echoed: it is not a valid id
+    assert count(db, idempotency_keys) == 0
+    assert count(db, picker_shifts) == 0
+
+
+def test_a_piece_good_is_picked_and_substituted_in_whole_pieces(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db)
+    api.ok("openShift", pickerId=world["anna"])
+    api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])
+    status, body = api.call("recordPick", orderNumber=number, lineNo=1, quantity="0.001")
+    assert (status, body["error"]["code"]) == (422, "whole_pieces")
+    assert "целое" in body["error"]["message"]
+    status, body = api.call("replacePosition", **_sub(quantity="1.5") | {"orderNumber": number})
+    assert (status, body["error"]["code"]) == (422, "whole_pieces")
+    card = api.ok("getOrder", orderNumber=number)
+    assert [p["pickedQuantity"] for p in card["positions"]] == [None, None]
+    assert len(card["positions"]) == 2
+    # a weighed good may be fractional, and a whole count with zeros is a whole count
+    api.ok("recordPick", orderNumber=number, lineNo=2, quantity="0.5", weightGrams="610.5")
+    assert api.ok("recordPick", orderNumber=number, lineNo=1, quantity="2.000")["positions"][0][
+        "pickedQuantity"
+    ] in ("2", "2.000")
+
+
+@pytest.mark.parametrize("ids", [[INT32_PAST], [U64_PAST], [0]])
+def test_erp_ack_ids_beyond_the_database_are_400(
+    db: Database, settings: Settings, ids: list[int]
+) -> None:
+    erp_settings = settings.model_copy(update={"erp_token": SecretStr("erp")})
+    with TestClient(create_assembly_app(erp_settings, db, clock=FrozenClock())) as client:
+        response = client.post(
+            "/erp/sales-documents/ack", json={"ids": ids}, headers={"X-ERP-Token": "erp"}
+        )
+    assert response.status_code == 400, response.text
+    assert "ids" in response.json()["error"]["details"][0]["loc"]

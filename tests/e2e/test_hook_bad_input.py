@@ -370,3 +370,118 @@ def test_after_bad_input_the_good_event_is_taken(client: TestClient, db: Databas
         order = uow.orders.by_sm_id(SM_ORDER)
         assert order is not None
         assert str(order.positions[0].price) == "89.90"
+
+
+# --- bounds: input that the database or the business cannot take (docs/input-bounds.md) -----
+
+DEEP = "__deep__"
+
+
+def created_at_path(path: str, value: object) -> bytes:
+    """The order.created fixture with the value at a dotted path set (lists by index)."""
+    document = json.loads(CREATED)
+    *parents, last = path.split(".")
+    node: Any = document
+    for part in parents:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node[int(last) if isinstance(node, list) else last] = value
+    return json.dumps(document, ensure_ascii=False).encode()
+
+
+def created_nested(levels: int) -> bytes:
+    """order.created with an unknown field nested ``levels`` arrays deep."""
+    body = created_at_path("payload.extra", DEEP).decode()
+    return body.replace(f'"{DEEP}"', "[" * levels + "]" * levels).encode()
+
+
+def _case(path: str, value: object, where: str | None = None, *, id: str) -> Any:
+    return pytest.param(created_at_path(path, value), where or path, id=id)
+
+
+OUT_OF_BOUNDS = [
+    # NUL (and other control characters) in any text: PostgreSQL cannot store them
+    _case("payload.originalOrderId", "H77\x0000", id="order-id-nul"),
+    _case("event_type", "order.created\x00", id="event-type-nul"),
+    _case("event_type", "partner.news\x00", id="unknown-event-type-nul"),
+    _case("payload.comment", "Позвоните\x00", id="comment-nul"),
+    _case("payload.comment", "Позвоните\x07", id="comment-bell"),
+    _case("payload.customer.name", "Иван\x00", id="customer-nul"),
+    _case("payload.address.city", "Москва\x00", id="address-nul"),
+    _case("payload.address.extra", {"nested\x00key": "x"}, "payload.address.extra", id="key-nul"),
+    _case("payload.positions.0.name", "Молоко\x00", id="position-name-nul"),
+    _case("payload.positions.0.id", "100\x00500", id="position-sku-nul"),
+    _case("payload.positions.0.state", "new\x00", id="position-state-nul"),
+    _case("payload.cancellationReason", "\x00", id="reason-nul"),
+    # decimals that pass Decimal() but overflow NUMERIC, or are absurd
+    _case("payload.positions.0.quantity", "1e-20000", id="quantity-tiny-exponent"),
+    _case("payload.positions.0.quantity", 1e308, id="quantity-1e308"),
+    _case("payload.positions.0.quantity", "١٢٣", id="quantity-arabic-indic-digits"),
+    _case("payload.positions.0.quantity", "1_000", id="quantity-underscore"),
+    _case("payload.positions.0.quantity", "10000.5", id="quantity-over-10000"),
+    _case("payload.positions.0.quantity", "1.0001", id="quantity-four-places"),
+    _case("payload.positions.0.originalQuantity", "1e200000", id="original-quantity-huge"),
+    _case("payload.positions.1.weight", "1e200000", id="weight-huge"),
+    _case("payload.positions.0.price", "1e200000", id="price-huge"),
+    _case("payload.positions.0.price", "1e30", id="price-1e30"),
+    _case("payload.total.totalPrice", "0.000001", id="total-six-places"),
+    # dates that overflow when converted to UTC, or are absurd
+    _case("payload.delivery.expectedFrom", "9999-12-31T23:59:59-05:00", id="window-year-9999"),
+    _case("payload.delivery.expectedTo", "0001-01-01T00:00:00+03:00", id="window-year-1"),
+    _case("payload.completeBefore", "2100-01-01T00:00:00Z", id="deadline-year-2100"),
+    # texts longer than their columns, or than any real one
+    _case("payload.orderUUID", "u" * 65, id="uuid-65-chars"),
+    _case("payload.storeID", "1" * 200_000, id="store-id-200000-chars"),
+    _case("payload.storeImportKey", "k" * 65, id="import-key-65-chars"),
+    _case("payload.positions.0.replacedByID", "9" * 65, id="replaced-by-65-chars"),
+    _case("payload.positions.0.name", "М" * 501, id="position-name-501-chars"),
+    _case("payload.customer.inn", "7" * 21, id="inn-21-chars"),
+    _case("payload.comment", "x" * 4001, id="comment-4001-chars"),
+    _case("payload.state", "s" * 201, id="state-201-chars"),
+    _case("payload.positions", [{"id": str(i), "quantity": 1} for i in range(1001)], id="lines"),
+    # nesting the event key cannot hash (orjson stops at 255 levels)
+    pytest.param(created_nested(40), "payload.extra", id="nested-40"),
+    pytest.param(created_nested(300), "payload.extra", id="nested-300"),
+    pytest.param(created_nested(1000), "payload.extra", id="nested-1000"),
+]
+
+
+@pytest.mark.parametrize(("body", "where"), OUT_OF_BOUNDS)
+def test_out_of_bounds_input_is_400_names_the_field_and_stores_nothing(
+    client: TestClient, db: Database, body: bytes, where: str
+) -> None:
+    response = client.post(HOOK, content=body, headers=TOKEN)
+    error = error_of(response, 400, "invalid_payload")
+    locations = [d["loc"] for d in error["details"]]
+    assert any(loc.startswith(where) for loc in locations), locations
+    assert len(response.content) < 10_000  # the answer names fields, it does not echo them
+    for secret in ("Иван", "+79991111111", "Ленина", "\\u0000", "ММММ"):
+        assert secret not in response.text
+    assert row_counts(db) == NOTHING  # no journal row: nothing fails on every replay
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        ("payload.positions.0.quantity", "10000"),
+        ("payload.positions.0.quantity", "1E+1"),
+        ("payload.positions.0.price", "999999999.9999"),
+        ("payload.comment", "Позвоните\nза 10 минут\tи ждите"),
+        ("payload.delivery.expectedFrom", "2099-12-31T20:00:00-03:00"),
+        ("payload.orderUUID", "u" * 64),
+        ("payload.positions.0.name", "М" * 500),
+        ("payload.orderUUID", ""),  # blank optional ids are absent, as before
+    ],
+)
+def test_values_at_the_bounds_are_taken(
+    client: TestClient, db: Database, path: str, value: object
+) -> None:
+    accepted_order(client.post(HOOK, content=created_at_path(path, value), headers=TOKEN), db)
+
+
+def test_exponents_are_stored_as_plain_numbers(client: TestClient, db: Database) -> None:
+    body = created_at_path("payload.positions.0.quantity", "1E+1")
+    accepted_order(client.post(HOOK, content=body, headers=TOKEN), db)
+    with db.unit_of_work() as uow:
+        order = uow.orders.by_sm_id(SM_ORDER)
+        assert order is not None
+        assert str(order.positions[0].quantity) == "10"

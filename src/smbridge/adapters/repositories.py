@@ -7,7 +7,18 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Row, and_, exists, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    and_,
+    delete,
+    exists,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from smbridge.adapters.tables import (
@@ -340,6 +351,13 @@ class IdempotencyKeys:
             if row is None
             else StoredAnswer(row.method, row.request_sha256, row.status_code, row.response)
         )
+
+    def purge(self, created_before: datetime) -> int:
+        """Forget answers older than the retention; returns how many were removed."""
+        removed = self._session.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.created_at < created_before)
+        )
+        return int(removed.rowcount)  # type: ignore[attr-defined]
 
     def add(self, store_id: int, request_id: str, answer: StoredAnswer, now: datetime) -> None:
         self._session.execute(

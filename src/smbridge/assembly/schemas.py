@@ -8,9 +8,22 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Generic, TypeVar
+from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from smbridge.bounds import (
+    DbId,
+    LineNo,
+    MarkingCodes,
+    Name,
+    OrderNumber,
+    Price,
+    Quantity,
+    RequestId,
+    SmId,
+    WeightGrams,
+)
 
 Data = TypeVar("Data", bound=BaseModel)
 
@@ -20,7 +33,8 @@ class _Strict(BaseModel):
 
 
 class Envelope(_Strict, Generic[Data]):
-    requestId: str | None = Field(default=None, max_length=128)
+    # An empty requestId is refused (400): two calls sending "" would share one answer.
+    requestId: RequestId | None = None
     requestData: Data
 
 
@@ -29,39 +43,39 @@ class NoData(_Strict):
 
 
 class PickerRef(_Strict):
-    pickerId: int = Field(gt=0)
+    pickerId: DbId
 
 
 class OrderRef(_Strict):
-    orderNumber: str = Field(min_length=1, max_length=32)
+    orderNumber: OrderNumber
 
 
 class TakeOrder(OrderRef):
-    pickerId: int = Field(gt=0)
+    pickerId: DbId
 
 
 class AssignCollector(OrderRef):
-    pickerId: int | None = Field(default=None, gt=0)
+    pickerId: DbId | None = None
 
 
 class RecordPick(OrderRef):
-    lineNo: int = Field(gt=0)
-    quantity: Decimal = Field(ge=0, le=10_000, allow_inf_nan=False)
-    weightGrams: Decimal | None = Field(default=None, ge=0, le=1_000_000, allow_inf_nan=False)
-    markingCodes: list[str] | None = Field(default=None, max_length=1000)
+    lineNo: LineNo
+    quantity: Quantity
+    weightGrams: WeightGrams | None = None
+    markingCodes: MarkingCodes | None = None
 
 
 class Substitute(_Strict):
-    sku: str = Field(min_length=1, max_length=64)
-    name: str = Field(min_length=1, max_length=500)
-    quantity: Decimal = Field(ge=0, le=10_000, allow_inf_nan=False)
-    price: Decimal = Field(ge=0, allow_inf_nan=False)
-    weightGrams: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
-    markingCodes: list[str] | None = Field(default=None, max_length=1000)
+    sku: SmId
+    name: Annotated[Name, Field(min_length=1)]
+    quantity: Quantity
+    price: Price
+    weightGrams: WeightGrams | None = None
+    markingCodes: MarkingCodes | None = None
 
 
 class ReplacePosition(OrderRef):
-    lineNo: int = Field(gt=0)
+    lineNo: LineNo
     substitute: Substitute
 
 
@@ -143,9 +157,15 @@ class NotificationList(BaseModel):
     notifications: list[NotificationView]
 
 
+class ErrorDetail(BaseModel):
+    loc: str  # the field, dotted: "requestData.quantity"
+    msg: str  # what is wrong with it; never the value itself
+
+
 class ErrorBody(BaseModel):
     code: str
-    message: str
+    message: str  # Russian, for the picker
+    details: list[ErrorDetail] | None = None  # which fields of a malformed request
 
 
 class Answer(BaseModel, Generic[Data]):

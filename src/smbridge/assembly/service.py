@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
@@ -155,6 +155,14 @@ def _fingerprint(method: str, data: BaseModel) -> str:
         {"m": method, "d": data.model_dump(mode="json")}, option=orjson.OPT_SORT_KEYS
     )
     return hashlib.sha256(canonical).hexdigest()
+
+
+def purge_idempotency_keys(db: Database, now: datetime, retention: timedelta) -> int:
+    """Forget the answers to requestIds older than the retention (the scheduler calls this)."""
+    with db.unit_of_work() as uow:
+        removed = uow.idempotency.purge(now - retention)
+        uow.commit()
+        return removed
 
 
 def _replay(stored: StoredAnswer, request_hash: str) -> CallResult:

@@ -11,6 +11,7 @@ import orjson
 import structlog
 from fastapi import APIRouter, Body, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from smbridge.assembly import schemas
@@ -24,11 +25,13 @@ from smbridge.assembly.service import (
     execute,
 )
 from smbridge.assembly.texts import error_text
+from smbridge.bounds import RequestId
 from smbridge.clock import Clock
 from smbridge.entrypoints.http_common import (
     JsonResponse,
     admitting_route,
     database_unavailable_response,
+    error_responses,
 )
 from smbridge.notifications.service import Dispatcher
 from smbridge.service_layer.errors import DatabaseUnavailable
@@ -61,10 +64,10 @@ def assembly_router(
             summary=method.summary,
             name=method.name,
             response_model=schemas.Answer[method.response],  # type: ignore[name-defined]
-            responses={
-                code: {"model": schemas.Answer[schemas.NoData]}
-                for code in (400, 403, 404, 409, 413, 422)
-            },
+            responses=error_responses(
+                400, 403, 404, 409, 413, 415, 422, model=schemas.Answer[schemas.NoData]
+            ),
+            openapi_extra={"security": [{"ClientToken": []}]},
         )
     return router
 
@@ -161,4 +164,10 @@ async def _request_id_of(request: Request) -> str | None:
     except orjson.JSONDecodeError:
         return None
     value = document.get("requestId") if isinstance(document, dict) else None
-    return value if isinstance(value, str) else None
+    try:  # echo only an id that could be one: never kilobytes or control characters
+        return _REQUEST_ID.validate_python(value)
+    except ValidationError:
+        return None
+
+
+_REQUEST_ID: TypeAdapter[str] = TypeAdapter(RequestId)

@@ -337,10 +337,12 @@ class Order:
             raise AssemblyError(
                 "weight_required", f"line {line_no} is weighed: give its weight", conflict=False
             )
-        if not position.is_weighed and quantity > position.quantity:
-            raise AssemblyError(
-                "too_many", f"line {line_no}: ordered {position.quantity}", conflict=False
-            )
+        if not position.is_weighed:
+            _require_whole(line_no, quantity)
+            if quantity > position.quantity:
+                raise AssemblyError(
+                    "too_many", f"line {line_no}: ordered {position.quantity}", conflict=False
+                )
         position.picked_quantity = quantity
         position.picked_weight_grams = weight_grams
         if marking_codes is not None:
@@ -354,6 +356,8 @@ class Order:
         original = self._line(line_no)
         if original.source != PositionSource.SM.value or original.replaced_by_sku is not None:
             raise AssemblyError("line_replaced", f"line {line_no} cannot be replaced again")
+        if substitute.weight_grams is None:
+            _require_whole(line_no, substitute.quantity)
         original.replaced_by_sku = substitute.sku
         # Nothing of the original goes to the customer, so neither do its scanned codes.
         original.picked_quantity, original.picked_weight_grams = Decimal(0), None
@@ -519,6 +523,14 @@ def _keyed(items: Iterable[_T]) -> list[tuple[tuple[str, int], _T]]:
         counts[item.sku] += 1
         keyed.append(((item.sku, counts[item.sku]), item))
     return keyed
+
+
+def _require_whole(line_no: int, quantity: Decimal) -> None:
+    """A piece good is counted in whole pieces: 0.001 of a bottle cannot be handed over."""
+    if quantity != quantity.to_integral_value():
+        raise AssemblyError(
+            "whole_pieces", f"line {line_no}: a piece good needs a whole number", conflict=False
+        )
 
 
 def _text(value: object) -> str | None:

@@ -16,14 +16,16 @@ from smbridge.clock import Clock, utc_now
 from smbridge.config import Settings, get_settings
 from smbridge.entrypoints.health import ping
 from smbridge.entrypoints.http_common import (
+    CLIENT_TOKEN,
     JsonResponse,
+    document_security,
     install_error_handlers,
     install_request_id,
 )
 from smbridge.logs import configure_logging
 from smbridge.metrics import install_metrics, worker_exiting
 from smbridge.notifications.wiring import dispatcher
-from smbridge.sales.views import erp_router
+from smbridge.sales.views import ERP_TOKEN, erp_router
 from smbridge.service_layer.unit_of_work import Database
 
 
@@ -58,6 +60,7 @@ def create_assembly_app(settings: Settings, db: Database | None = None, *, clock
         assembly_router(database, policy, sender, executor, clock=clock, max_body_bytes=limit)
     )
     app.include_router(erp_router(database, settings.erp_token.get_secret_value(), clock, limit))
+    document_security(app, {**CLIENT_TOKEN, **ERP_TOKEN})
 
     @app.get("/healthz", summary="Liveness and database reachability")
     async def healthz() -> dict[str, str]:

@@ -15,13 +15,14 @@ from smbridge.config import Settings, get_settings
 from smbridge.entrypoints.health import ping
 from smbridge.entrypoints.http_common import (
     JsonResponse,
+    document_security,
     install_error_handlers,
     install_request_id,
 )
 from smbridge.logs import configure_logging
 from smbridge.metrics import install_metrics, worker_exiting
 from smbridge.orders.service import intake_policy
-from smbridge.orders.views import hook_router
+from smbridge.orders.views import HOOK_SECURITY, hook_router
 from smbridge.service_layer.unit_of_work import Database
 
 log = structlog.get_logger(__name__)
@@ -48,6 +49,7 @@ def create_hook_app(settings: Settings, db: Database | None = None, *, clock: Cl
     install_error_handlers(app)
     install_request_id(app)
     app.include_router(hook_router(settings, database, intake_policy(settings), clock))
+    document_security(app, HOOK_SECURITY)
 
     @app.get("/healthz", summary="Liveness and database reachability")
     async def healthz() -> dict[str, str]:

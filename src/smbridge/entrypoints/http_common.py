@@ -13,6 +13,7 @@ import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 from starlette.responses import JSONResponse, Response
@@ -118,6 +119,60 @@ def database_unavailable_response(body: dict[str, Any] | None = None) -> JsonRes
         }
     }
     return JsonResponse(content, status_code=503, headers={"Retry-After": str(RETRY_AFTER_SECONDS)})
+
+
+class ErrorDetail(BaseModel):
+    loc: str  # the field, dotted: "payload.positions.0.price"
+    msg: str  # what is wrong with it; never the value itself
+
+
+class ErrorInfo(BaseModel):
+    code: str
+    message: str
+    details: list[ErrorDetail] | None = None
+
+
+class ErrorReply(BaseModel):
+    """The body of every error answer of the hook and the ERP API."""
+
+    error: ErrorInfo
+
+
+ERROR_MEANINGS = {
+    400: "The request is not valid: the JSON error names each field and what is wrong",
+    403: "Missing, wrong or revoked credentials",
+    404: "No such object (in this store)",
+    409: "Not possible in the object's current state",
+    413: "The body is larger than the service accepts",
+    415: "The body is not JSON (Content-Type)",
+    422: "Well-formed, but the data cannot be accepted: the JSON error says why",
+}
+
+
+def error_responses(*codes: int, model: type[BaseModel] = ErrorReply) -> dict[int | str, Any]:
+    """OpenAPI answers for these error codes, each with its JSON error body."""
+    return {code: {"model": model, "description": ERROR_MEANINGS[code]} for code in codes}
+
+
+# How clients authenticate, for the OpenAPI documents (the views check the headers).
+CLIENT_TOKEN = {"ClientToken": {"type": "apiKey", "in": "header", "name": "Client-Token"}}
+
+
+def document_security(app: FastAPI, schemes: dict[str, dict[str, str]]) -> None:
+    """Declare the security schemes the operations name in their ``security``.
+
+    The views read the headers themselves (to answer 403 in the service's own shape), so no
+    FastAPI security dependency adds the schemes: the document gets them here.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = schemes
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 def install_error_handlers(app: FastAPI) -> None:

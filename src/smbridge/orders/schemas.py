@@ -8,12 +8,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from typing import Annotated, Any, TypeVar
 
 import orjson
 from pydantic import (
-    AwareDatetime,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -21,6 +19,17 @@ from pydantic import (
     ValidationError,
 )
 
+from smbridge.bounds import (
+    FreeText,
+    Label,
+    Name,
+    Quantity,
+    SaneTime,
+    SmId,
+    SmMoney,
+    WeightGrams,
+    unfit_texts,
+)
 from smbridge.domain.order import OrderData, PositionData
 from smbridge.domain.webhook import EventType, event_key, normalize_event_type
 
@@ -29,9 +38,11 @@ def _blank_is_none(value: object) -> object:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-FiniteDecimal = Annotated[Decimal, Field(allow_inf_nan=False, ge=0)]
-# The constraint must sit on the decimal, not the union: on None it would crash pydantic.
-Money = Annotated[FiniteDecimal | None, BeforeValidator(_blank_is_none)]
+# The constraints must sit on the inner type, not the union: on None they would crash pydantic.
+Money = Annotated[SmMoney | None, BeforeValidator(_blank_is_none)]
+OptionalQuantity = Annotated[Quantity | None, BeforeValidator(_blank_is_none)]
+OptionalWeight = Annotated[WeightGrams | None, BeforeValidator(_blank_is_none)]
+OptionalId = Annotated[SmId | None, BeforeValidator(_blank_is_none)]
 
 
 def _iso_text_only(value: object) -> object:
@@ -45,7 +56,7 @@ def _iso_text_only(value: object) -> object:
     return value
 
 
-OptionalTime = Annotated[AwareDatetime | None, BeforeValidator(_iso_text_only)]
+OptionalTime = Annotated[SaneTime | None, BeforeValidator(_iso_text_only)]
 
 
 class _SmModel(BaseModel):
@@ -53,17 +64,17 @@ class _SmModel(BaseModel):
 
 
 class PositionIn(_SmModel):
-    id: str = Field(min_length=1, max_length=64)
-    name: str = ""
-    originalQuantity: Money = None
-    quantity: Decimal = Field(ge=0, allow_inf_nan=False)
+    id: SmId
+    name: Name = ""
+    originalQuantity: OptionalQuantity = None
+    quantity: Quantity
     price: Money = None
     discountPrice: Money = None
     totalPrice: Money = None
     totalDiscountPrice: Money = None
-    weight: Money = None
-    replacedByID: str | None = None
-    state: str | None = None
+    weight: OptionalWeight = None
+    replacedByID: OptionalId = None
+    state: Label | None = None
 
 
 class DeliveryIn(_SmModel):
@@ -78,30 +89,38 @@ class TotalIn(_SmModel):
 
 
 class CancellationIn(_SmModel):
-    slug: str | None = None
-    description: str | None = None
+    slug: Label | None = None
+    description: FreeText | None = None
+
+
+class CustomerIn(_SmModel):
+    """The fields that reach columns are bounded; the rest is kept as SM sent it."""
+
+    name: Name | None = None
+    phone: Annotated[str, Field(max_length=64)] | None = None
+    inn: Annotated[str, Field(max_length=20)] | None = None  # sales documents: String(20)
 
 
 class OrderIn(_SmModel):
-    originalOrderId: str = Field(min_length=1, max_length=64)
-    orderUUID: str | None = None
-    storeID: str | None = None
-    storeImportKey: str | None = None
-    comment: str | None = None
-    state: str | None = None
-    paymentState: str | None = None
-    cancellationReason: str | None = None
+    originalOrderId: SmId
+    orderUUID: OptionalId = None
+    storeID: OptionalId = None
+    storeImportKey: OptionalId = None
+    comment: FreeText | None = None
+    state: Label | None = None
+    paymentState: Label | None = None
+    cancellationReason: FreeText | None = None
     cancellation: CancellationIn | None = None
-    customer: dict[str, Any] | None = None
+    customer: CustomerIn | None = None
     address: dict[str, Any] | None = None
     delivery: DeliveryIn | None = None
     total: TotalIn | None = None
-    paymentMethods: list[str] | None = None
-    shipmentMethod: str | None = None
-    replacementPolicy: str | None = None
+    paymentMethods: Annotated[list[Label], Field(max_length=20)] | None = None
+    shipmentMethod: Label | None = None
+    replacementPolicy: Label | None = None
     deliveryCost: Money = None
     completeBefore: OptionalTime = None
-    positions: list[PositionIn] | None = None
+    positions: Annotated[list[PositionIn], Field(max_length=1000)] | None = None
 
     def to_domain(self) -> OrderData:
         delivery = self.delivery or DeliveryIn()
@@ -117,7 +136,7 @@ class OrderIn(_SmModel):
             state=self.state,
             payment_state=self.paymentState,
             comment=self.comment,
-            customer=self.customer or {},
+            customer=_as_sent(self.customer),
             address=self.address or {},
             delivery_from=delivery.expectedFrom,
             delivery_to=delivery.expectedTo,
@@ -134,6 +153,10 @@ class OrderIn(_SmModel):
             if self.positions is None
             else tuple(_position(p) for p in self.positions),
         )
+
+
+def _as_sent(model: BaseModel | None) -> dict[str, Any]:
+    return {} if model is None else model.model_dump(exclude_unset=True)
 
 
 def _position(p: PositionIn) -> PositionData:
@@ -154,9 +177,44 @@ def _position(p: PositionIn) -> PositionData:
 
 class EnvelopeIn(BaseModel):
     model_config = ConfigDict(extra="allow")
-    event_type: str = Field(min_length=1, max_length=64)
+    event_type: SmId
     payload: dict[str, Any]
     timestamp: Any = None
+
+
+class WebhookIn(BaseModel):
+    """The webhook as the OpenAPI document shows it. parse_webhook checks the same rules in
+    two steps (an unknown event type is stored whatever its payload)."""
+
+    model_config = ConfigDict(extra="allow")
+    event_type: SmId
+    payload: OrderIn
+    timestamp: Any = None
+
+
+class HookAnswer(BaseModel):
+    status: str  # "created" (order.created), "ok" (applied), "accepted" (kept for later)
+    number: str | None = None  # order.created: our order number
+    expectedAssemblyTime: datetime | None = None  # order.created
+
+
+def webhook_body_schema() -> dict[str, Any]:
+    """The request body of the hook for OpenAPI, self-contained (the view reads raw bytes)."""
+    schema = WebhookIn.model_json_schema()
+    definitions = schema.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref", "")
+            if ref.startswith("#/$defs/"):
+                return inline(definitions[ref.removeprefix("#/$defs/")])
+            return {key: inline(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [inline(item) for item in node]
+        return node
+
+    body: dict[str, Any] = inline(schema)
+    return {"required": True, "content": {"application/json": {"schema": body}}}
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -189,6 +247,7 @@ def parse_webhook(body: bytes) -> InboundWebhook:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadWebhook("invalid_json", f"body is not valid JSON: {exc.msg}") from None
+    _require_fit_texts(document)
     envelope = _validate(EnvelopeIn, document, "")
     kind = normalize_event_type(envelope.event_type)
     key = event_key(envelope.event_type, envelope.payload, envelope.timestamp)
@@ -207,6 +266,13 @@ def parse_webhook(body: bytes) -> InboundWebhook:
     return InboundWebhook(
         envelope.event_type, kind, key, text, order.originalOrderId, order.to_domain()
     )
+
+
+def _require_fit_texts(document: object) -> None:
+    """No NUL can be stored, and the event key cannot hash what nests too deep."""
+    problems = [{"loc": loc, "msg": why} for loc, why in unfit_texts(document)]
+    if problems:
+        raise BadWebhook("invalid_payload", "webhook does not have SM's shape", problems[:20])
 
 
 def _require_creatable(order: OrderIn) -> None:

@@ -11,12 +11,20 @@ from starlette.concurrency import run_in_threadpool
 
 from smbridge.clock import Clock
 from smbridge.config import HookAuthMode, Settings
-from smbridge.entrypoints.http_common import ApiError, JsonResponse, read_limited
-from smbridge.orders.schemas import BadWebhook, parse_webhook
+from smbridge.entrypoints.http_common import (
+    CLIENT_TOKEN,
+    ApiError,
+    JsonResponse,
+    error_responses,
+    read_limited,
+)
+from smbridge.orders.schemas import BadWebhook, HookAnswer, parse_webhook, webhook_body_schema
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
 
 HOOK_PATH = "/sbermarket/orders/hook"
+# SM authenticates with a Client-Token, or with HTTP Basic in some setups (a setting).
+HOOK_SECURITY = {**CLIENT_TOKEN, "HTTPBasic": {"type": "http", "scheme": "basic"}}
 
 
 def hook_router(settings: Settings, db: Database, policy: IntakePolicy, clock: Clock) -> APIRouter:
@@ -43,6 +51,15 @@ def hook_router(settings: Settings, db: Database, policy: IntakePolicy, clock: C
             methods=["POST"],
             summary="SM order webhook",
             include_in_schema=path.endswith("/"),
+            responses={
+                200: {"model": HookAnswer, "description": "Stored and applied"},
+                202: {"model": HookAnswer, "description": "Stored; applied when its order comes"},
+                **error_responses(400, 403, 413, 415),
+            },
+            openapi_extra={
+                "security": [{"ClientToken": []}, {"HTTPBasic": []}],
+                "requestBody": webhook_body_schema(),
+            },
         )
     return router
 

@@ -10,14 +10,18 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
+from smbridge.bounds import DbId
 from smbridge.clock import Clock
-from smbridge.entrypoints.http_common import ApiError, admitting_route
+from smbridge.entrypoints.http_common import ApiError, admitting_route, error_responses
 from smbridge.sales.export import as_json
 from smbridge.service_layer.unit_of_work import Database
 
+ERP_TOKEN = {"ErpToken": {"type": "apiKey", "in": "header", "name": "X-ERP-Token"}}
+ERP_SECURITY: dict[str, Any] = {"security": [{"ErpToken": []}]}
+
 
 class Acknowledge(BaseModel):
-    ids: list[int] = Field(min_length=1, max_length=1000)
+    ids: list[DbId] = Field(min_length=1, max_length=1000)
 
 
 def erp_router(db: Database, token: str, clock: Clock, max_body_bytes: int) -> APIRouter:
@@ -30,15 +34,20 @@ def erp_router(db: Database, token: str, clock: Clock, max_body_bytes: int) -> A
         prefix="/erp/sales-documents",
         tags=["ERP"],
         route_class=admitting_route(authorize, max_body_bytes),
+        responses=error_responses(400, 403, 413, 415, 422),
     )
 
-    @router.get("", summary="Sales documents the ERP has not acknowledged, oldest first")
+    @router.get(
+        "",
+        summary="Sales documents the ERP has not acknowledged, oldest first",
+        openapi_extra=ERP_SECURITY,
+    )
     async def new_documents(limit: int = 100) -> dict[str, Any]:
         if not 1 <= limit <= 1000:
             raise ApiError(400, "invalid_limit", "limit must be between 1 and 1000")
         return await run_in_threadpool(_new, db, limit)
 
-    @router.post("/ack", summary="Mark documents as taken by the ERP")
+    @router.post("/ack", summary="Mark documents as taken by the ERP", openapi_extra=ERP_SECURITY)
     async def acknowledge(body: Acknowledge) -> dict[str, int]:
         return {"acknowledged": await run_in_threadpool(_ack, db, body.ids, clock())}
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from smbridge.adapters.telegram_client import TelegramClient
+from smbridge.assembly.service import purge_idempotency_keys
 from smbridge.clock import Clock
 from smbridge.config import Settings
 from smbridge.monitoring.service import run_monitoring
@@ -19,6 +20,7 @@ from smbridge.telegram.sender import SenderPolicy, TelegramSender
 
 TELEGRAM, MONITORING, SALES = "telegram_sender", "monitoring", "sales_documents"
 WEBHOOK_REPLAY = "webhook_replay"
+HOUSEKEEPING = "housekeeping"
 
 
 def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
@@ -38,6 +40,7 @@ def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
                 ctx.db, intake_policy(settings), AutoReplay.from_settings(settings), ctx.clock
             ),
         ),
+        Job(HOUSEKEEPING, timedelta(seconds=settings.job_housekeeping_seconds), _housekeeping),
     ]
 
 
@@ -63,6 +66,11 @@ def _telegram_job(settings: Settings, db: Database, clock: Clock) -> Any:
         clock=clock,
     )
     return lambda _ctx: sender.run().as_dict()
+
+
+def _housekeeping(ctx: JobContext) -> dict[str, Any]:
+    retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
+    return {"idempotency_keys_purged": purge_idempotency_keys(ctx.db, ctx.now, retention)}
 
 
 def _sales_documents(ctx: JobContext) -> dict[str, Any]:

@@ -7,7 +7,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -17,13 +17,17 @@ from sqlalchemy import event, func, select
 from smbridge.adapters.sm_client import SendResult, Verdict
 from smbridge.adapters.tables import sm_notifications, telegram_outbox
 from smbridge.domain.notification import Notification, RetryPolicy
+from smbridge.emulators.marketplace import MarketConfig, MarketOrder, Marketplace, create_app
 from smbridge.notifications.link import LinkPolicy
 from smbridge.notifications.service import Dispatcher, DispatchPolicy, resend
+from smbridge.notifications.wiring import dispatch_policy, sm_client
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
+from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload
 from tests.support.clock import FrozenClock
+from tests.support.servers import serving
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -461,3 +465,51 @@ def test_the_catch_up_keeps_to_the_pace_set_for_sm(db: Database) -> None:
     assert d.run_once().delivered == 10  # no more than one second's worth saved up
     clock.advance(1)
     assert d.run_once().delivered == 5  # the rest
+
+
+def test_against_the_sm_emulator_the_backlog_drains_within_seconds_of_recovery(
+    database_url: str, db: Database
+) -> None:
+    """The production wiring and defaults against the SM emulator (which refuses a
+    notification out of order), on a compressed clock: one poll per simulated second."""
+    market = Marketplace(
+        MarketConfig(hook_urls=("http://127.0.0.1:9/",), hook_token="h", notify_token="sm-token")
+    )
+    sm_ids = [f"E{i}" for i in range(100)]
+    for sm_id in sm_ids:
+        market.orders[sm_id] = MarketOrder(sm_id, {}, set(), {})
+    ids = make_orders(db, *sm_ids)
+    clock = Clock()
+    with serving(create_app(market, generate=False)) as sm_url:
+        settings = make_settings(database_url, sm_base_url=sm_url, sm_token="sm-token")
+        client = sm_client(settings)
+        assert client is not None
+        with closing(client):
+            d = Dispatcher(db, client, dispatch_policy(settings), clock)
+            market.outage(3600, 503)
+            for second in range(600):  # ten minutes; in the first five, 10 orders per 30 s
+                if second % 30 == 0:
+                    for sm_id in sm_ids[second // 3 : second // 3 + 10]:
+                        queue(db, ids[sm_id], sm_id, "order.in_work", "order.assembled")
+                d.run_once()
+                clock.advance(1)
+            market.outage(0, 503)  # SM answers again
+            recovered_at = clock.now
+            while {s for _, s, _ in states(db)} != {"delivered"}:
+                if not d.run_once().total:  # the dispatcher process polls again
+                    clock.advance(1)
+                assert clock.now - recovered_at < timedelta(minutes=1)
+    # The next probe (at most 5 s) makes everything due; 200 sends at 100/s take 2 s more.
+    assert clock.now - recovered_at <= timedelta(seconds=8)
+    report = market.summary()
+    assert (report["accepted"], report["rejected"]) == (200, 0)
+    for sm_id in sm_ids:
+        assert [t for t, _ in market.orders[sm_id].received] == [
+            "order.in_work",
+            "order.assembled",
+        ]
+    with db.engine.connect() as c:
+        sends = c.execute(select(func.sum(sm_notifications.c.attempts))).scalar_one()
+    # While SM was down: the first 10 heads, then one probe every 5 s (t = 5..595), instead
+    # of every head's retries; then each notification once.
+    assert sends == 10 + 119 + 200

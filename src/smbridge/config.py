@@ -163,7 +163,7 @@ class Settings(BaseSettings):
         ),
     )
     dispatch_probe_seconds: float = Field(
-        default=5.0,
+        default=2.0,
         gt=0,
         description="while SM is down, one notification is tried this often, seconds",
     )

@@ -32,7 +32,7 @@ log = structlog.get_logger(__name__)
 class LinkPolicy:
     max_per_second: float | None = None  # None: as fast as the threads go
     down_after: int = 5
-    probe_every: timedelta = timedelta(seconds=5)
+    probe_every: timedelta = timedelta(seconds=2)
 
 
 class SmLink:

@@ -31,8 +31,8 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class LinkPolicy:
     max_per_second: float | None = None  # None: as fast as the threads go
-    down_after: int = 5
-    probe_every: timedelta = timedelta(seconds=2)
+    down_after: int = 5  # retryable failures in a row that mean SM is down
+    probe_every: timedelta = timedelta(seconds=2)  # also: at most one pull-forward per this
 
 
 class SmLink:

@@ -127,6 +127,7 @@ class Dispatcher:
         with self._db.unit_of_work() as uow:
             row = uow.notifications.get(claim.id)
             if row is not None and row.lease_owner == self.owner:
+                # Its earlier attempts all failed, unless a lease ran out (that leaves no error).
                 failures = row.attempts - 1 if row.last_error is not None else 0
                 self._record(uow, row, result)
                 uow.commit()

@@ -146,6 +146,27 @@ class Settings(BaseSettings):
         ge=1,
         description="notifications sent in parallel (one order's always in order)",
     )
+    dispatch_max_per_second: float = Field(
+        default=100.0,
+        gt=0,
+        description=(
+            "notifications one dispatcher sends to SM per second at most; the backlog"
+            " after an SM outage drains at this pace"
+        ),
+    )
+    dispatch_down_after_failures: int = Field(
+        default=5,
+        ge=1,
+        description=(
+            "failed sends in a row after which a dispatcher treats SM as down and only"
+            " probes it, instead of retrying every due notification"
+        ),
+    )
+    dispatch_probe_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="while SM is down, one notification is tried this often, seconds",
+    )
 
     # --- scheduled procedures ---
     telegram_api_url: str = Field(

@@ -5,22 +5,29 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, func, select
 
 from smbridge.adapters.sm_client import SendResult, Verdict
 from smbridge.adapters.tables import sm_notifications, telegram_outbox
 from smbridge.domain.notification import Notification, RetryPolicy
+from smbridge.emulators.marketplace import MarketConfig, MarketOrder, Marketplace, create_app
+from smbridge.notifications.link import LinkPolicy
 from smbridge.notifications.service import Dispatcher, DispatchPolicy, resend
+from smbridge.notifications.wiring import dispatch_policy, sm_client
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
+from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload
 from tests.support.clock import FrozenClock
+from tests.support.servers import serving
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 
@@ -37,20 +44,28 @@ class Clock:
 
 
 class ScriptedSm:
-    """Answers each send with the next verdict of its script (then: delivered)."""
+    """Answers each send with the next verdict of its script (then: delivered); while
+    ``down`` is set, every send gets a 503 (an outage) and the script waits."""
 
     def __init__(self, *script: Verdict, delay: float = 0.0) -> None:
         self.script = list(script)
         self.delay = delay
+        self.down = False
         self.received: list[tuple[str, str]] = []
+        self.delivered: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
     def send(self, body: dict[str, Any]) -> SendResult:
         time.sleep(self.delay)
-        event = body["event"]
+        sent = (body["event"]["payload"]["order_id"], body["event"]["type"])
         with self._lock:
-            self.received.append((event["payload"]["order_id"], event["type"]))
-            verdict = self.script.pop(0) if self.script else Verdict.DELIVERED
+            self.received.append(sent)
+            if self.down:
+                verdict = Verdict.RETRY
+            else:
+                verdict = self.script.pop(0) if self.script else Verdict.DELIVERED
+            if verdict is Verdict.DELIVERED:
+                self.delivered.append(sent)
         status = {Verdict.DELIVERED: 200, Verdict.RETRY: 503, Verdict.REFUSED: 422}[verdict]
         return SendResult(verdict, status, f"status {status}")
 
@@ -101,7 +116,7 @@ def states(db: Database) -> list[tuple[str, str, int]]:
 def dispatcher(db: Database, sm: ScriptedSm, clock: Clock, **policy: Any) -> Dispatcher:
     retry = RetryPolicy(
         first_delay=timedelta(seconds=1),
-        max_delay=timedelta(seconds=8),
+        max_delay=timedelta(seconds=policy.pop("max_delay", 8)),
         max_attempts=policy.pop("max_attempts", 5),
     )
     return Dispatcher(
@@ -263,3 +278,238 @@ def test_sm_cancelling_an_order_supersedes_its_unsent_notifications(
     drain(dispatcher(db, sm, Clock()))
     assert sm.received == []
     assert states(db) == [("order.in_work", "superseded", 0)]
+
+
+# --- catching up after an SM outage (issue 16 §4) ---------------------------------------------
+
+KINDS = ("order.in_work", "order.assembled", "order.ready_for_delivery")
+#: Retries as in production (up to 5 minutes apart); no "SM is down" probing, so every
+#: order's head keeps retrying and piles up backoff through the outage.
+RETRYING_THROUGH = {
+    "max_delay": 300,
+    "max_attempts": 30,
+    "link": LinkPolicy(down_after=10**6),
+}
+PROBING = LinkPolicy(down_after=5, probe_every=timedelta(seconds=5))
+
+
+def kinds_of(order_id: int) -> tuple[str, ...]:
+    return KINDS[: 2 + order_id % 2]  # two or three notifications per order
+
+
+def live_through_an_outage(
+    db: Database, d: Dispatcher, clock: Clock, orders: list[tuple[str, int]]
+) -> None:
+    """SM answers 503 for five minutes while every 30 s another tenth of the orders queue
+    their notifications and the dispatcher retries whatever is due: the first orders' heads
+    end up minutes apart, the last ones seconds."""
+    group = len(orders) // 10
+    for start in range(0, len(orders), group):
+        for sm_id, order_id in orders[start : start + group]:
+            queue(db, order_id, sm_id, *kinds_of(order_id))
+        for _ in range(6):
+            drain(d)
+            clock.advance(5)
+    drain(d)
+
+
+def waiting_out_a_backoff(db: Database, now: datetime) -> list[timedelta]:
+    n = sm_notifications.c
+    with db.engine.connect() as c:
+        times = c.execute(
+            select(n.next_attempt_at).where(n.state == "pending", n.next_attempt_at > now)
+        ).scalars()
+        return [at - now for at in times]
+
+
+def assert_all_delivered_in_order(db: Database, sm: ScriptedSm, orders: dict[str, int]) -> None:
+    assert {s for _, s, _ in states(db)} == {"delivered"}
+    for sm_id, order_id in orders.items():
+        assert [t for o, t in sm.delivered if o == sm_id] == list(kinds_of(order_id))
+
+
+@contextmanager
+def sql_statements(db: Database) -> Iterator[list[str]]:
+    seen: list[str] = []
+
+    def log(*args: Any) -> None:
+        seen.append(" ".join(str(args[2]).split()))  # the statement, on one line
+
+    event.listen(db.engine, "before_cursor_execute", log)
+    try:
+        yield seen
+    finally:
+        event.remove(db.engine, "before_cursor_execute", log)
+
+
+def mass_updates(statements: list[str]) -> list[str]:
+    """Updates of the outbox that are not the ORM's row-by-row ones (the pull-forward)."""
+    return [
+        s
+        for s in statements
+        if s.startswith("UPDATE sm_notifications") and "WHERE sm_notifications.id = " not in s
+    ]
+
+
+def test_the_first_answer_after_an_outage_makes_the_whole_backlog_due_at_once(
+    db: Database,
+) -> None:
+    ids = make_orders(db, *[f"H{i}" for i in range(200)])
+    orders = list(ids.items())
+    sm, clock = ScriptedSm(), Clock()
+    d = dispatcher(db, sm, clock, max_delay=300, max_attempts=30, link=PROBING)
+    sm.down = True
+    for start in range(0, len(orders), 20):  # five minutes: 20 more orders every 30 s
+        for sm_id, order_id in orders[start : start + 20]:
+            queue(db, order_id, sm_id, *kinds_of(order_id))
+        for _ in range(30):  # the dispatcher polls every second
+            d.run_once()
+            clock.advance(1)
+    # The first batch of 20, then one probe every 5 s (t = 5..295), not every head's retries.
+    assert len(sm.received) == 20 + 59
+    assert max(waiting_out_a_backoff(db, clock.now)) > timedelta(minutes=1)  # probed heads
+
+    sm.down = False
+    clock.advance(5)
+    with sql_statements(db) as statements:
+        assert d.run_once().delivered == 1  # the next probe gets through
+    assert len(mass_updates(statements)) == 1  # one bounded UPDATE
+    assert waiting_out_a_backoff(db, clock.now) == []
+
+    with sql_statements(db) as statements:
+        drain(d)  # at the same instant: none of the old backoffs has run out
+    assert mass_updates(statements) == []  # one recovery, one pull-forward
+    assert_all_delivered_in_order(db, sm, ids)
+
+
+def test_a_dispatcher_that_did_not_see_the_outage_catches_up_all_the_same(
+    db: Database,
+) -> None:
+    ids = make_orders(db, *[f"H{i}" for i in range(50)])
+    sm, clock = ScriptedSm(), Clock()
+    sm.down = True
+    live_through_an_outage(
+        db, dispatcher(db, sm, clock, **RETRYING_THROUGH), clock, list(ids.items())
+    )
+    backoffs = waiting_out_a_backoff(db, clock.now)
+    assert len(backoffs) == 50  # every order's head waits; the rest wait behind it
+    assert max(backoffs) > timedelta(minutes=2)
+
+    sm.down = False
+    recovered_at = clock.now
+    scheduler = dispatcher(db, sm, clock, max_delay=300, link=PROBING)  # e.g. restarted
+    while waiting_out_a_backoff(db, clock.now):  # it polls every second
+        drain(scheduler)
+        clock.advance(1)
+    # The first row that had failed five times (its backoff at most 16 s) got through and
+    # made the rest due: minutes of backoff did not have to run out.
+    assert clock.now - recovered_at <= timedelta(seconds=17)
+    drain(scheduler)
+    assert_all_delivered_in_order(db, sm, ids)
+
+
+def test_a_delivery_without_earlier_failures_pulls_nothing_forward(db: Database) -> None:
+    ids = make_orders(db, "H1", "H2")
+    queue(db, ids["H1"], "H1", "order.in_work")
+    clock = Clock()
+    dispatcher(db, ScriptedSm(Verdict.RETRY), clock).run_once()  # another sender's failure
+    backoff = waiting_out_a_backoff(db, clock.now)
+    assert len(backoff) == 1
+    queue(db, ids["H2"], "H2", "order.in_work")
+    with sql_statements(db) as statements:
+        assert dispatcher(db, ScriptedSm(), clock).run_once().delivered == 1
+    assert mass_updates(statements) == []
+    assert any(s.startswith("UPDATE sm_notifications") for s in statements)  # the log works
+    assert waiting_out_a_backoff(db, clock.now) == backoff
+
+
+def test_while_sm_is_down_a_dispatcher_only_probes_it(db: Database) -> None:
+    sm_ids = [f"H{i}" for i in range(20)]
+    ids = make_orders(db, *sm_ids)
+    for sm_id in sm_ids:
+        queue(db, ids[sm_id], sm_id, "order.in_work")
+    sm, clock = ScriptedSm(), Clock()
+    d = dispatcher(db, sm, clock, batch=4, max_attempts=20, link=PROBING)
+    sm.down = True
+    for _ in range(60):  # a minute of outage, the dispatcher polling every second
+        d.run_once()
+        clock.advance(1)
+    # Two batches of 4 until five failures in a row, then one probe every 5 s (t = 6..56).
+    assert len(sm.received) == 8 + 11
+    with db.engine.connect() as c:
+        untried = c.execute(
+            select(func.count()).where(sm_notifications.c.attempts == 0)
+        ).scalar_one()
+    assert untried >= 20 - 8 - 11  # the rest kept their attempts for when SM is back
+
+    sm.down = False
+    clock.advance(5)
+    assert d.run_once().delivered == 1  # the probe gets through: SM is back
+    drain(d)  # everything at once, at the same instant
+    assert {s for _, s, _ in states(db)} == {"delivered"}
+    assert sorted(o for o, _ in sm.delivered) == sorted(sm_ids)
+
+
+def test_the_catch_up_keeps_to_the_pace_set_for_sm(db: Database) -> None:
+    sm_ids = [f"H{i}" for i in range(30)]
+    ids = make_orders(db, *sm_ids)
+    for sm_id in sm_ids:
+        queue(db, ids[sm_id], sm_id, "order.in_work")
+    clock = Clock()
+    d = dispatcher(db, ScriptedSm(), clock, link=LinkPolicy(max_per_second=10))
+    assert d.run_once().delivered == 10  # one second's worth
+    assert d.run_once().total == 0  # the same instant: the pace is used up
+    clock.advance(0.5)
+    assert d.run_once().delivered == 5
+    clock.advance(60)
+    assert d.run_once().delivered == 10  # no more than one second's worth saved up
+    clock.advance(1)
+    assert d.run_once().delivered == 5  # the rest
+
+
+def test_against_the_sm_emulator_the_backlog_drains_within_seconds_of_recovery(
+    database_url: str, db: Database
+) -> None:
+    """The production wiring and defaults against the SM emulator (which refuses a
+    notification out of order), on a compressed clock: one poll per simulated second."""
+    market = Marketplace(
+        MarketConfig(hook_urls=("http://127.0.0.1:9/",), hook_token="h", notify_token="sm-token")
+    )
+    sm_ids = [f"E{i}" for i in range(100)]
+    for sm_id in sm_ids:
+        market.orders[sm_id] = MarketOrder(sm_id, {}, set(), {})
+    ids = make_orders(db, *sm_ids)
+    clock = Clock()
+    with serving(create_app(market, generate=False)) as sm_url:
+        settings = make_settings(database_url, sm_base_url=sm_url, sm_token="sm-token")
+        client = sm_client(settings)
+        assert client is not None
+        with closing(client):
+            d = Dispatcher(db, client, dispatch_policy(settings), clock)
+            market.outage(3600, 503)
+            for second in range(600):  # ten minutes; in the first five, 10 orders per 30 s
+                if second % 30 == 0:
+                    for sm_id in sm_ids[second // 3 : second // 3 + 10]:
+                        queue(db, ids[sm_id], sm_id, "order.in_work", "order.assembled")
+                d.run_once()
+                clock.advance(1)
+            market.outage(0, 503)  # SM answers again
+            recovered_at = clock.now
+            while {s for _, s, _ in states(db)} != {"delivered"}:
+                if not d.run_once().total:  # the dispatcher process polls again
+                    clock.advance(1)
+                assert clock.now - recovered_at < timedelta(minutes=1)
+    # The next probe (at most 2 s) makes everything due; 200 sends at 100/s take 2 s more.
+    assert clock.now - recovered_at <= timedelta(seconds=5)
+    report = market.summary()
+    assert (report["accepted"], report["rejected"]) == (200, 0)
+    for sm_id in sm_ids:
+        assert [t for t, _ in market.orders[sm_id].received] == [
+            "order.in_work",
+            "order.assembled",
+        ]
+    with db.engine.connect() as c:
+        sends = c.execute(select(func.sum(sm_notifications.c.attempts))).scalar_one()
+    # While SM was down: the first 10 heads, then one probe every 2 s (t = 2..598), instead
+    # of every head's retries; then each notification once.
+    assert sends == 10 + 299 + 200

@@ -238,6 +238,26 @@ class NotificationOutbox:
             query = query.with_for_update(skip_locked=True, of=n)
         return self._session.scalars(query).all()
 
+    def pull_forward(self, now: datetime, limit: int) -> int:
+        """Make up to ``limit`` rows waiting out a backoff due now, oldest first (SM is back).
+
+        Per-order order is safe: ``due`` still sends only the head of each order's queue.
+        PostgreSQL skips rows another dispatcher holds (a claim, another pull-forward), so
+        two recoveries seen at once never wait on each other.
+        """
+        n = sm_notifications
+        waiting = and_(n.c.state == DeliveryState.PENDING.value, n.c.next_attempt_at > now)
+        oldest = select(n.c.id).where(waiting).order_by(n.c.id).limit(limit)
+        if self._session.get_bind().dialect.name == "postgresql":
+            oldest = oldest.with_for_update(skip_locked=True)
+        result = self._session.execute(
+            update(n)
+            .where(n.c.id.in_(oldest), waiting)
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
 
 class PickerRepository:
     def __init__(self, session: Session) -> None:

@@ -3,6 +3,8 @@
 The send happens outside any transaction; the lease (not a held lock) keeps two dispatchers
 off the same row, and a dispatcher that dies mid-send leaves a lease that runs out, after
 which the row is claimed again. SM answers a repeat with 202, so such a re-send is harmless.
+While SM is down only a probe goes out now and then; when SM answers again the rows waiting
+out their backoff are made due at once (link.py).
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from smbridge.adapters.sm_client import NotificationSender, SendResult, Verdict
 from smbridge.clock import Clock
 from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
 from smbridge.domain.telegram import OutgoingMessage
+from smbridge.notifications.link import LinkPolicy, SmLink
 from smbridge.service_layer.unit_of_work import Database, UnitOfWork
 from smbridge.telegram import messages
 
@@ -33,6 +36,8 @@ class DispatchPolicy:
     lease: timedelta = timedelta(seconds=60)
     batch: int = 32
     operations_chat_id: str | None = None
+    link: LinkPolicy = field(default_factory=LinkPolicy)
+    catch_up_limit: int = 10_000  # rows one recovery makes due; the next one takes the rest
 
 
 @dataclass(frozen=True)
@@ -66,6 +71,7 @@ class Dispatcher:
         self._sender = sender
         self._policy = policy
         self._clock = clock
+        self._link = SmLink(policy.link, clock)
         self.owner = f"dispatcher-{uuid.uuid4().hex[:12]}"
 
     def run_once(
@@ -94,8 +100,11 @@ class Dispatcher:
         now = self._clock()
         if not self._anything_due(now, order_id):
             return []  # most polls find nothing: don't take SQLite's write lock for them
+        allowed = self._link.allowance(self._policy.batch)
+        if not allowed:
+            return []  # SM is down and it is not time for a probe, or the pace is used up
         with self._db.unit_of_work() as uow:
-            due = uow.notifications.due(now, self._policy.batch, order_id)
+            due = uow.notifications.due(now, allowed, order_id)
             claims = []
             for row in due:
                 row.state = DeliveryState.SENDING.value
@@ -104,6 +113,7 @@ class Dispatcher:
                 row.attempts += 1
                 claims.append(_Claim(_id(row), row.body()))
             uow.commit()
+        self._link.give_back(allowed - len(claims))
         return claims
 
     def _anything_due(self, now: datetime, order_id: int | None) -> bool:
@@ -113,13 +123,31 @@ class Dispatcher:
 
     def _send_and_record(self, claim: _Claim) -> Verdict:
         result = self._sender.send(claim.body)
+        failures = 0
         with self._db.unit_of_work() as uow:
             row = uow.notifications.get(claim.id)
-            if row is None or row.lease_owner != self.owner:
-                return result.verdict  # our lease ran out and another dispatcher took over
-            self._record(uow, row, result)
-            uow.commit()
+            if row is not None and row.lease_owner == self.owner:
+                # Its earlier attempts all failed, unless a lease ran out (that leaves no error).
+                failures = row.attempts - 1 if row.last_error is not None else 0
+                self._record(uow, row, result)
+                uow.commit()
+            # else our lease ran out and another dispatcher took over: it records
+        self._learn(result.verdict, failures)
         return result.verdict
+
+    def _learn(self, verdict: Verdict, row_failures: int) -> None:
+        """Tell the link what SM did; when SM is back, make the waiting rows due now."""
+        if verdict is Verdict.RETRY:
+            self._link.failed()
+        elif self._link.answered(row_failures):
+            self._pull_forward()
+
+    def _pull_forward(self) -> None:
+        # In the database, so every dispatcher (other processes too) sends them right away.
+        with self._db.unit_of_work() as uow:
+            moved = uow.notifications.pull_forward(self._clock(), self._policy.catch_up_limit)
+            uow.commit()
+        log.info("sm_notification.catch_up", moved=moved)
 
     def _record(self, uow: UnitOfWork, row: Notification, result: SendResult) -> None:
         now = self._clock()

@@ -8,6 +8,7 @@ from smbridge.adapters.sm_client import SmApiConfig, SmClient
 from smbridge.clock import Clock
 from smbridge.config import Settings
 from smbridge.domain.notification import RetryPolicy
+from smbridge.notifications.link import LinkPolicy
 from smbridge.notifications.service import Dispatcher, DispatchPolicy
 from smbridge.service_layer.unit_of_work import Database
 
@@ -40,6 +41,11 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
         ),
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
         operations_chat_id=settings.operations_chat_id or None,
+        link=LinkPolicy(
+            max_per_second=settings.dispatch_max_per_second,
+            down_after=settings.dispatch_down_after_failures,
+            probe_every=timedelta(seconds=settings.dispatch_probe_seconds),
+        ),
     )
 
 

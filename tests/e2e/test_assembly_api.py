@@ -314,6 +314,36 @@ def test_finish_needs_every_line_and_cancel_tells_sm(
     assert (status, body["error"]["code"]) == (409, "wrong_status")
 
 
+def test_a_weighed_substitute_without_its_weight_is_refused_and_changes_nothing(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    """SM refuses final contents with a weighed good without weight: refuse it at the source."""
+    number = new_order(db)
+    api.ok("openShift", pickerId=world["anna"])
+    api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])
+    api.ok("recordPick", orderNumber=number, lineNo=1, quantity=2)
+    apples = {"sku": "200301", "name": "Яблоки Гала весовые", "quantity": 1, "price": "189.00"}
+    status, body = api.call("replacePosition", orderNumber=number, lineNo=2, substitute=apples)
+    assert (status, body["error"]["code"]) == (422, "weight_required")
+    assert "вес" in body["error"]["message"]
+    card = api.ok("getOrder", orderNumber=number)
+    assert [(p["lineNo"], p["replacedBySku"]) for p in card["positions"]] == [(1, None), (2, None)]
+
+    api.ok(
+        "replacePosition",
+        orderNumber=number,
+        lineNo=2,
+        substitute={**apples, "weightGrams": "1302"},
+    )
+    api.ok("finishAssembly", orderNumber=number, bags=1)
+    final = outbox(db)[-1][1]["order"]["positions"]
+    assert final == [
+        {"id": "100500", "quantity": 2},
+        {"id": "200300", "quantity": 0, "weight": "0", "replacedByID": "200301"},
+        {"id": "200301", "quantity": 1, "weight": "1302"},
+    ]
+
+
 def test_finish_without_ready_waits_for_mark_ready(
     db: Database, api: Api, world: dict[str, int]
 ) -> None:

@@ -471,6 +471,30 @@ def test_replace_links_both_lines_and_forgets_the_originals_codes() -> None:
         made.record_pick(1, Decimal(1), None, None, NOW)
 
 
+def test_a_weighed_substitute_needs_its_weight_like_a_weighed_pick() -> None:
+    made = order(OrderStatus.IN_ASSEMBLY)
+    cheese = Substitute("200301", "Сыр Гауда весовой", Decimal(1), Decimal("899.00"))
+    with pytest.raises(AssemblyError) as refused:
+        made.replace(2, cheese, NOW)  # for the bananas: weighed, like the line it replaces
+    assert (refused.value.code, refused.value.conflict) == ("weight_required", False)
+    assert len(made.positions) == 2
+    assert made.positions[1].replaced_by_sku is None  # the refusal changed nothing
+
+    added = made.replace(2, replace(cheese, weight_grams=Decimal(412)), NOW)
+    assert (added.is_weighed, added.picked_weight_grams) == (True, Decimal(412))
+
+
+def test_the_picker_says_whether_a_substitute_is_weighed() -> None:
+    packed = Substitute("200302", "Бананы в упаковке", Decimal(1), Decimal("149.00"), weighed=False)
+    assert not order(OrderStatus.IN_ASSEMBLY).replace(2, packed, NOW).is_weighed
+    loose = Substitute("200303", "Яблоки весовые", Decimal(2), Decimal("189.00"), weighed=True)
+    with pytest.raises(AssemblyError, match="weighed"):
+        order(OrderStatus.IN_ASSEMBLY).replace(1, loose, NOW)  # for the milk, a piece good
+    none_taken = replace(loose, quantity=Decimal(0))
+    added = order(OrderStatus.IN_ASSEMBLY).replace(1, none_taken, NOW)
+    assert (added.is_weighed, added.picked_weight_grams) == (True, Decimal(0))
+
+
 def test_assign_to_the_same_picker_is_refused_and_back_to_store_allowed() -> None:
     made = order(OrderStatus.IN_ASSEMBLY, picker_id=7)
     with pytest.raises(AssemblyError, match="already"):

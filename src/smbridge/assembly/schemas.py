@@ -58,6 +58,10 @@ class Substitute(_Strict):
     price: Decimal = Field(ge=0, allow_inf_nan=False)
     weightGrams: Decimal | None = Field(default=None, ge=0, allow_inf_nan=False)
     markingCodes: list[str] | None = Field(default=None, max_length=1000)
+    weighed: bool | None = Field(
+        default=None,
+        description="sold by weight (then weightGrams is required); default: as the line replaced",
+    )
 
 
 class ReplacePosition(OrderRef):

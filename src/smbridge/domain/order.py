@@ -160,6 +160,7 @@ class Substitute:
     price: Decimal
     weight_grams: Decimal | None = None
     marking_codes: tuple[str, ...] = ()
+    weighed: bool | None = None  # None: like the line it stands in for
 
 
 @dataclass(eq=False)
@@ -354,6 +355,7 @@ class Order:
         original = self._line(line_no)
         if original.source != PositionSource.SM.value or original.replaced_by_sku is not None:
             raise AssemblyError("line_replaced", f"line {line_no} cannot be replaced again")
+        weight = _substitute_weight(original, substitute)
         original.replaced_by_sku = substitute.sku
         # Nothing of the original goes to the customer, so neither do its scanned codes.
         original.picked_quantity, original.picked_weight_grams = Decimal(0), None
@@ -366,11 +368,11 @@ class Order:
             quantity=substitute.quantity,
             price=substitute.price,
             discount_price=substitute.price,
-            weight_grams=substitute.weight_grams,
+            weight_grams=weight,
             source=PositionSource.REPLACEMENT.value,
             replaces_line_no=line_no,
             picked_quantity=substitute.quantity,
-            picked_weight_grams=substitute.weight_grams,
+            picked_weight_grams=weight,
             marking_codes=list(substitute.marking_codes),
         )
         self.positions.append(added)
@@ -502,6 +504,24 @@ class Order:
         for key, position in ours.items():
             if key not in seen:
                 position.quantity = Decimal(0)
+
+
+def _substitute_weight(original: Position, substitute: Substitute) -> Decimal | None:
+    """The substitute's weight; SM refuses final contents with a weighed good without one.
+
+    A substitute is usually the same kind of good as the line it stands in for (loose
+    cheese for loose cheese), so it is weighed when that line is, unless the picker says.
+    """
+    weighed = original.is_weighed if substitute.weighed is None else substitute.weighed
+    if not weighed or substitute.weight_grams is not None:
+        return substitute.weight_grams
+    if substitute.quantity > 0:
+        raise AssemblyError(
+            "weight_required",
+            f"the substitute for line {original.line_no} is weighed: give its weight",
+            conflict=False,
+        )
+    return Decimal(0)  # none taken: it still travels as a weighed good, weighing nothing
 
 
 class _HasSku(Protocol):

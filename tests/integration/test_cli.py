@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,19 @@ from sqlalchemy import inspect, select
 from typer.testing import CliRunner
 
 from smbridge.adapters import migrations
-from smbridge.adapters.tables import metadata, orders, stores, webhook_journal
+from smbridge.adapters.tables import metadata, orders, sm_notifications, stores, webhook_journal
 from smbridge.config import get_settings
 from smbridge.entrypoints.cli import app
 from smbridge.entrypoints.commands import common
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
-from tests.factories import envelope, order_payload
+from tests.factories import (
+    add_store,
+    envelope,
+    order_payload,
+    ready_with_an_unweighed_substitute,
+)
 
 runner = CliRunner()
 
@@ -113,6 +119,41 @@ def test_events_replay_needs_exactly_one_selection(
 ) -> None:
     assert runner.invoke(app, ["events", "replay"]).exit_code == 2
     assert runner.invoke(app, ["events", "replay", "--id", "1", "--all-failed"]).exit_code == 2
+
+
+def test_a_refused_final_contents_is_corrected_and_resent_rebuilt(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    add_store(db)
+    policy = IntakePolicy(notify_accepted=False)
+    ingest_webhook(db, parse_webhook(envelope("order.created", order_payload())), policy)
+    ready_with_an_unweighed_substitute(db, 1, datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    with db.engine.begin() as c:  # SM refused it: a weighed good without weight
+        c.execute(sm_notifications.update().values(state="dead", attempts=1))
+
+    monkeypatch.setenv("SMBRIDGE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    for bad in (["--line", "9", "--grams", "1302"], ["--line", "3", "--grams", "-1"]):
+        refused = runner.invoke(app, ["orders", "set-weight", "--order", "H1234567890", *bad])
+        assert refused.exit_code == 2, refused.output
+    invoke(
+        monkeypatch,
+        database_url,
+        *("orders", "set-weight", "--order", "H1234567890", "--line", "3", "--grams", "1302"),
+    )
+    assert "queued again: 1 of 1" in invoke(
+        monkeypatch, database_url, "notifications", "resend", "--id", "1"
+    )
+    with db.engine.connect() as c:
+        state, payload = c.execute(
+            select(sm_notifications.c.state, sm_notifications.c.payload)
+        ).one()
+    assert state == "pending"
+    assert payload["order"]["positions"] == [
+        {"id": "100500", "quantity": 2},
+        {"id": "200300", "quantity": 0, "weight": "0", "replacedByID": "200301"},
+        {"id": "200301", "quantity": 1, "weight": "1302"},
+    ]
 
 
 def test_chats_are_set_and_listed(

@@ -495,6 +495,20 @@ def test_the_picker_says_whether_a_substitute_is_weighed() -> None:
     assert (added.is_weighed, added.picked_weight_grams) == (True, Decimal(0))
 
 
+def test_a_weight_is_corrected_only_in_final_contents() -> None:
+    made = order(OrderStatus.IN_ASSEMBLY)
+    with pytest.raises(AssemblyError, match="no final contents"):
+        made.correct_weight(2, Decimal(1200), NOW)  # the picker records it: recordPick
+    made.status = OrderStatus.READY.value
+    made.correct_weight(2, Decimal(1200), LATER)
+    made.correct_weight(1, Decimal(1860), LATER)  # a line taken as a piece good weighs now
+    assert [(p.weight_grams, p.picked_weight_grams) for p in made.positions] == [
+        (Decimal(1860), Decimal(1860)),
+        (Decimal(1250), Decimal(1200)),  # SM's ordered weight stays
+    ]
+    assert made.updated_at == LATER
+
+
 def test_assign_to_the_same_picker_is_refused_and_back_to_store_allowed() -> None:
     made = order(OrderStatus.IN_ASSEMBLY, picker_id=7)
     with pytest.raises(AssemblyError, match="already"):

@@ -67,6 +67,9 @@ class OrderRepository:
             query = query.with_for_update(of=orders)
         return self._session.scalars(query).one_or_none()
 
+    def get(self, order_id: int) -> Order | None:
+        return self._session.get(Order, order_id)
+
     def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
         """An order of this store by our number; other stores' orders do not exist here."""
         query = select(Order).where(orders.c.store_id == store_id, orders.c.number == number)

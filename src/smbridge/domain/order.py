@@ -393,6 +393,22 @@ class Order:
         self._move(OrderStatus.ASSEMBLED, OrderStatus.READY)
         self.ready_at, self.updated_at = now, now
 
+    def correct_weight(self, line_no: int, grams: Decimal, now: datetime) -> Position:
+        """An operator corrects a weight in final contents SM refused; a resend carries it.
+
+        A line without a weight of its own (a substitute taken without one) becomes weighed.
+        """
+        if self.current_status not in (OrderStatus.ASSEMBLED, OrderStatus.READY):
+            raise AssemblyError("wrong_status", f"order is {self.status}: no final contents")
+        position = self._line(line_no)
+        if position.replaced_by_sku is not None:
+            raise AssemblyError("line_replaced", f"line {line_no} was replaced")
+        if position.weight_grams is None:
+            position.weight_grams = grams
+        position.picked_weight_grams = grams
+        self.updated_at = now
+        return position
+
     def cancel_by_store(self, reason: str, now: datetime) -> Outcome:
         if self.current_status in (OrderStatus.HANDED_OVER, OrderStatus.DELIVERED):
             raise AssemblyError("wrong_status", f"order is {self.status}; too late to cancel")

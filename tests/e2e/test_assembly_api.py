@@ -10,11 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from smbridge.adapters.tables import orders, sm_notifications, telegram_outbox
+from smbridge.adapters.tables import orders, sm_notifications, stores, telegram_outbox
 from smbridge.assembly.service import token_hash
 from smbridge.config import Settings
 from smbridge.domain.picker import Picker
 from smbridge.entrypoints.assembly_app import create_assembly_app
+from smbridge.orders.acceptance import adopt_waiting
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
@@ -198,6 +199,30 @@ def test_a_token_sees_only_its_own_stores_orders(
     assert api.ok("getActiveOrders", token=TOKEN_B)["orders"] == []
     status, _ = api.call("openShift", token=TOKEN_B, pickerId=world["anna"])
     assert status == 404  # store A's picker does not exist for store B
+
+
+def test_an_order_waiting_for_its_store_is_seen_by_no_store(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db, storeID="303", storeImportKey="lenina-1")  # no such store yet
+    api.ok("openShift", pickerId=world["anna"])
+    for token in (TOKEN_A, TOKEN_B):
+        assert api.ok("getActiveOrders", token=token)["orders"] == []
+        assert api.call("getOrder", token=token, orderNumber=number)[0] == 404
+    assert api.call("takeOrder", orderNumber=number, pickerId=world["anna"])[0] == 404
+
+    with db.engine.begin() as c:  # store A is SM's "lenina-1"
+        c.execute(
+            stores.update().where(stores.c.id == world["store_a"]).values(import_key="lenina-1")
+        )
+    with db.unit_of_work() as uow:
+        adopt_waiting(uow, IntakePolicy(), datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+        uow.commit()
+    assert [o["number"] for o in api.ok("getActiveOrders")["orders"]] == [number]
+    assert api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])["status"] == (
+        "in_assembly"
+    )
+    assert api.ok("getActiveOrders", token=TOKEN_B)["orders"] == []
 
 
 @pytest.mark.parametrize("token", ["", "wrong", TOKEN_A.upper()])

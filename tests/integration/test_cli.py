@@ -95,11 +95,12 @@ def test_stores_add_updates_and_lists(
     assert "Ленина 1" in invoke(monkeypatch, database_url, "stores", "list")
 
 
-def test_events_replay_applies_a_failed_order_after_its_store_is_added(
+def test_events_replay_applies_a_failed_order_after_its_store_is_fixed(
     db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
 ) -> None:
+    add_store(db, timezone="Europe/Moskow")  # misspelt: the order cannot be promised
     ingest_webhook(db, parse_webhook(envelope("order.created", order_payload())), IntakePolicy())
-    assert "unknown SM store" in invoke(monkeypatch, database_url, "events", "list")
+    assert "Europe/Moskow" in invoke(monkeypatch, database_url, "events", "list")
 
     monkeypatch.setenv("SMBRIDGE_DATABASE_URL", database_url)
     get_settings.cache_clear()
@@ -112,6 +113,23 @@ def test_events_replay_applies_a_failed_order_after_its_store_is_added(
     with db.engine.connect() as c:
         assert c.execute(select(orders.c.number)).scalar_one() == "SM00000001"
         assert c.execute(select(webhook_journal.c.status)).scalar_one() == "applied"
+
+
+def test_stores_add_adopts_the_orders_that_waited_for_the_store(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    policy = IntakePolicy(notify_accepted=True)
+    for sm_id, store in (("H1", "101"), ("H2", "101"), ("H3", "202")):
+        body = envelope("order.created", order_payload(sm_id, storeID=store))
+        assert ingest_webhook(db, parse_webhook(body), policy).status_code == 200
+
+    added = invoke(monkeypatch, database_url, "stores", "add", "--sm-id", "101", "--name", "Ленина")
+    assert "orders that waited for it, now its new orders: 2" in added
+    with db.engine.connect() as c:
+        placed = c.execute(select(orders.c.sm_order_id, orders.c.store_id).order_by(orders.c.id))
+        assert [tuple(r) for r in placed] == [("H1", 1), ("H2", 1), ("H3", None)]
+        sent = c.execute(select(sm_notifications.c.sm_order_id, sm_notifications.c.type))
+        assert sorted(sent) == [("H1", "order.accepted"), ("H2", "order.accepted")]
 
 
 def test_events_replay_needs_exactly_one_selection(

@@ -108,6 +108,23 @@ def test_create_copies_every_field_sm_sent() -> None:
     assert all(isinstance(p.quantity, Decimal) for p in made.positions)
 
 
+def test_only_a_new_order_waiting_for_its_store_is_adopted() -> None:
+    waiting = Order.create(DATA, store_id=None, received_at=NOW, expected_assembly_at=NOW)
+    assert (waiting.awaits_store, waiting.sm_store_id) == (True, "101")
+    waiting.adopt(7, LATER + timedelta(minutes=20), LATER)
+    assert (waiting.store_id, waiting.expected_assembly_at, waiting.awaits_store) == (
+        7,
+        LATER + timedelta(minutes=20),
+        False,
+    )
+    cancelled = Order.create(DATA, store_id=None, received_at=NOW, expected_assembly_at=NOW)
+    cancelled.cancel("technical_issues", "smbridge", LATER)
+    for made in (waiting, order(), cancelled):
+        with pytest.raises(AssemblyError):
+            made.adopt(8, LATER, LATER)
+    assert (waiting.store_id, cancelled.store_id) == (7, None)
+
+
 def test_create_without_positions_has_none() -> None:
     made = Order.create(
         OrderData(sm_order_id="H2"), store_id=1, received_at=NOW, expected_assembly_at=NOW

@@ -166,11 +166,13 @@ class Substitute:
 @dataclass(eq=False)
 class Order:
     sm_order_id: str
-    store_id: int
+    store_id: int | None  # None: SM's store is not mapped to ours yet (awaits_store)
     received_at: datetime
     expected_assembly_at: datetime
     status: str = OrderStatus.NEW.value
     number: str | None = None
+    sm_store_id: str | None = None
+    sm_store_import_key: str | None = None
     sm_uuid: str | None = None
     sm_state: str | None = None
     payment_state: str | None = None
@@ -217,7 +219,7 @@ class Order:
         cls,
         data: OrderData,
         *,
-        store_id: int,
+        store_id: int | None,
         received_at: datetime,
         expected_assembly_at: datetime,
     ) -> Order:
@@ -226,6 +228,8 @@ class Order:
             store_id=store_id,
             received_at=received_at,
             expected_assembly_at=expected_assembly_at,
+            sm_store_id=data.sm_store_id,
+            sm_store_import_key=data.sm_import_key,
             updated_at=received_at,
         )
         order._take_header(data)
@@ -235,6 +239,19 @@ class Order:
     @property
     def current_status(self) -> OrderStatus:
         return OrderStatus(self.status)
+
+    @property
+    def awaits_store(self) -> bool:
+        """Accepted from SM for a store not mapped yet: no store sees it, nobody picks it."""
+        return self.store_id is None and self.current_status is OrderStatus.NEW
+
+    def adopt(self, store_id: int, expected_assembly_at: datetime, now: datetime) -> None:
+        """Its store was mapped in time: from now on a new order of that store like any."""
+        if not self.awaits_store:
+            raise AssemblyError("wrong_status", f"order is {self.status} in store {self.store_id}")
+        self.store_id = store_id
+        self.expected_assembly_at = expected_assembly_at
+        self.updated_at = now
 
     def apply_update(self, data: OrderData, now: datetime) -> Outcome:
         """SM changed the order (customer edited the basket, a new window, ...)."""

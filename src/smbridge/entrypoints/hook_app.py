@@ -34,6 +34,8 @@ def intake_policy(settings: Settings) -> IntakePolicy:
         handover_buffer=timedelta(minutes=settings.handover_buffer_minutes),
         operations_chat_id=settings.operations_chat_id or None,
         notify_accepted=settings.notify_accepted,
+        default_timezone=settings.default_timezone,
+        store_wait=timedelta(minutes=settings.store_wait_minutes),
     )
 
 

@@ -61,7 +61,9 @@ def new_not_taken(look: Look) -> Iterator[Finding]:
     limit = look.settings.monitor_new_not_taken_minutes
     rows = look.db.execute(
         select(orders.c.id, orders.c.number, orders.c.store_id).where(
-            orders.c.status == S.NEW.value, orders.c.received_at < look.minutes_ago(limit)
+            orders.c.status == S.NEW.value,
+            orders.c.received_at < look.minutes_ago(limit),
+            orders.c.store_id.is_not(None),  # waiting for its store: operations know already
         )
     )
     for row in rows:
@@ -101,6 +103,7 @@ def not_ready_before_window(look: Look) -> Iterator[Finding]:
         select(orders.c.id, orders.c.number, orders.c.store_id, orders.c.delivery_from).where(
             orders.c.status.in_(NOT_READY),
             orders.c.delivery_from < look.now + timedelta(minutes=margin),
+            orders.c.store_id.is_not(None),
         )
     )
     for row in rows:

@@ -8,7 +8,9 @@ from typing import Any
 
 from smbridge.adapters.telegram_client import TelegramClient
 from smbridge.config import Settings
+from smbridge.entrypoints.hook_app import intake_policy
 from smbridge.monitoring.service import run_monitoring
+from smbridge.orders.acceptance import settle_waiting
 from smbridge.sales.service import create_documents, write_export_files
 from smbridge.scheduler.runner import Job, JobContext
 from smbridge.service_layer.unit_of_work import Database
@@ -16,6 +18,7 @@ from smbridge.telegram.limits import RateLimiter, TelegramLimits
 from smbridge.telegram.sender import SenderPolicy, TelegramSender
 
 TELEGRAM, MONITORING, SALES = "telegram_sender", "monitoring", "sales_documents"
+WAITING_ORDERS = "waiting_orders"
 
 
 def build_jobs(settings: Settings, db: Database) -> list[Job]:
@@ -28,6 +31,11 @@ def build_jobs(settings: Settings, db: Database) -> list[Job]:
             lambda ctx: run_monitoring(ctx.db, ctx.settings, ctx.now),
         ),
         Job(SALES, timedelta(seconds=settings.job_sales_seconds), _sales_documents),
+        Job(
+            WAITING_ORDERS,
+            timedelta(seconds=settings.job_waiting_orders_seconds),
+            lambda ctx: settle_waiting(ctx.db, intake_policy(ctx.settings), ctx.now),
+        ),
     ]
 
 

@@ -73,7 +73,9 @@ def events_replay(
 
 @jobs_app.command("run")
 def jobs_run(
-    name: Annotated[str, typer.Argument(help="telegram_sender, monitoring, sales_documents")],
+    name: Annotated[
+        str, typer.Argument(help="telegram_sender, monitoring, sales_documents, waiting_orders")
+    ],
 ) -> None:
     """Run one job once, now (unless another scheduler is running it)."""
     settings = get_settings()

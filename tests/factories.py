@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import orjson
 
+from smbridge.domain import notification
+from smbridge.domain.notification import Notification, NotificationType
+from smbridge.domain.order import Substitute
 from smbridge.domain.store import Store
 from smbridge.service_layer.unit_of_work import Database
 from tests.support.clock import FROZEN_NOW
@@ -84,3 +88,28 @@ def add_store(db: Database, sm_store_id: str = STORE_SM_ID, **fields: Any) -> St
         uow.stores.add(store)
         uow.commit()
     return store
+
+
+def ready_with_an_unweighed_substitute(db: Database, order_id: int, at: datetime) -> None:
+    """An order of ``order_payload()`` ready, its weighed bananas (line 2) replaced by weighed
+    apples taken without their weight (replacePosition allowed it before it asked for one);
+    the ready_for_delivery with these final contents is queued."""
+    apples = Substitute("200301", "Яблоки весовые", Decimal(1), Decimal("189.00"), weighed=False)
+    with db.unit_of_work() as uow:
+        order = uow.orders.get(order_id)
+        assert order is not None
+        order.take(1, at)
+        order.record_pick(1, Decimal(2), None, None, at)
+        order.replace(2, apples, at)
+        order.finish(1, at)
+        order.mark_ready(at)
+        uow.notifications.add(
+            Notification(
+                order_id=order_id,
+                sm_order_id=order.sm_order_id,
+                type=NotificationType.READY_FOR_DELIVERY.value,
+                payload=notification.ready_for_delivery(order),
+                created_at=at,
+            )
+        )
+        uow.commit()

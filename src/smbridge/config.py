@@ -73,6 +73,14 @@ class Settings(BaseSettings):
         ge=0,
         description="an order is due this many minutes before its delivery window opens",
     )
+    store_wait_minutes: float = Field(
+        default=30,
+        gt=0,
+        description=(
+            "an order for an SM store not mapped yet waits this long for `smbridge stores add`;"
+            " then it is cancelled and SM told, minutes"
+        ),
+    )
     default_timezone: str = Field(
         default="Europe/Moscow",
         description="time zone of the times in messages when a store has none",
@@ -221,6 +229,14 @@ class Settings(BaseSettings):
         description=(
             "the assembly API answers a repeated requestId from memory for at least this "
             "long; older keys are purged and the same requestId counts as a new request"
+        ),
+    )
+    job_waiting_orders_seconds: float = Field(
+        default=60,
+        gt=0,
+        description=(
+            "how often orders waiting for their store are adopted (store mapped) or"
+            " cancelled (waited too long), seconds"
         ),
     )
     job_lease_seconds: float = Field(

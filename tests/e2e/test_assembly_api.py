@@ -15,12 +15,14 @@ from smbridge.adapters.tables import (
     orders,
     picker_shifts,
     sm_notifications,
+    stores,
     telegram_outbox,
 )
 from smbridge.assembly.service import token_hash
 from smbridge.config import Settings
 from smbridge.domain.picker import Picker
 from smbridge.entrypoints.assembly_app import create_assembly_app
+from smbridge.orders.acceptance import adopt_waiting
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
@@ -209,6 +211,30 @@ def test_a_token_sees_only_its_own_stores_orders(
     assert status == 404  # store A's picker does not exist for store B
 
 
+def test_an_order_waiting_for_its_store_is_seen_by_no_store(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    number = new_order(db, storeID="303", storeImportKey="lenina-1")  # no such store yet
+    api.ok("openShift", pickerId=world["anna"])
+    for token in (TOKEN_A, TOKEN_B):
+        assert api.ok("getActiveOrders", token=token)["orders"] == []
+        assert api.call("getOrder", token=token, orderNumber=number)[0] == 404
+    assert api.call("takeOrder", orderNumber=number, pickerId=world["anna"])[0] == 404
+
+    with db.engine.begin() as c:  # store A is SM's "lenina-1"
+        c.execute(
+            stores.update().where(stores.c.id == world["store_a"]).values(import_key="lenina-1")
+        )
+    with db.unit_of_work() as uow:
+        adopt_waiting(uow, IntakePolicy(), FROZEN_NOW)
+        uow.commit()
+    assert [o["number"] for o in api.ok("getActiveOrders")["orders"]] == [number]
+    assert api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])["status"] == (
+        "in_assembly"
+    )
+    assert api.ok("getActiveOrders", token=TOKEN_B)["orders"] == []
+
+
 @pytest.mark.parametrize("token", ["", "wrong", TOKEN_A.upper()])
 def test_missing_or_wrong_token_is_refused(api: Api, world: dict[str, int], token: str) -> None:
     status, body = api.call("getActiveOrders", token=token, request_id="r-1")
@@ -385,6 +411,36 @@ def test_finish_needs_every_line_and_cancel_tells_sm(
         c.execute(orders.update().values(status="handed_over"))
     status, body = api.call("cancelOrder", orderNumber=number, reason="out_of_stock")
     assert (status, body["error"]["code"]) == (409, "wrong_status")
+
+
+def test_a_weighed_substitute_without_its_weight_is_refused_and_changes_nothing(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    """SM refuses final contents with a weighed good without weight: refuse it at the source."""
+    number = new_order(db)
+    api.ok("openShift", pickerId=world["anna"])
+    api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])
+    api.ok("recordPick", orderNumber=number, lineNo=1, quantity=2)
+    apples = {"sku": "200301", "name": "Яблоки Гала весовые", "quantity": 1, "price": "189.00"}
+    status, body = api.call("replacePosition", orderNumber=number, lineNo=2, substitute=apples)
+    assert (status, body["error"]["code"]) == (422, "weight_required")
+    assert "вес" in body["error"]["message"]
+    card = api.ok("getOrder", orderNumber=number)
+    assert [(p["lineNo"], p["replacedBySku"]) for p in card["positions"]] == [(1, None), (2, None)]
+
+    api.ok(
+        "replacePosition",
+        orderNumber=number,
+        lineNo=2,
+        substitute={**apples, "weightGrams": "1302"},
+    )
+    api.ok("finishAssembly", orderNumber=number, bags=1)
+    final = outbox(db)[-1][1]["order"]["positions"]
+    assert final == [
+        {"id": "100500", "quantity": 2},
+        {"id": "200300", "quantity": 0, "weight": "0", "replacedByID": "200301"},
+        {"id": "200301", "quantity": 1, "weight": "1302"},
+    ]
 
 
 def test_finish_without_ready_waits_for_mark_ready(

@@ -307,12 +307,6 @@ def created_with_position(**fields: object) -> bytes:
             id="positions-not-list",
         ),
         pytest.param(
-            created_with(positions=[]),
-            "invalid_payload",
-            "payload.positions",
-            id="created-without-positions",
-        ),
-        pytest.param(
             created_with_position(price="abc"),
             "invalid_payload",
             "payload.positions.0.price",
@@ -336,12 +330,6 @@ def created_with_position(**fields: object) -> bytes:
             "payload.delivery.expectedFrom",
             id="naive-window",
         ),
-        pytest.param(
-            created_with(storeID=None, storeImportKey=None),
-            "invalid_payload",
-            "payload.storeID",
-            id="no-store",
-        ),
     ],
 )
 def test_malformed_bodies_are_400_name_the_problem_and_store_nothing(
@@ -359,6 +347,24 @@ def test_malformed_bodies_are_400_name_the_problem_and_store_nothing(
     for secret in ("Иван Петров", "+79991111111", "Ленина", "abc"):
         assert secret not in response.text
     assert row_counts(db) == NOTHING
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [{"positions": []}, {"storeID": None, "storeImportKey": None}],
+    ids=["created-without-positions", "no-store"],
+)
+def test_an_order_that_cannot_be_fulfilled_is_no_bad_input(
+    client: TestClient, db: Database, fields: dict[str, object]
+) -> None:
+    """SM retries a 400 for ever: it gets "created" and our number, then our cancellation."""
+    response = client.post(HOOK, content=created_with(**fields), headers=TOKEN)
+    accepted_order(response, db)
+    with db.unit_of_work() as uow:
+        order = uow.orders.by_sm_id(SM_ORDER)
+        assert order is not None
+        assert (order.status, order.cancel_reason) == ("cancelled", "technical_issues")
+        assert [n.type for n in uow.notifications.for_order(order.id or 0)] == ["order.canceled"]
 
 
 def test_after_bad_input_the_good_event_is_taken(client: TestClient, db: Database) -> None:

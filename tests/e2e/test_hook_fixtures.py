@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -26,9 +26,10 @@ from smbridge.adapters.tables import (
 )
 from smbridge.config import Settings
 from smbridge.domain.store import Store
-from smbridge.domain.webhook import EventType, JournalStatus, normalize_event_type
+from smbridge.domain.webhook import EventType, normalize_event_type
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.orders.service import intake_policy, replay_failed
+from smbridge.orders.acceptance import settle_waiting
+from smbridge.orders.service import intake_policy
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import (
@@ -49,6 +50,13 @@ from tests.support.clock import FrozenClock
 STORE_CHAT = "-1001"
 OPERATIONS_CHAT = "-500"
 LEGAL_ORDER = "H7700012399"
+UNKNOWN_STORE_ORDER, EMPTY_ORDER = "H7700012377", "H7700012388"
+#: Fixtures that are other orders than the story's: their SM order and store.
+OTHER_ORDERS = {
+    "order.created.legal_entity": (LEGAL_ORDER, STORE_SM_ID),
+    "order.created.unknown_store": (UNKNOWN_STORE_ORDER, "999"),
+    "order.created.without_positions": (EMPTY_ORDER, STORE_SM_ID),
+}
 
 
 @pytest.fixture
@@ -106,6 +114,8 @@ def test_there_is_a_fixture_for_every_event_type_and_spelling() -> None:
     assert names == {
         "order.created",
         "order.created.legal_entity",
+        "order.created.unknown_store",
+        "order.created.without_positions",
         "order.updated",
         "order.changed",
         "order.paid",
@@ -130,9 +140,9 @@ def test_fixtures_are_one_story_of_one_store(name: str) -> None:
     assert set(document) == {"event_type", "payload", "timestamp"}
     assert datetime.fromisoformat(document["timestamp"]).utcoffset() is not None
     payload = document["payload"]
-    expected_order = LEGAL_ORDER if name.endswith("legal_entity") else SM_ORDER
+    expected_order, expected_store = OTHER_ORDERS.get(name, (SM_ORDER, STORE_SM_ID))
     assert payload["originalOrderId"] == expected_order
-    assert payload.get("storeID", STORE_SM_ID) == STORE_SM_ID
+    assert payload.get("storeID", STORE_SM_ID) == expected_store
 
 
 # --- order.created ------------------------------------------------------------------------
@@ -532,55 +542,87 @@ def test_a_cancellation_before_the_order_cancels_it_on_arrival(
     assert outbox_rows(db) == []  # nobody had started on it
 
 
-def test_unknown_store_is_kept_failed_alerted_and_replayable(
-    db: Database, database_url: str
+def test_an_order_for_an_unknown_store_is_created_and_waits_for_its_store(
+    db: Database, database_url: str, store: Store
 ) -> None:
+    """SM's rule: "created" and our number, whatever follows (SM-API.md §1)."""
     settings = make_settings(database_url, operations_chat_id=OPERATIONS_CHAT)
     with TestClient(create_hook_app(settings, db, clock=FrozenClock())) as client:
-        assert post(client, "order.paid") == (202, {"status": "accepted"})
-        assert post(client, "order.created") == (202, {"status": "accepted"})
-        assert post(client, "order.created") == (202, {"status": "accepted"})  # SM retries
-
-        (_, failed) = journal_rows(db)
-        assert (failed["event_type"], failed["status"], failed["deliveries"]) == (
-            "order.created",
-            "failed",
-            2,
-        )
-        assert failed["detail"] == "UnknownStore: unknown SM store '101'"
-        assert row_counts(db)["orders"] == 0
-        (alert,) = outbox_rows(db)
-        assert (alert["chat_id"], alert["store_id"], alert["order_id"]) == (
-            OPERATIONS_CHAT,
-            None,
-            None,
-        )
-        assert alert["text"].startswith(
-            "Заказ СберМаркета H7700012345 пришёл для неизвестного магазина «101»."
-        )
-        assert f"smbridge events replay --id {failed['id']}" in alert["text"]
-
-        store = add_store(db, STORE_SM_ID, telegram_chat_id=STORE_CHAT)
-        outcome = replay_failed(db, failed["id"], intake_policy(settings), FrozenClock())
-        assert outcome is JournalStatus.APPLIED
-
-        order = stored_order(db)
-        assert (order.number, order.store_id, len(order.positions)) == ("SM00000001", store.id, 5)
-        assert str(order.paid_amount) == "1004.37"  # the early payment found its order
-        rows = journal_rows(db)
-        assert [(r["status"], r["order_id"]) for r in rows] == [
-            ("applied", order.id),
-            ("applied", order.id),
-        ]
-        # From now on SM's retries of order.created get the real answer.
-        status, body = post(client, "order.created")
+        status, body = post(client, "order.created.unknown_store")
         assert (status, body["status"], body["number"]) == (200, "created", "SM00000001")
-        assert journal_rows(db)[1]["deliveries"] == 3
-        assert (
-            replay_failed(db, failed["id"], intake_policy(settings), FrozenClock())
-            is JournalStatus.APPLIED
+        assert datetime.fromisoformat(body["expectedAssemblyTime"]).utcoffset() == timedelta(
+            hours=3
         )
-        assert row_counts(db)["orders"] == 1
+        assert post(client, "order.created.unknown_store") == (status, body)  # SM retries
+
+    order = stored_order(db, UNKNOWN_STORE_ORDER)
+    assert (order.store_id, order.sm_store_id, order.sm_store_import_key, order.status) == (
+        None,
+        "999",
+        "gagarina-3",
+        "new",
+    )
+    (entry,) = journal_rows(db)
+    assert (entry["status"], entry["deliveries"], entry["order_id"]) == ("applied", 2, order.id)
+    assert entry["detail"] == "store not mapped yet: waits for it"
+    assert notification_rows(db) == []  # order.accepted waits for the store
+    (alert,) = outbox_rows(db)
+    assert (alert["chat_id"], alert["store_id"], alert["order_id"]) == (
+        OPERATIONS_CHAT,
+        None,
+        order.id,
+    )
+    assert alert["text"].startswith(
+        "Заказ СберМаркета H7700012377 пришёл для неизвестного магазина «999». "
+        "Заказ принят (№SM00000001) и ждёт магазин 30 мин."
+    )
+
+    mapped = add_store(db, "999")
+    policy = intake_policy(settings)
+    assert settle_waiting(db, policy, order.received_at + timedelta(minutes=5))["adopted"] == 1
+    adopted = stored_order(db, UNKNOWN_STORE_ORDER)
+    assert (adopted.store_id, adopted.status) == (mapped.id, "new")
+    assert notification_rows(db) == [("order.accepted", "pending")]
+
+
+def test_an_unknown_stores_order_is_cancelled_when_its_wait_runs_out(
+    db: Database, settings: Settings, client: TestClient
+) -> None:
+    assert post(client, "order.created.unknown_store")[0] == 200
+    order = stored_order(db, UNKNOWN_STORE_ORDER)
+    policy = intake_policy(settings)
+    assert settle_waiting(db, policy, order.received_at + timedelta(minutes=30))["cancelled"] == 1
+    cancelled = stored_order(db, UNKNOWN_STORE_ORDER)
+    assert (cancelled.status, cancelled.cancel_reason, cancelled.cancelled_by) == (
+        "cancelled",
+        "technical_issues",
+        "smbridge",
+    )
+    assert notification_rows(db) == [("order.canceled", "pending")]
+    with db.engine.connect() as c:
+        payload = c.execute(select(sm_notifications.c.payload)).scalar_one()
+    assert payload == {"order_id": UNKNOWN_STORE_ORDER, "reason": "technical_issues"}
+
+
+def test_an_order_without_positions_is_created_then_cancelled(
+    client: TestClient, db: Database, store: Store
+) -> None:
+    """A 400 would make SM retry it for ever."""
+    status, body = post(client, "order.created.without_positions")
+    assert (status, body["status"], body["number"]) == (200, "created", "SM00000001")
+    assert post(client, "order.created.without_positions") == (status, body)
+
+    order = stored_order(db, EMPTY_ORDER)
+    assert (order.store_id, order.status, order.cancel_reason, order.positions) == (
+        store.id,
+        "cancelled",
+        "technical_issues",
+        [],
+    )
+    assert journal_rows(db)[0]["detail"] == "no positions: cancelled (technical_issues)"
+    assert notification_rows(db) == [("order.canceled", "pending")]  # no order.accepted
+    (alert,) = outbox_rows(db)
+    assert "H7700012388 (№SM00000001) пришёл без позиций и отменён" in alert["text"]
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,8 @@
 """Customer name, phone, address and the hook token never reach a log line.
 
-A whole day of webhooks (every fixture, a failure for an unknown store, its replay, bad
-input and a wrong token) runs with logging configured as in production, and everything
-written to stdout/stderr, by structlog and by the standard library, is searched.
+A whole day of webhooks (every fixture, orders waiting for their store, adopted and
+cancelled, bad input and a wrong token) runs with logging configured as in production, and
+everything written to stdout/stderr, by structlog and by the standard library, is searched.
 """
 
 from __future__ import annotations
@@ -10,17 +10,18 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
 
-from smbridge.domain.webhook import JournalStatus
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.orders.service import intake_policy, replay_failed
+from smbridge.orders.acceptance import adopt_waiting, settle_waiting
+from smbridge.orders.service import intake_policy
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
-from tests.e2e.hook_client import HEADERS, HOOK, SM_ORDER, fixture, post, set_status
+from tests.e2e.hook_client import HEADERS, HOOK, SM_ORDER, fixture, post, set_status, stored_order
 from tests.factories import STORE_SM_ID, add_store
 from tests.support.clock import FrozenClock
 from tests.support.logs import configure_fresh_logging, restore_logging
@@ -91,17 +92,18 @@ def test_a_whole_day_of_webhooks_logs_no_personal_data(
     caplog.set_level(logging.WARNING)
     settings = make_settings(database_url, operations_chat_id="-500")
     with TestClient(create_hook_app(settings, db, clock=FrozenClock())) as client:
-        # The legal buyer's order comes before its store is set up: failed and alerted.
-        assert post(client, "order.created.legal_entity") == (202, {"status": "accepted"})
+        # The legal buyer's order comes before its store is set up: it waits, alerted.
+        assert post(client, "order.created.legal_entity")[0] == 200
         add_store(db, STORE_SM_ID, telegram_chat_id="-1001")
+        arrived = stored_order(db, LEGAL_ORDER).received_at
         with db.unit_of_work() as uow:
-            (failed,) = uow.journal.with_status(JournalStatus.FAILED, 10)
-            failed_id = failed.id
-        assert failed_id is not None
-        assert (
-            replay_failed(db, failed_id, intake_policy(settings), FrozenClock())
-            is JournalStatus.APPLIED
-        )
+            assert adopt_waiting(uow, intake_policy(settings), arrived + timedelta(minutes=1)) == 1
+            uow.commit()
+        # Two that cannot be fulfilled: cancelled by us, SM and operations told.
+        assert post(client, "order.created.without_positions")[0] == 200
+        assert post(client, "order.created.unknown_store")[0] == 200
+        later = stored_order(db, "H7700012377").received_at + timedelta(hours=1)
+        assert settle_waiting(db, intake_policy(settings), later)["cancelled"] == 1
 
         replies = [post(client, "order.paid")[0], post(client, "order.created")[0]]
         replies += [post(client, name)[0] for name in ("order.updated", "courier.assigned")]
@@ -141,7 +143,13 @@ def test_a_whole_day_of_webhooks_logs_no_personal_data(
     # The capture works: ids and states are logged.
     assert SM_ORDER in logged
     assert LEGAL_ORDER in logged
-    for event in ("webhook.unknown_store", "webhook.stored", "webhook.redelivered"):
+    for event in (
+        "order.awaits_store",
+        "order.adopted",
+        "order.cancelled_by_us",
+        "webhook.stored",
+        "webhook.redelivered",
+    ):
         assert event in logged, f"{event} not logged ({configured_logging})"
     for secret in PERSONAL:
         assert secret not in logged, f"{secret!r} leaked into the logs ({configured_logging})"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -10,14 +11,19 @@ from sqlalchemy import inspect, select
 from typer.testing import CliRunner
 
 from smbridge.adapters import migrations
-from smbridge.adapters.tables import metadata, orders, stores, webhook_journal
+from smbridge.adapters.tables import metadata, orders, sm_notifications, stores, webhook_journal
 from smbridge.config import get_settings
 from smbridge.entrypoints.cli import app
 from smbridge.entrypoints.commands import common
 from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
-from tests.factories import envelope, order_payload
+from tests.factories import (
+    add_store,
+    envelope,
+    order_payload,
+    ready_with_an_unweighed_substitute,
+)
 from tests.support.clock import FrozenClock
 
 runner = CliRunner()
@@ -90,13 +96,14 @@ def test_stores_add_updates_and_lists(
     assert "Ленина 1" in invoke(monkeypatch, database_url, "stores", "list")
 
 
-def test_events_replay_applies_a_failed_order_after_its_store_is_added(
+def test_events_replay_applies_a_failed_order_after_its_store_is_fixed(
     db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
 ) -> None:
+    add_store(db, timezone="Europe/Moskow")  # misspelt: the order cannot be promised
     ingest_webhook(
         db, parse_webhook(envelope("order.created", order_payload())), IntakePolicy(), FrozenClock()
     )
-    assert "unknown SM store" in invoke(monkeypatch, database_url, "events", "list")
+    assert "Europe/Moskow" in invoke(monkeypatch, database_url, "events", "list")
 
     monkeypatch.setenv("SMBRIDGE_DATABASE_URL", database_url)
     get_settings.cache_clear()
@@ -111,11 +118,65 @@ def test_events_replay_applies_a_failed_order_after_its_store_is_added(
         assert c.execute(select(webhook_journal.c.status)).scalar_one() == "applied"
 
 
+def test_stores_add_adopts_the_orders_that_waited_for_the_store(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    policy = IntakePolicy(notify_accepted=True)
+    for sm_id, store in (("H1", "101"), ("H2", "101"), ("H3", "202")):
+        body = envelope("order.created", order_payload(sm_id, storeID=store))
+        assert ingest_webhook(db, parse_webhook(body), policy, FrozenClock()).status_code == 200
+
+    added = invoke(monkeypatch, database_url, "stores", "add", "--sm-id", "101", "--name", "Ленина")
+    assert "orders that waited for it, now its new orders: 2" in added
+    with db.engine.connect() as c:
+        placed = c.execute(select(orders.c.sm_order_id, orders.c.store_id).order_by(orders.c.id))
+        assert [tuple(r) for r in placed] == [("H1", 1), ("H2", 1), ("H3", None)]
+        sent = c.execute(select(sm_notifications.c.sm_order_id, sm_notifications.c.type))
+        assert sorted(sent) == [("H1", "order.accepted"), ("H2", "order.accepted")]
+
+
 def test_events_replay_needs_exactly_one_selection(
     monkeypatch: pytest.MonkeyPatch, use_database: None
 ) -> None:
     assert runner.invoke(app, ["events", "replay"]).exit_code == 2
     assert runner.invoke(app, ["events", "replay", "--id", "1", "--all-failed"]).exit_code == 2
+
+
+def test_a_refused_final_contents_is_corrected_and_resent_rebuilt(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    add_store(db)
+    policy = IntakePolicy(notify_accepted=False)
+    ingest_webhook(
+        db, parse_webhook(envelope("order.created", order_payload())), policy, FrozenClock()
+    )
+    ready_with_an_unweighed_substitute(db, 1, datetime(2026, 11, 28, 12, 0, tzinfo=UTC))
+    with db.engine.begin() as c:  # SM refused it: a weighed good without weight
+        c.execute(sm_notifications.update().values(state="dead", attempts=1))
+
+    monkeypatch.setenv("SMBRIDGE_DATABASE_URL", database_url)
+    get_settings.cache_clear()
+    for bad in (["--line", "9", "--grams", "1302"], ["--line", "3", "--grams", "-1"]):
+        refused = runner.invoke(app, ["orders", "set-weight", "--order", "H1234567890", *bad])
+        assert refused.exit_code == 2, refused.output
+    invoke(
+        monkeypatch,
+        database_url,
+        *("orders", "set-weight", "--order", "H1234567890", "--line", "3", "--grams", "1302"),
+    )
+    assert "queued again: 1 of 1" in invoke(
+        monkeypatch, database_url, "notifications", "resend", "--id", "1"
+    )
+    with db.engine.connect() as c:
+        state, payload = c.execute(
+            select(sm_notifications.c.state, sm_notifications.c.payload)
+        ).one()
+    assert state == "pending"
+    assert payload["order"]["positions"] == [
+        {"id": "100500", "quantity": 2},
+        {"id": "200300", "quantity": 0, "weight": "0", "replacedByID": "200301"},
+        {"id": "200301", "quantity": 1, "weight": "1302"},
+    ]
 
 
 def test_chats_are_set_and_listed(

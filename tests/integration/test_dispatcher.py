@@ -9,14 +9,16 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import closing, contextmanager
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import pytest
 from sqlalchemy import event, func, select
 
-from smbridge.adapters.sm_client import SendResult, Verdict
+from smbridge.adapters.sm_client import NotificationSender, SendResult, Verdict
 from smbridge.adapters.tables import sm_notifications, telegram_outbox
 from smbridge.domain.notification import Notification, RetryPolicy
+from smbridge.emulators import sm_rules
 from smbridge.emulators.marketplace import MarketConfig, MarketOrder, Marketplace, create_app
 from smbridge.notifications.link import LinkPolicy
 from smbridge.notifications.service import Dispatcher, DispatchPolicy, resend
@@ -25,7 +27,7 @@ from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
 from tests.conftest import make_settings
-from tests.factories import add_store, envelope, order_payload
+from tests.factories import add_store, envelope, order_payload, ready_with_an_unweighed_substitute
 from tests.support.clock import FrozenClock
 from tests.support.servers import serving
 
@@ -113,7 +115,7 @@ def states(db: Database) -> list[tuple[str, str, int]]:
         return [tuple(r) for r in rows]
 
 
-def dispatcher(db: Database, sm: ScriptedSm, clock: Clock, **policy: Any) -> Dispatcher:
+def dispatcher(db: Database, sm: NotificationSender, clock: Clock, **policy: Any) -> Dispatcher:
     retry = RetryPolicy(
         first_delay=timedelta(seconds=1),
         max_delay=timedelta(seconds=policy.pop("max_delay", 8)),
@@ -206,6 +208,49 @@ def test_refused_notification_is_a_dead_letter_with_an_alert_and_can_be_resent(
     assert resend(db, [dead_id, dead_id + 100]) == [dead_id]
     drain(d)
     assert states(db)[0] == ("order.in_work", "delivered", 1)
+
+
+class StrictSm:
+    """SM's own checks of a notification (the emulator's rules): weighed goods need weight."""
+
+    def __init__(self, weighed: set[str]) -> None:
+        self.weighed = weighed
+        self.received: list[dict[str, Any]] = []
+
+    def send(self, body: dict[str, Any]) -> SendResult:
+        self.received.append(body)
+        try:
+            kind, payload = sm_rules.parse(body)
+            sm_rules.check_fields(kind, payload, self.weighed)
+        except sm_rules.Refused as refused:
+            return SendResult(Verdict.REFUSED, 422, str(refused))
+        return SendResult(Verdict.DELIVERED, 200, "ok")
+
+
+def test_a_resent_dead_letter_is_rebuilt_from_the_corrected_order(db: Database) -> None:
+    order_id = make_orders(db, "H1")["H1"]
+    ready_with_an_unweighed_substitute(db, order_id, T0)
+    sm = StrictSm(weighed={"200300", "200301"})
+    d = dispatcher(db, sm, Clock())
+    drain(d)
+    assert states(db) == [("order.ready_for_delivery", "dead", 1)]
+    with db.engine.connect() as c:
+        dead_id, error = c.execute(
+            select(sm_notifications.c.id, sm_notifications.c.last_error)
+        ).one()
+    assert "weight is required" in error
+
+    with db.unit_of_work() as uow:  # the operator weighs the apples: smbridge orders set-weight
+        order = uow.orders.get(order_id)
+        assert order is not None
+        order.correct_weight(3, Decimal(1302), T0)
+        uow.commit()
+    assert resend(db, [dead_id]) == [dead_id]
+    drain(d)
+
+    assert states(db) == [("order.ready_for_delivery", "delivered", 1)]
+    final = sm.received[-1]["event"]["payload"]["order"]["positions"]
+    assert final[-1] == {"id": "200301", "quantity": 1, "weight": "1302"}
 
 
 def test_retries_run_out_into_a_dead_letter(db: Database) -> None:

@@ -161,8 +161,11 @@ def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Se
             assert hook.post(HOOK, content=created(sm_id), headers=HEADERS).status_code == 200
         paid = envelope("order.paid", order_payload("H9", paymentState="paid"))
         assert hook.post(HOOK, content=paid, headers=HEADERS).status_code == 202  # parked
-        # An unknown store: the event fails and operations get a Telegram message.
-        assert hook.post(HOOK, content=created("H8", "999"), headers=HEADERS).status_code == 202
+        # An unknown store: the order waits for it and operations get a Telegram message.
+        assert hook.post(HOOK, content=created("H7", "999"), headers=HEADERS).status_code == 200
+        # A store whose time zone is misspelt: the event fails, kept for a replay.
+        add_store(db, "998", timezone="Europe/Moskow")
+        assert hook.post(HOOK, content=created("H8", "998"), headers=HEADERS).status_code == 202
 
         with db.unit_of_work() as uow:
             h1, h2 = uow.orders.by_sm_id("H1"), uow.orders.by_sm_id("H2")

@@ -91,12 +91,13 @@ def dead_notification(db: Database) -> None:
 
 
 def failed_webhook(db: Database) -> None:
+    add_store(db, timezone="Europe/Moskow")  # misspelt: the order cannot be promised
     ingest_webhook(
         db,
         parse_webhook(envelope("order.created", order_payload("H9"))),
         IntakePolicy(),
         FrozenClock(NOW),
-    )  # no such store: kept as failed
+    )  # kept as failed
     # ... and tried again on its own until the automatic replays are used up
     run_sql(update(webhook_journal).values(attempts=AutoReplay().attempts))(db)
 
@@ -274,6 +275,23 @@ def test_a_quiet_night_is_not_a_problem(db: Database, database_url: str) -> None
     with db.engine.connect() as c:
         rules = set(c.execute(select(monitoring_problems.c.rule)).scalars())
     assert "no_webhooks" not in rules
+
+
+def test_an_order_waiting_for_its_store_is_no_stores_problem(
+    db: Database, database_url: str
+) -> None:
+    """Operations were told when it came (orders/acceptance.py); no store can take it."""
+    an_order(db, received_at=NOW - timedelta(hours=1), delivery_from=NOW + timedelta(minutes=5))
+    set_order(db, store_id=None)
+    run_monitoring(db, settings_for(database_url), NOW)
+    with db.engine.connect() as c:
+        rules = set(c.execute(select(monitoring_problems.c.rule)).scalars())
+    assert rules.isdisjoint({"new_not_taken", "not_ready_before_window"})
+    set_order(db, store_id=1)
+    run_monitoring(db, settings_for(database_url), NOW)
+    with db.engine.connect() as c:
+        rules = set(c.execute(select(monitoring_problems.c.rule)).scalars())
+    assert rules >= {"new_not_taken", "not_ready_before_window"}  # the same order in a store
 
 
 def test_each_run_keeps_a_snapshot(db: Database, database_url: str) -> None:

@@ -108,6 +108,23 @@ def test_create_copies_every_field_sm_sent() -> None:
     assert all(isinstance(p.quantity, Decimal) for p in made.positions)
 
 
+def test_only_a_new_order_waiting_for_its_store_is_adopted() -> None:
+    waiting = Order.create(DATA, store_id=None, received_at=NOW, expected_assembly_at=NOW)
+    assert (waiting.awaits_store, waiting.sm_store_id) == (True, "101")
+    waiting.adopt(7, LATER + timedelta(minutes=20), LATER)
+    assert (waiting.store_id, waiting.expected_assembly_at, waiting.awaits_store) == (
+        7,
+        LATER + timedelta(minutes=20),
+        False,
+    )
+    cancelled = Order.create(DATA, store_id=None, received_at=NOW, expected_assembly_at=NOW)
+    cancelled.cancel("technical_issues", "smbridge", LATER)
+    for made in (waiting, order(), cancelled):
+        with pytest.raises(AssemblyError):
+            made.adopt(8, LATER, LATER)
+    assert (waiting.store_id, cancelled.store_id) == (7, None)
+
+
 def test_create_without_positions_has_none() -> None:
     made = Order.create(
         OrderData(sm_order_id="H2"), store_id=1, received_at=NOW, expected_assembly_at=NOW
@@ -469,6 +486,44 @@ def test_replace_links_both_lines_and_forgets_the_originals_codes() -> None:
         made.replace(1, Substitute("1", "x", Decimal(1), Decimal(1)), NOW)
     with pytest.raises(AssemblyError):
         made.record_pick(1, Decimal(1), None, None, NOW)
+
+
+def test_a_weighed_substitute_needs_its_weight_like_a_weighed_pick() -> None:
+    made = order(OrderStatus.IN_ASSEMBLY)
+    cheese = Substitute("200301", "Сыр Гауда весовой", Decimal(1), Decimal("899.00"))
+    with pytest.raises(AssemblyError) as refused:
+        made.replace(2, cheese, NOW)  # for the bananas: weighed, like the line it replaces
+    assert (refused.value.code, refused.value.conflict) == ("weight_required", False)
+    assert len(made.positions) == 2
+    assert made.positions[1].replaced_by_sku is None  # the refusal changed nothing
+
+    added = made.replace(2, replace(cheese, weight_grams=Decimal(412)), NOW)
+    assert (added.is_weighed, added.picked_weight_grams) == (True, Decimal(412))
+
+
+def test_the_picker_says_whether_a_substitute_is_weighed() -> None:
+    packed = Substitute("200302", "Бананы в упаковке", Decimal(1), Decimal("149.00"), weighed=False)
+    assert not order(OrderStatus.IN_ASSEMBLY).replace(2, packed, NOW).is_weighed
+    loose = Substitute("200303", "Яблоки весовые", Decimal(2), Decimal("189.00"), weighed=True)
+    with pytest.raises(AssemblyError, match="weighed"):
+        order(OrderStatus.IN_ASSEMBLY).replace(1, loose, NOW)  # for the milk, a piece good
+    none_taken = replace(loose, quantity=Decimal(0))
+    added = order(OrderStatus.IN_ASSEMBLY).replace(1, none_taken, NOW)
+    assert (added.is_weighed, added.picked_weight_grams) == (True, Decimal(0))
+
+
+def test_a_weight_is_corrected_only_in_final_contents() -> None:
+    made = order(OrderStatus.IN_ASSEMBLY)
+    with pytest.raises(AssemblyError, match="no final contents"):
+        made.correct_weight(2, Decimal(1200), NOW)  # the picker records it: recordPick
+    made.status = OrderStatus.READY.value
+    made.correct_weight(2, Decimal(1200), LATER)
+    made.correct_weight(1, Decimal(1860), LATER)  # a line taken as a piece good weighs now
+    assert [(p.weight_grams, p.picked_weight_grams) for p in made.positions] == [
+        (Decimal(1860), Decimal(1860)),
+        (Decimal(1250), Decimal(1200)),  # SM's ordered weight stays
+    ]
+    assert made.updated_at == LATER
 
 
 def test_assign_to_the_same_picker_is_refused_and_back_to_store_allowed() -> None:

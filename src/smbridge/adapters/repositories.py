@@ -78,6 +78,23 @@ class OrderRepository:
             query = query.with_for_update(of=orders)
         return self._session.scalars(query).one_or_none()
 
+    def get(self, order_id: int, *, for_update: bool = False) -> Order | None:
+        query = select(Order).where(orders.c.id == order_id)
+        if for_update:
+            query = query.with_for_update(of=orders)
+        return self._session.scalars(query).one_or_none()
+
+    def awaiting_store(self, *, for_update: bool = False) -> Sequence[Order]:
+        """New orders whose SM store is not mapped to ours yet, oldest first."""
+        query = (
+            select(Order)
+            .where(orders.c.store_id.is_(None), orders.c.status == OrderStatus.NEW.value)
+            .order_by(orders.c.id)
+        )
+        if for_update:
+            query = query.with_for_update(of=orders)
+        return self._session.scalars(query).all()
+
     def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
         """An order of this store by our number; other stores' orders do not exist here."""
         query = select(Order).where(orders.c.store_id == store_id, orders.c.number == number)

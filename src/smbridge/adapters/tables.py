@@ -59,7 +59,10 @@ orders = Table(
     Column("sm_order_id", String(64), nullable=False, unique=True),
     Column("number", String(32), unique=True),
     Column("sm_uuid", String(64)),
-    Column("store_id", ForeignKey("stores.id"), nullable=False),
+    # No store while the order waits for its SM store to be mapped (orders/unmapped.py).
+    Column("store_id", ForeignKey("stores.id")),
+    Column("sm_store_id", Text),  # SM's storeID and storeImportKey, as they came
+    Column("sm_store_import_key", Text),
     Column("status", String(32), nullable=False),
     Column("sm_state", Text),
     Column("payment_state", Text),

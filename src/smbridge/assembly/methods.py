@@ -108,6 +108,7 @@ def replace_position(ctx: CallContext, data: s.ReplacePosition) -> s.OrderCard:
             price=sub.price,
             weight_grams=sub.weightGrams,
             marking_codes=tuple(sub.markingCodes or ()),
+            weighed=sub.weighed,
         ),
         ctx.now,
     )

@@ -72,6 +72,10 @@ class Substitute(_Strict):
     price: Price
     weightGrams: WeightGrams | None = None
     markingCodes: MarkingCodes | None = None
+    weighed: bool | None = Field(
+        default=None,
+        description="sold by weight (then weightGrams is required); default: as the line replaced",
+    )
 
 
 class ReplacePosition(OrderRef):

@@ -110,6 +110,21 @@ def canceled(order: Order) -> dict[str, Any]:
     return {"order_id": order.sm_order_id, "reason": order.cancel_reason or "technical_issues"}
 
 
+def payload_for(kind: str, order: Order, store_timezone: str) -> dict[str, Any] | None:
+    """What a notification of this type says about the order as it is now (None: a type
+    whose body is not built from the order, kept as it was stored)."""
+    match kind:
+        case NotificationType.ACCEPTED:
+            return accepted(order, store_timezone)
+        case NotificationType.IN_WORK | NotificationType.ASSEMBLED:
+            return order_only(order)
+        case NotificationType.READY_FOR_DELIVERY:
+            return ready_for_delivery(order)
+        case NotificationType.CANCELED:
+            return canceled(order)
+    return None
+
+
 def final_contents(order: Order) -> list[dict[str, Any]]:
     """What the customer gets: picked quantities, weights, marking codes, replacements.
 

@@ -160,16 +160,19 @@ class Substitute:
     price: Decimal
     weight_grams: Decimal | None = None
     marking_codes: tuple[str, ...] = ()
+    weighed: bool | None = None  # None: like the line it stands in for
 
 
 @dataclass(eq=False)
 class Order:
     sm_order_id: str
-    store_id: int
+    store_id: int | None  # None: SM's store is not mapped to ours yet (awaits_store)
     received_at: datetime
     expected_assembly_at: datetime
     status: str = OrderStatus.NEW.value
     number: str | None = None
+    sm_store_id: str | None = None
+    sm_store_import_key: str | None = None
     sm_uuid: str | None = None
     sm_state: str | None = None
     payment_state: str | None = None
@@ -216,7 +219,7 @@ class Order:
         cls,
         data: OrderData,
         *,
-        store_id: int,
+        store_id: int | None,
         received_at: datetime,
         expected_assembly_at: datetime,
     ) -> Order:
@@ -225,6 +228,8 @@ class Order:
             store_id=store_id,
             received_at=received_at,
             expected_assembly_at=expected_assembly_at,
+            sm_store_id=data.sm_store_id,
+            sm_store_import_key=data.sm_import_key,
             updated_at=received_at,
         )
         order._take_header(data)
@@ -234,6 +239,19 @@ class Order:
     @property
     def current_status(self) -> OrderStatus:
         return OrderStatus(self.status)
+
+    @property
+    def awaits_store(self) -> bool:
+        """Accepted from SM for a store not mapped yet: no store sees it, nobody picks it."""
+        return self.store_id is None and self.current_status is OrderStatus.NEW
+
+    def adopt(self, store_id: int, expected_assembly_at: datetime, now: datetime) -> None:
+        """Its store was mapped in time: from now on a new order of that store like any."""
+        if not self.awaits_store:
+            raise AssemblyError("wrong_status", f"order is {self.status} in store {self.store_id}")
+        self.store_id = store_id
+        self.expected_assembly_at = expected_assembly_at
+        self.updated_at = now
 
     def apply_update(self, data: OrderData, now: datetime) -> Outcome:
         """SM changed the order (customer edited the basket, a new window, ...)."""
@@ -356,7 +374,8 @@ class Order:
         original = self._line(line_no)
         if original.source != PositionSource.SM.value or original.replaced_by_sku is not None:
             raise AssemblyError("line_replaced", f"line {line_no} cannot be replaced again")
-        if substitute.weight_grams is None:
+        weight = _substitute_weight(original, substitute)
+        if weight is None:  # a piece good: whole pieces only
             _require_whole(line_no, substitute.quantity)
         original.replaced_by_sku = substitute.sku
         # Nothing of the original goes to the customer, so neither do its scanned codes.
@@ -370,11 +389,11 @@ class Order:
             quantity=substitute.quantity,
             price=substitute.price,
             discount_price=substitute.price,
-            weight_grams=substitute.weight_grams,
+            weight_grams=weight,
             source=PositionSource.REPLACEMENT.value,
             replaces_line_no=line_no,
             picked_quantity=substitute.quantity,
-            picked_weight_grams=substitute.weight_grams,
+            picked_weight_grams=weight,
             marking_codes=list(substitute.marking_codes),
         )
         self.positions.append(added)
@@ -394,6 +413,22 @@ class Order:
         self._require_all_picked()  # a change while «Собран» may have added a line
         self._move(OrderStatus.ASSEMBLED, OrderStatus.READY)
         self.ready_at, self.updated_at = now, now
+
+    def correct_weight(self, line_no: int, grams: Decimal, now: datetime) -> Position:
+        """An operator corrects a weight in final contents SM refused; a resend carries it.
+
+        A line without a weight of its own (a substitute taken without one) becomes weighed.
+        """
+        if self.current_status not in (OrderStatus.ASSEMBLED, OrderStatus.READY):
+            raise AssemblyError("wrong_status", f"order is {self.status}: no final contents")
+        position = self._line(line_no)
+        if position.replaced_by_sku is not None:
+            raise AssemblyError("line_replaced", f"line {line_no} was replaced")
+        if position.weight_grams is None:
+            position.weight_grams = grams
+        position.picked_weight_grams = grams
+        self.updated_at = now
+        return position
 
     def cancel_by_store(self, reason: str, now: datetime) -> Outcome:
         if self.current_status in (OrderStatus.HANDED_OVER, OrderStatus.DELIVERED):
@@ -506,6 +541,24 @@ class Order:
         for key, position in ours.items():
             if key not in seen:
                 position.quantity = Decimal(0)
+
+
+def _substitute_weight(original: Position, substitute: Substitute) -> Decimal | None:
+    """The substitute's weight; SM refuses final contents with a weighed good without one.
+
+    A substitute is usually the same kind of good as the line it stands in for (loose
+    cheese for loose cheese), so it is weighed when that line is, unless the picker says.
+    """
+    weighed = original.is_weighed if substitute.weighed is None else substitute.weighed
+    if not weighed or substitute.weight_grams is not None:
+        return substitute.weight_grams
+    if substitute.quantity > 0:
+        raise AssemblyError(
+            "weight_required",
+            f"the substitute for line {original.line_no} is weighed: give its weight",
+            conflict=False,
+        )
+    return Decimal(0)  # none taken: it still travels as a weighed good, weighing nothing
 
 
 class _HasSku(Protocol):

@@ -64,6 +64,8 @@ def document_for(
 ) -> SalesDocument:
     if order.id is None or order.number is None:
         raise ValueError("order is not stored yet")
+    if order.store_id is None:  # only a new or cancelled order can be without one
+        raise ValueError("order has no store")
     lines = sales_lines(order)
     total = sum((line.amount for line in lines), Decimal(0))
     paid = order.paid_amount

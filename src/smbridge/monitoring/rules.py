@@ -72,7 +72,11 @@ Rule = Callable[[Look], Iterator[Finding]]
 def new_not_taken(look: Look) -> Iterator[Finding]:
     """One incident per store: a store not taking orders is one thing to fix."""
     limit = look.settings.monitor_new_not_taken_minutes
-    waiting = and_(orders.c.status == S.NEW.value, orders.c.received_at < look.minutes_ago(limit))
+    waiting = and_(
+        orders.c.status == S.NEW.value,
+        orders.c.received_at < look.minutes_ago(limit),
+        orders.c.store_id.is_not(None),  # waiting for its store: operations know already
+    )
     by_store = look.db.execute(
         select(orders.c.store_id, func.count()).where(waiting).group_by(orders.c.store_id)
     ).all()
@@ -120,6 +124,7 @@ def not_ready_before_window(look: Look) -> Iterator[Finding]:
         select(orders.c.id, orders.c.number, orders.c.store_id, orders.c.delivery_from).where(
             orders.c.status.in_(NOT_READY),
             orders.c.delivery_from < look.now + timedelta(minutes=margin),
+            orders.c.store_id.is_not(None),
         )
     )
     for row in rows:

@@ -21,6 +21,7 @@ from smbridge.adapters.database import READ_ONLY
 from smbridge.adapters.repositories import any_notification_due
 from smbridge.adapters.sm_client import NotificationSender, SendResult, Verdict
 from smbridge.clock import Clock
+from smbridge.domain import notification
 from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.notifications.link import LinkPolicy, SmLink
@@ -201,16 +202,32 @@ class Dispatcher:
 
 
 def resend(db: Database, ids: Iterable[int]) -> list[int]:
-    """Put dead letters back in the queue (after the cause was fixed); returns those moved."""
+    """Put dead letters back in the queue (after the cause was fixed); returns those moved.
+
+    Each body is built again from its order as it is now: SM refused the stored one, so
+    sending it again could only be refused again, whatever was corrected since.
+    """
     moved = []
     with db.unit_of_work() as uow:
         for notification_id in ids:
             row = uow.notifications.get(notification_id)
             if row is not None and row.state == DeliveryState.DEAD.value:
+                _rebuild(uow, row)
                 row.state, row.attempts, row.next_attempt_at = DeliveryState.PENDING.value, 0, None
                 moved.append(notification_id)
         uow.commit()
     return moved
+
+
+def _rebuild(uow: UnitOfWork, row: Notification) -> None:
+    order = uow.orders.get(row.order_id)
+    if order is None:
+        return
+    store = uow.stores.get(order.store_id) if order.store_id is not None else None
+    payload = notification.payload_for(row.type, order, store.timezone if store else "UTC")
+    if payload is not None and payload != row.payload:
+        row.payload = payload
+        log.info("sm_notification.rebuilt", id=row.id, type=row.type, sm_order_id=row.sm_order_id)
 
 
 def _id(row: Notification) -> int:

@@ -260,9 +260,9 @@ def parse_webhook(body: bytes) -> InboundWebhook:
         return InboundWebhook(
             envelope.event_type, None, key, text, str(sm_order_id) if sm_order_id else None, None
         )
+    # An order.created without positions or a store is valid too: SM would retry a 400 for
+    # ever, so it gets "created" and a number and is then cancelled (orders/acceptance.py).
     order = _validate(OrderIn, envelope.payload, "payload")
-    if kind is EventType.ORDER_CREATED:
-        _require_creatable(order)
     return InboundWebhook(
         envelope.event_type, kind, key, text, order.originalOrderId, order.to_domain()
     )
@@ -273,16 +273,6 @@ def _require_fit_texts(document: object) -> None:
     problems = [{"loc": loc, "msg": why} for loc, why in unfit_texts(document)]
     if problems:
         raise BadWebhook("invalid_payload", "webhook does not have SM's shape", problems[:20])
-
-
-def _require_creatable(order: OrderIn) -> None:
-    problems = []
-    if not order.positions:
-        problems.append({"loc": "payload.positions", "msg": "a new order needs positions"})
-    if not order.storeID and not order.storeImportKey:
-        problems.append({"loc": "payload.storeID", "msg": "storeID or storeImportKey required"})
-    if problems:
-        raise BadWebhook("invalid_payload", "order.created cannot be accepted", problems)
 
 
 def _validate(model: type[_M], document: object, prefix: str) -> _M:

@@ -17,13 +17,11 @@ import structlog
 
 from smbridge.clock import Clock
 from smbridge.config import Settings
-from smbridge.domain import notification
-from smbridge.domain.assembly_time import expected_assembly_time
-from smbridge.domain.notification import Notification, NotificationType
 from smbridge.domain.order import Effect, Order, OrderData, Outcome
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
+from smbridge.orders import acceptance
 from smbridge.orders.schemas import InboundWebhook, parse_webhook
 from smbridge.service_layer.errors import (
     DatabaseUnavailable,
@@ -46,6 +44,8 @@ class IntakePolicy:
     handover_buffer: timedelta = timedelta(minutes=15)
     operations_chat_id: str | None = None
     notify_accepted: bool = True  # send SM order.accepted with our number
+    default_timezone: str = "Europe/Moscow"  # of the promised time of an order without a store
+    store_wait: timedelta = timedelta(minutes=30)  # an unmapped store's order waits this long
 
 
 def intake_policy(settings: Settings) -> IntakePolicy:
@@ -55,6 +55,8 @@ def intake_policy(settings: Settings) -> IntakePolicy:
         handover_buffer=timedelta(minutes=settings.handover_buffer_minutes),
         operations_chat_id=settings.operations_chat_id or None,
         notify_accepted=settings.notify_accepted,
+        default_timezone=settings.default_timezone,
+        store_wait=timedelta(minutes=settings.store_wait_minutes),
     )
 
 
@@ -83,14 +85,6 @@ class AutoReplay:
 class HookReply:
     status_code: int
     body: dict[str, Any]
-
-
-class UnknownStore(Exception):
-    """order.created for a store we do not have: kept as failed until an admin adds it."""
-
-    def __init__(self, store_ref: str) -> None:
-        super().__init__(f"unknown SM store {store_ref!r}")
-        self.store_ref = store_ref
 
 
 ACCEPTED = HookReply(202, {"status": "accepted"})
@@ -127,7 +121,7 @@ def _ingest_once(
     except (WriteConflict, DatabaseUnavailable):
         raise  # not the event's fault: never journaled as failed
     except Exception as exc:
-        return _journal_failure(db, hook, exc, policy, now)
+        return _journal_failure(db, hook, exc, now)
     _log_outcome(entry)
     return reply
 
@@ -230,40 +224,20 @@ def _process(
 def _create_order(
     uow: UnitOfWork, entry: JournalEntry, data: OrderData, policy: IntakePolicy
 ) -> HookReply:
+    at = entry.received_at
     order = uow.orders.by_sm_id(data.sm_order_id, for_update=True)
     if order is not None:  # the same order created again, with a different body
-        entry.settle(JournalStatus.APPLIED, entry.received_at, "order already exists")
+        entry.settle(JournalStatus.APPLIED, at, "order already exists")
     else:
-        store = _store_for(uow, data)
-        order = Order.create(
-            data,
-            store_id=_id(store.id),
-            received_at=entry.received_at,
-            expected_assembly_at=expected_assembly_time(
-                received_at=entry.received_at,
-                delivery_from=data.delivery_from,
-                lead=_lead(store, policy),
-                handover_buffer=policy.handover_buffer,
-                timezone=store.timezone,
-            ),
-        )
-        uow.orders.add(order)
-        order.number = f"{policy.order_number_prefix}{_id(order.id):08d}"
-        if policy.notify_accepted:
-            uow.notifications.add(
-                Notification(
-                    order_id=_id(order.id),
-                    sm_order_id=order.sm_order_id,
-                    type=NotificationType.ACCEPTED.value,
-                    created_at=entry.received_at,
-                    payload=notification.accepted(order, store.timezone),
-                )
-            )
-        entry.settle(JournalStatus.APPLIED, entry.received_at)
+        # SM gets "created" and our number whatever follows (SM-API.md §1): an order for a
+        # store not mapped yet waits for it, one that cannot be fulfilled is cancelled.
+        order, detail = acceptance.open_order(uow, data, policy, at)
+        entry.settle(JournalStatus.APPLIED, at, detail)
+        # After the notifications it queued, so that a parked cancellation supersedes them.
         _apply_parked(uow, order)
     entry.order_id = order.id
-    store_tz = ZoneInfo(_store_of(uow, order).timezone)
-    expected = order.expected_assembly_at.astimezone(store_tz)
+    zone = ZoneInfo(acceptance.store_timezone(_store_of(uow, order), policy))
+    expected = order.expected_assembly_at.astimezone(zone)
     return HookReply(
         200,
         {"status": "created", "number": order.number, "expectedAssemblyTime": expected.isoformat()},
@@ -323,32 +297,13 @@ def _paid_amount(data: OrderData) -> Decimal | None:
     return data.total_price
 
 
-def _store_for(uow: UnitOfWork, data: OrderData) -> Store:
-    store = None
-    if data.sm_store_id:
-        store = uow.stores.by_sm_id(data.sm_store_id)
-    if store is None and data.sm_import_key:
-        store = uow.stores.by_import_key(data.sm_import_key)
-    if store is None or not store.active:
-        raise UnknownStore(data.sm_store_id or data.sm_import_key or "?")
-    return store
-
-
-def _store_of(uow: UnitOfWork, order: Order) -> Store:
-    store = uow.stores.get(order.store_id)
-    if store is None:
-        raise RuntimeError(f"order {order.id} refers to a missing store")
-    return store
-
-
-def _lead(store: Store, policy: IntakePolicy) -> timedelta:
-    if store.assembly_lead_minutes is None:
-        return policy.default_lead
-    return timedelta(minutes=store.assembly_lead_minutes)
+def _store_of(uow: UnitOfWork, order: Order) -> Store | None:
+    return None if order.store_id is None else uow.stores.get(order.store_id)
 
 
 def _queue_for_store(uow: UnitOfWork, order: Order, text: str, now: datetime) -> None:
-    chat = _store_of(uow, order).telegram_chat_id
+    store = _store_of(uow, order)
+    chat = None if store is None else store.telegram_chat_id  # None: operations get it
     uow.telegram.add(
         OutgoingMessage(
             text=text, created_at=now, chat_id=chat, store_id=order.store_id, order_id=order.id
@@ -357,7 +312,7 @@ def _queue_for_store(uow: UnitOfWork, order: Order, text: str, now: datetime) ->
 
 
 def _journal_failure(
-    db: Database, hook: InboundWebhook, exc: Exception, policy: IntakePolicy, now: datetime
+    db: Database, hook: InboundWebhook, exc: Exception, now: datetime
 ) -> HookReply:
     with db.unit_of_work() as uow:
         uow.lock_order_key(hook.sm_order_id or hook.key)
@@ -367,7 +322,7 @@ def _journal_failure(
         entry = _new_entry(hook, now)
         entry.reply_status, entry.reply_body = ACCEPTED.status_code, ACCEPTED.body
         uow.journal.add(entry)
-        _fail(uow, entry, exc, policy, now)
+        _fail(entry, exc, now)
         uow.commit()
     return ACCEPTED
 
@@ -380,24 +335,15 @@ def _mark_failed(uow: UnitOfWork, entry_id: int, exc: Exception, now: datetime) 
     log.warning("webhook.replay_failed", journal_id=entry_id, error=_reason(exc))
 
 
-def _fail(
-    uow: UnitOfWork, entry: JournalEntry, exc: Exception, policy: IntakePolicy, now: datetime
-) -> None:
+def _fail(entry: JournalEntry, exc: Exception, now: datetime) -> None:
     entry.settle(JournalStatus.FAILED, now, _reason(exc))
-    if isinstance(exc, UnknownStore):
-        text = messages.unknown_store(entry.sm_order_id or "?", exc.store_ref, _id(entry.id))
-        uow.telegram.add(
-            OutgoingMessage(text=text, created_at=now, chat_id=policy.operations_chat_id or None)
-        )
-        log.warning("webhook.unknown_store", journal_id=entry.id, sm_order_id=entry.sm_order_id)
-    else:
-        log.error(
-            "webhook.apply_failed",
-            journal_id=entry.id,
-            event_type=entry.event_type,
-            sm_order_id=entry.sm_order_id,
-            error=_reason(exc),
-        )
+    log.error(
+        "webhook.apply_failed",
+        journal_id=entry.id,
+        event_type=entry.event_type,
+        sm_order_id=entry.sm_order_id,
+        error=_reason(exc),
+    )
 
 
 def _reason(exc: Exception) -> str:

@@ -11,6 +11,7 @@ from smbridge.assembly.service import purge_idempotency_keys
 from smbridge.clock import Clock
 from smbridge.config import Settings
 from smbridge.monitoring.service import run_monitoring
+from smbridge.orders.acceptance import settle_waiting
 from smbridge.orders.service import AutoReplay, intake_policy, replay_due_failures
 from smbridge.sales.service import create_documents, write_export_files
 from smbridge.scheduler.runner import Job, JobContext
@@ -21,6 +22,7 @@ from smbridge.telegram.sender import SenderPolicy, TelegramSender
 TELEGRAM, MONITORING, SALES = "telegram_sender", "monitoring", "sales_documents"
 WEBHOOK_REPLAY = "webhook_replay"
 HOUSEKEEPING = "housekeeping"
+WAITING_ORDERS = "waiting_orders"
 
 
 def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
@@ -41,6 +43,11 @@ def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
             ),
         ),
         Job(HOUSEKEEPING, timedelta(seconds=settings.job_housekeeping_seconds), _housekeeping),
+        Job(
+            WAITING_ORDERS,
+            timedelta(seconds=settings.job_waiting_orders_seconds),
+            lambda ctx: settle_waiting(ctx.db, intake_policy(ctx.settings), ctx.now),
+        ),
     ]
 
 

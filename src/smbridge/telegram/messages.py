@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from smbridge.domain.notification import Notification
 from smbridge.domain.order import Notice, Order
 
@@ -31,13 +33,55 @@ def for_notice(notice: Notice, order: Order) -> str:
             )
 
 
-def unknown_store(sm_order_id: str, sm_store: str, journal_id: int) -> str:
+def awaits_store(order: Order, wait: timedelta) -> str:
     return (
-        f"Заказ СберМаркета {sm_order_id} пришёл для неизвестного магазина «{sm_store}». "
-        "Заказ сохранён, но не принят в работу. Добавьте магазин командой "
-        "`smbridge stores add` и повторите событие: "
-        f"`smbridge events replay --id {journal_id}`."
+        f"Заказ СберМаркета {order.sm_order_id} пришёл для неизвестного магазина "
+        f"«{_store_ref(order)}». Заказ принят (№{order.number}) и ждёт магазин "
+        f"{_minutes(wait)} мин.: добавьте его командой `{_store_add_hint(order)}` — заказ "
+        "сразу уйдёт в работу. Иначе заказ будет отменён, а СберМаркет получит отмену."
     )
+
+
+def cancelled_store_not_mapped(order: Order, wait: timedelta, reason: str) -> str:
+    return (
+        f"Заказ СберМаркета {order.sm_order_id} (№{order.number}) отменён: магазин "
+        f"«{_store_ref(order)}» не добавлен за {_minutes(wait)} мин. "
+        f"СберМаркету отправлена отмена (причина {reason})."
+    )
+
+
+def cancelled_without_positions(order: Order, reason: str) -> str:
+    return (
+        f"Заказ СберМаркета {order.sm_order_id} (№{order.number}) пришёл без позиций "
+        f"и отменён. СберМаркету отправлена отмена (причина {reason})."
+    )
+
+
+def cancelled_without_store(order: Order, reason: str) -> str:
+    return (
+        f"Заказ СберМаркета {order.sm_order_id} (№{order.number}) пришёл без магазина "
+        f"(нет storeID и storeImportKey) и отменён. СберМаркету отправлена отмена "
+        f"(причина {reason})."
+    )
+
+
+def _store_ref(order: Order) -> str:
+    return _short(order.sm_store_id or order.sm_store_import_key or "?")
+
+
+def _store_add_hint(order: Order) -> str:
+    if order.sm_store_id:
+        return f"smbridge stores add --sm-id {_short(order.sm_store_id)} --name …"
+    return f"smbridge stores add --sm-id … --name … --import-key {_store_ref(order)}"
+
+
+def _short(text: str, limit: int = 64) -> str:
+    """SM's store references have no promised length; an alert must stay one message."""
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _minutes(wait: timedelta) -> str:
+    return f"{wait.total_seconds() / 60:g}"
 
 
 def notification_dead(notification: Notification) -> str:

@@ -15,6 +15,8 @@ from smbridge.config import get_settings
 from smbridge.domain.picker import Picker
 from smbridge.domain.store import Store
 from smbridge.entrypoints.commands.common import console, database, find_store_id
+from smbridge.orders.acceptance import adopt_waiting
+from smbridge.orders.service import intake_policy
 
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 stores_app = typer.Typer(help="Stores: SM storeID mapped to ours.", no_args_is_help=True)
@@ -45,7 +47,8 @@ def stores_add(  # noqa: PLR0917 - one parameter per CLI option
     lead_minutes: Annotated[int | None, typer.Option(help="assembly lead time")] = None,
     import_key: Annotated[str | None, typer.Option(help="SM storeImportKey")] = None,
 ) -> None:
-    """Add a store, or update the one with this SM storeID."""
+    """Add a store, or update the one with this SM storeID; its waiting orders go to it."""
+    policy = intake_policy(get_settings())
     with database() as db, db.unit_of_work() as uow:
         store = uow.stores.by_sm_id(sm_store_id)
         if store is None:
@@ -53,8 +56,12 @@ def stores_add(  # noqa: PLR0917 - one parameter per CLI option
         store.name, store.timezone, store.telegram_chat_id = name, timezone, chat
         store.assembly_lead_minutes, store.import_key = lead_minutes, import_key
         uow.stores.add(store)
+        # In the same transaction: the orders SM sent before the store was mapped.
+        adopted = adopt_waiting(uow, policy, datetime.now(UTC))
         uow.commit()
         console.print(f"store {store.id}: SM {sm_store_id} «{name}»")
+        if adopted:
+            console.print(f"orders that waited for it, now its new orders: {adopted}")
 
 
 @stores_app.command("list")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Annotated
 
 import typer
@@ -10,6 +12,7 @@ from rich.table import Table
 from smbridge.clock import utc_now
 from smbridge.config import get_settings
 from smbridge.domain.notification import DeliveryState
+from smbridge.domain.order import AssemblyError
 from smbridge.domain.webhook import JournalStatus
 from smbridge.entrypoints.commands.common import console, database
 from smbridge.notifications.service import resend
@@ -18,6 +21,9 @@ from smbridge.scheduler.jobs import build_jobs
 from smbridge.scheduler.runner import Scheduler
 
 events_app = typer.Typer(help="The webhook journal.", no_args_is_help=True)
+orders_app = typer.Typer(
+    help="Corrections of an order whose notification SM refused.", no_args_is_help=True
+)
 notifications_app = typer.Typer(help="Notifications to SM (the outbox).", no_args_is_help=True)
 jobs_app = typer.Typer(help="The scheduler's periodic jobs.", no_args_is_help=True)
 
@@ -68,7 +74,11 @@ def events_replay(
 @jobs_app.command("run")
 def jobs_run(
     name: Annotated[
-        str, typer.Argument(help="telegram_sender, monitoring, sales_documents, webhook_replay")
+        str,
+        typer.Argument(
+            help="telegram_sender, monitoring, sales_documents, webhook_replay, housekeeping, "
+            "waiting_orders"
+        ),
     ],
 ) -> None:
     """Run one job once, now (unless another scheduler is running it)."""
@@ -136,7 +146,10 @@ def notifications_resend(
     notification_id: Annotated[int | None, typer.Option("--id", help="one notification")] = None,
     all_dead: Annotated[bool, typer.Option("--all-dead", help="every dead letter")] = False,
 ) -> None:
-    """Queue dead letters again (after their cause was fixed); the dispatcher sends them."""
+    """Queue dead letters again (after their cause was fixed); the dispatcher sends them.
+
+    Each body is rebuilt from its order as it is now, so a corrected order goes out corrected.
+    """
     if (notification_id is None) == (not all_dead):
         raise typer.BadParameter("give either --id N or --all-dead")
     with database() as db:
@@ -150,3 +163,33 @@ def notifications_resend(
     console.print(f"queued again: {len(moved)} of {len(ids)}")
     if len(moved) != len(ids):
         raise typer.Exit(1)
+
+
+@orders_app.command("set-weight")
+def orders_set_weight(
+    sm_order_id: Annotated[str, typer.Option("--order", help="SM order id, like H1234567890")],
+    line_no: Annotated[int, typer.Option("--line", help="line number (getOrder shows them)")],
+    weight: Annotated[str, typer.Option("--grams", help="the weight in grams, e.g. 1187")],
+) -> None:
+    """Set the weight of a line of assembled final contents, then resend the refused one."""
+    grams = _grams(weight)
+    with database() as db, db.unit_of_work() as uow:
+        order = uow.orders.by_sm_id(sm_order_id, for_update=True)
+        if order is None:
+            raise typer.BadParameter(f"no order {sm_order_id}")
+        try:
+            order.correct_weight(line_no, grams, datetime.now(UTC))
+        except AssemblyError as refused:
+            raise typer.BadParameter(refused.detail) from None
+        uow.commit()
+    console.print(f"order {sm_order_id} line {line_no}: {grams} g")
+
+
+def _grams(text: str) -> Decimal:
+    try:
+        grams = Decimal(text)
+    except ArithmeticError:
+        grams = Decimal("NaN")
+    if not grams.is_finite() or not 0 <= grams <= 1_000_000:
+        raise typer.BadParameter("--grams: a number of grams from 0 to 1000000")
+    return grams

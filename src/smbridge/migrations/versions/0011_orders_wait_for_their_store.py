@@ -1,7 +1,7 @@
 """Orders may wait for their store: orders.store_id nullable, SM's store reference kept
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-11-30 10:00:00
 
 SM's rule is to answer order.created with "created" and a number, then cancel what cannot
@@ -20,8 +20,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010"
-down_revision = "0009"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

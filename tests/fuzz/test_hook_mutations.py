@@ -7,6 +7,7 @@ import json
 from collections import Counter
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -20,6 +21,7 @@ from tests.factories import add_store
 from tests.fuzz.rules import check_answer, failed_from_input, report
 from tests.support.clock import FrozenClock
 
+pytestmark = pytest.mark.fuzz
 EXAMPLES = 300  # per database: about 10 s each on this machine
 FUZZ = hypothesis_settings(
     max_examples=EXAMPLES,

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
@@ -31,6 +32,7 @@ from tests.factories import add_store, envelope, order_payload
 from tests.fuzz.rules import check_answer, failed_from_input, report
 from tests.support.clock import FROZEN_NOW, FrozenClock
 
+pytestmark = pytest.mark.fuzz
 EXAMPLES = 400  # per service and database: about 10 s each on this machine
 FUZZ = hypothesis_settings(
     max_examples=EXAMPLES,

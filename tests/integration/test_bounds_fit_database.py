@@ -5,6 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -15,6 +16,7 @@ from smbridge import bounds
 from smbridge.adapters.column_types import ExactDecimal
 from smbridge.service_layer.unit_of_work import Database
 
+pytestmark = pytest.mark.fuzz
 PROPERTY = hypothesis_settings(
     max_examples=200, deadline=None, database=None, suppress_health_check=list(HealthCheck)
 )

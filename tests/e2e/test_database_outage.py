@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from sqlalchemy import func, select
@@ -26,6 +26,7 @@ from tests.support.private_postgres import private_postgres
 from tests.support.stack import running_stack
 
 HOOK = "/sbermarket/orders/hook/"
+T = TypeVar("T")
 
 
 def journal_count(db: Database) -> int:
@@ -44,11 +45,16 @@ def locked_sqlite(tmp_path: Path) -> Iterator[tuple[Settings, Database, Path]]:
     db.dispose()
 
 
-def hold_write_lock(path: Path) -> sqlite3.Connection:
-    """Another process's long write transaction, as a backup tool or a stuck writer has."""
+def while_locked(path: Path, request: Callable[[], T]) -> T:
+    """The request, sent while another connection holds the write lock, as a backup tool
+    or a stuck writer in another process would."""
     other = sqlite3.connect(path, isolation_level=None)
     other.execute("BEGIN IMMEDIATE")
-    return other
+    try:
+        return request()
+    finally:
+        other.rollback()
+        other.close()
 
 
 def test_a_webhook_while_sqlite_is_locked_gets_503_and_is_stored_when_sm_retries(
@@ -58,12 +64,7 @@ def test_a_webhook_while_sqlite_is_locked_gets_503_and_is_stored_when_sm_retries
     add_store(db)
     body = envelope("order.created", order_payload("H1"))
     with TestClient(create_hook_app(settings, db, clock=FrozenClock())) as client:
-        other = hold_write_lock(path)
-        try:
-            busy = client.post(HOOK, content=body, headers=HEADERS)
-        finally:
-            other.rollback()
-            other.close()
+        busy = while_locked(path, lambda: client.post(HOOK, content=body, headers=HEADERS))
         assert busy.status_code == 503
         assert busy.headers["Retry-After"] == "2"
         assert busy.json()["error"]["code"] == "database_unavailable"
@@ -93,12 +94,7 @@ def test_a_picker_call_while_sqlite_is_locked_gets_a_retryable_answer_and_change
     call: dict[str, Any] = {"requestId": "shift-1", "requestData": {"pickerId": picker.id}}
     url, headers = "/sbermarket/orders/api/openShift", {"Client-Token": "tsd"}
     with TestClient(create_assembly_app(settings, db, clock=FrozenClock())) as client:
-        other = hold_write_lock(path)
-        try:
-            busy = client.post(url, json=call, headers=headers)
-        finally:
-            other.rollback()
-            other.close()
+        busy = while_locked(path, lambda: client.post(url, json=call, headers=headers))
         assert busy.status_code == 503
         assert busy.headers["Retry-After"] == "2"
         assert busy.json()["requestId"] == "shift-1"

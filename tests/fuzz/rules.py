@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from hypothesis import HealthCheck
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select
 
 from smbridge.adapters.tables import webhook_journal
@@ -39,3 +41,14 @@ def report(service: str, database: Database, statuses: Counter[int]) -> None:
     kind = database.engine.dialect.name
     counts = ", ".join(f"{code}: {n}" for code, n in sorted(statuses.items()))
     print(f"\nfuzz {service} on {kind}: {sum(statuses.values())} requests ({counts})")
+
+
+def fuzz_settings(examples: int) -> hypothesis_settings:
+    """Bounded for CI and the same every run: a failure found once is found again."""
+    return hypothesis_settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=list(HealthCheck),
+    )

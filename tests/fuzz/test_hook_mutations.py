@@ -8,8 +8,7 @@ from collections import Counter
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
@@ -18,18 +17,12 @@ from smbridge.entrypoints.hook_app import create_hook_app
 from smbridge.service_layer.unit_of_work import Database
 from tests.e2e.hook_client import FIXTURES, HEADERS, HOOK
 from tests.factories import add_store
-from tests.fuzz.rules import check_answer, failed_from_input, report
+from tests.fuzz.rules import check_answer, failed_from_input, fuzz_settings, report
 from tests.support.clock import FrozenClock
 
 pytestmark = pytest.mark.fuzz
 EXAMPLES = 300  # per database: about 10 s each on this machine
-FUZZ = hypothesis_settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+FUZZ = fuzz_settings(EXAMPLES)
 DOCUMENTS = {p.stem: json.loads(p.read_bytes()) for p in sorted(FIXTURES.glob("*.json"))}
 DEEP = "__deep__"
 

@@ -13,8 +13,7 @@ from typing import Any
 
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given
-from hypothesis import settings as hypothesis_settings
+from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import SecretStr
 from schemathesis import GenerationMode
@@ -29,18 +28,12 @@ from smbridge.orders.schemas import parse_webhook
 from smbridge.orders.service import IntakePolicy, ingest_webhook
 from smbridge.service_layer.unit_of_work import Database
 from tests.factories import add_store, envelope, order_payload
-from tests.fuzz.rules import check_answer, failed_from_input, report
+from tests.fuzz.rules import check_answer, failed_from_input, fuzz_settings, report
 from tests.support.clock import FROZEN_NOW, FrozenClock
 
 pytestmark = pytest.mark.fuzz
 EXAMPLES = 400  # per service and database: about 10 s each on this machine
-FUZZ = hypothesis_settings(
-    max_examples=EXAMPLES,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=list(HealthCheck),
-)
+FUZZ = fuzz_settings(EXAMPLES)
 
 
 def cases(app: Any) -> st.SearchStrategy[schemathesis.Case[Any]]:

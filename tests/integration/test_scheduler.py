@@ -70,8 +70,11 @@ def test_two_schedulers_never_run_a_job_at_the_same_time(db: Database, settings:
 
     job = Job("slow", timedelta(seconds=0), slow)
     schedulers = [Scheduler(db, settings, [job], FrozenClock()) for _ in range(2)]
+    outcomes: list[bool] = []
     threads = [
-        threading.Thread(target=lambda s=s: [s.run_once("slow") for _ in range(15)])
+        threading.Thread(
+            target=lambda s=s: outcomes.extend(s.run_once("slow").ran for _ in range(15))
+        )
         for s in schedulers
     ]
     for t in threads:
@@ -79,7 +82,10 @@ def test_two_schedulers_never_run_a_job_at_the_same_time(db: Database, settings:
     for t in threads:
         t.join(timeout=60)
     assert overlaps == []
-    assert len(runs) >= 15  # each attempt either ran alone or found the other holding it
+    # Each attempt either ran alone or found the other holding the job (how many of each
+    # depends on the machine's pace, not on the rule).
+    assert len(outcomes) == 30
+    assert outcomes.count(True) == len(runs) >= 1
 
 
 def test_a_dead_holders_lease_expires_and_another_takes_over(

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
 from smbridge.adapters import migrations
@@ -14,6 +15,11 @@ from smbridge.config import Settings
 from smbridge.service_layer.unit_of_work import Database
 from smbridge.testing import create_postgres_database, drop_postgres_database
 from tests.support.clock import FrozenClock
+
+# Hypothesis' per-example deadline is a wall-clock bound: it fails a correct test on a busy
+# machine (and under the moved clocks). Tests bound their work by example counts instead.
+hypothesis_settings.register_profile("smbridge", deadline=None)
+hypothesis_settings.load_profile("smbridge")
 
 
 @pytest.fixture(scope="session", params=["sqlite", "postgresql"])

@@ -161,6 +161,10 @@ def test_postgres_restarts_and_a_stop_during_load_lose_nothing() -> None:
         finally:
             db.dispose()
 
+    print(  # shown with -s: the figures of the closing note
+        f"\noutage: {sum(answers.values())} webhook posts answered {dict(answers)}, "
+        f"SM retried {report['webhookRetries']}, journal {journal}, orders {stored_orders}"
+    )
     assert finished(report) == ORDERS, report["orders"]
     assert report["rejected"] == 0, report["rejections"]
     assert report["webhookRetries"] > 0  # the outage really got in SM's way

@@ -303,7 +303,9 @@ def live_server() -> Iterator[str]:
 def test_drop_mode_closes_the_connection_without_an_answer(live_server: str) -> None:
     with httpx.Client(base_url=live_server, timeout=5) as http:
         http.post("/admin/fail", json={"mode": "drop", "seconds": 30})
-        with pytest.raises(httpx.RemoteProtocolError):
+        # The server closes mid-answer: the client sees the body cut short, or, when the
+        # close overtakes its read, a reset. Either way no answer arrives.
+        with pytest.raises((httpx.RemoteProtocolError, httpx.ReadError)):
             http.post(SEND, json={"chat_id": 42, "text": "x"})
         http.post("/admin/fail", json={"mode": "none"})
         answer = http.post(SEND, json={"chat_id": 42, "text": "x"})

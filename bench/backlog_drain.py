@@ -1,7 +1,7 @@
 """Benchmark: how fast the notification backlog of an SM outage drains once SM answers
 again, on SQLite and on PostgreSQL.
 
-    .venv/bin/python bench/backlog_drain.py [--notifications 1500] [--outage 60] [--compare]
+    .venv/bin/python -m bench.backlog_drain [--notifications 1500] [--outage 60] [--compare]
 
 A real ``smbridge dispatcher`` process (production settings: 8 threads, 0.5 s poll) sends
 to the SM emulator (a process of its own, which refuses a notification out of order).
@@ -37,20 +37,22 @@ import uvicorn
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import func, select
+from tests.support.environment import free_port, throwaway_database, wait_until_up
 
-from smbridge.adapters import migrations
-from smbridge.adapters.tables import sm_notifications
-from smbridge.clock import utc_now
-from smbridge.config import Settings
 from smbridge.domain.notification import Notification
 from smbridge.domain.store import Store
-from smbridge.emulators import baskets
-from smbridge.emulators.marketplace import MarketConfig, MarketOrder, Marketplace, create_app
-from smbridge.logs import configure_logging
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import IntakePolicy, ingest_webhook
-from smbridge.service_layer.unit_of_work import Database
-from smbridge.testing import free_port, throwaway_database, wait_until_up
+from smbridge.emulators.sm import baskets
+from smbridge.emulators.sm.app import MarketConfig, MarketOrder, Marketplace, create_app
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.kernel.clock import utc_now
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.tables import sm_notifications
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.kernel.logs import configure_logging
+from smbridge.notifications.outbox import NotificationOutbox
+from smbridge.orders.repository import OrderRepository, StoreRepository
+from smbridge.settings import Settings
 
 TOKEN = "bench-token"  # noqa: S105 - the emulator's notification token on this bench
 KINDS = ("order.in_work", "order.assembled", "order.canceled")
@@ -122,7 +124,7 @@ def dispatcher_process(url: str, sm_url: str, overrides: dict[str, str]) -> Iter
 def orders_in(db: Database, count: int) -> dict[str, int]:
     """Orders taken in through the intake, as SM's webhooks would create them."""
     with db.unit_of_work() as uow:
-        uow.stores.add(Store(sm_store_id="101", name="bench"))
+        uow.repo(StoreRepository).add(Store(sm_store_id="101", name="bench"))
         uow.commit()
     rng, ids = random.Random(7), {}
     for n in range(count):
@@ -131,7 +133,7 @@ def orders_in(db: Database, count: int) -> dict[str, int]:
         body = orjson.dumps({"event_type": "order.created", "payload": payload})
         ingest_webhook(db, parse_webhook(body), IntakePolicy(notify_accepted=False), utc_now)
         with db.unit_of_work() as uow:
-            order = uow.orders.by_sm_id(sm_id)
+            order = uow.repo(OrderRepository).by_sm_id(sm_id)
             assert order is not None
             assert order.id is not None
             ids[sm_id] = order.id
@@ -148,7 +150,7 @@ def write_backlog(db: Database, ids: dict[str, int], seconds: float) -> None:
                 payload = {"order_id": sm_id, "reason": "technical_issues"}
                 if kind != "order.canceled":
                     del payload["reason"]
-                uow.notifications.add(
+                uow.repo(NotificationOutbox).add(
                     Notification(order_id, sm_id, kind, payload, created_at=utc_now())
                 )
             uow.commit()

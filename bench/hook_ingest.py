@@ -18,9 +18,9 @@ the hook/hello ratios are computed from the same round and then their median tak
 
 Usage::
 
-    .venv/bin/python bench/hook_ingest.py                      # prints the table
-    .venv/bin/python bench/hook_ingest.py --write docs/benchmarks.md
-    .venv/bin/python bench/hook_ingest.py --profile            # py-spy on one hook worker
+    .venv/bin/python -m bench.hook_ingest                      # prints the table
+    .venv/bin/python -m bench.hook_ingest --write docs/benchmarks.md
+    .venv/bin/python -m bench.hook_ingest --profile            # py-spy on one hook worker
 
 ``--profile`` needs ``py-spy`` on PATH (or ``--py-spy PATH``).
 """
@@ -51,15 +51,16 @@ from typing import Any, cast
 import orjson
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from tests.support.environment import free_port, wait_until_up
 
-from smbridge.adapters import migrations
-from smbridge.config import Settings
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import self_signed
 from smbridge.domain.store import Store
 from smbridge.entrypoints.supervisor import stop_processes
-from smbridge.service_layer.unit_of_work import Database
-from smbridge.testing import free_port, wait_until_up
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import StoreRepository
+from smbridge.settings import Settings
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -474,7 +475,7 @@ def prepare_database(url: str) -> None:
     try:
         migrations.upgrade(db.engine)
         with db.unit_of_work() as uow:
-            uow.stores.add(Store(sm_store_id=STORE_SM_ID, name="Магазин на Ленина"))
+            uow.repo(StoreRepository).add(Store(sm_store_id=STORE_SM_ID, name="Магазин на Ленина"))
             uow.commit()
     finally:
         db.dispose()

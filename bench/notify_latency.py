@@ -1,7 +1,7 @@
 """Benchmark: from a picker's finishAssembly returning to SM receiving
 order.ready_for_delivery, over real processes, on SQLite and on PostgreSQL.
 
-    .venv/bin/python bench/notify_latency.py [--orders 1000] [--pickers 4]
+    .venv/bin/python -m bench.notify_latency [--orders 1000] [--pickers 4]
 
 The whole system runs as ``smbridge run --demo --pickers 0``: the SM emulator generates
 orders; this script is the only picker (several threads). Prints one table; p50/p99 over
@@ -28,14 +28,16 @@ from typing import Any
 import httpx
 from rich.console import Console
 from rich.table import Table
+from tests.support.environment import free_port_range, throwaway_database, wait_until_up
 
+from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import token_hash
-from smbridge.config import Settings
 from smbridge.domain.picker import Picker
-from smbridge.emulators.baskets import CATALOG_BY_SKU
-from smbridge.emulators.pickers import AssemblyApi
-from smbridge.service_layer.unit_of_work import Database
-from smbridge.testing import free_port_range, throwaway_database, wait_until_up
+from smbridge.emulators.pickers.crew import AssemblyApi
+from smbridge.emulators.sm.baskets import CATALOG_BY_SKU
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import StoreRepository
+from smbridge.settings import Settings
 
 
 @contextmanager
@@ -81,14 +83,14 @@ def pickers_and_token(url: str, count: int) -> tuple[str, list[int]]:
     db = Database.from_settings(Settings(database_url=url))
     token = uuid.uuid4().hex
     with db.unit_of_work() as uow:
-        store = uow.stores.by_sm_id("101")
+        store = uow.repo(StoreRepository).by_sm_id("101")
         assert store is not None
         assert store.id is not None
-        uow.tokens.add(store.id, token_hash(token), "bench", datetime.now(UTC))
+        uow.repo(ApiTokenRepository).add(store.id, token_hash(token), "bench", datetime.now(UTC))
         ids = []
         for n in range(count):
             picker = Picker(store_id=store.id, name=f"bench {n}")
-            uow.pickers.add(picker)
+            uow.repo(PickerRepository).add(picker)
             assert picker.id is not None
             ids.append(picker.id)
         uow.commit()

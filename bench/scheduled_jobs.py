@@ -1,7 +1,7 @@
 """Benchmark: a monitoring run over 1,000,000 stored orders (100,000 active), and sales
 documents for 10,000 delivered orders, on SQLite and on PostgreSQL.
 
-    .venv/bin/python bench/scheduled_jobs.py [--orders 1000000] [--active 100000]
+    .venv/bin/python -m bench.scheduled_jobs [--orders 1000000] [--active 100000]
         [--delivered 10000] [--repeat 3]
 
 Prints one table (medians of --repeat runs). Targets: monitoring ≤ 1 s; sales ≤ 10 s.
@@ -19,14 +19,14 @@ from decimal import Decimal
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import delete, insert, text, update
+from tests.support.environment import throwaway_database
 
-from smbridge.adapters import migrations
-from smbridge.adapters.tables import order_positions, orders, sales_documents, stores
-from smbridge.config import Settings
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.tables import order_positions, orders, sales_documents, stores
+from smbridge.kernel.database.unit_of_work import Database
 from smbridge.monitoring.service import run_monitoring
 from smbridge.sales.service import create_documents
-from smbridge.service_layer.unit_of_work import Database
-from smbridge.testing import throwaway_database
+from smbridge.settings import Settings
 
 NOW = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
 ONE, PRICE = Decimal(1), Decimal("100.00")

@@ -1,6 +1,6 @@
 """Benchmark: one hook worker against many clients that send one header line a second.
 
-    .venv/bin/python bench/slow_connections.py [--connections 1100] [--src DIR]
+    .venv/bin/python -m bench.slow_connections [--connections 1100] [--src DIR]
 
 Starts ``smbridge serve hook`` (SQLite) with systemd's default soft limit of open files
 (1,024), opens ``--connections`` connections that each send a request line and then one
@@ -27,8 +27,7 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
-
-from smbridge.testing import free_port, wait_until_up
+from tests.support.environment import free_port, wait_until_up
 
 SYSTEMD_SOFT_LIMIT = 1024
 WATCH_SECONDS = 40

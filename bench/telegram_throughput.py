@@ -1,7 +1,7 @@
 """Benchmark: Telegram sender throughput against the Bot API emulator, Telegram's limits
 enforced on both sides (30 msg/s per bot, 1/s per private chat, 20/min per group).
 
-    .venv/bin/python bench/telegram_throughput.py [--messages 900] [--chats 60]
+    .venv/bin/python -m bench.telegram_throughput [--messages 900] [--chats 60]
 
 Prints one table. Target: 30 msg/s sustained, 0 answers 429.
 """
@@ -18,17 +18,18 @@ from datetime import UTC, datetime, timedelta
 import uvicorn
 from rich.console import Console
 from rich.table import Table
+from tests.support.environment import free_port, throwaway_database, wait_until_up
 
-from smbridge.adapters import migrations
-from smbridge.adapters.telegram_client import TelegramClient
-from smbridge.clock import utc_now
-from smbridge.config import Settings
 from smbridge.domain.telegram import OutgoingMessage
-from smbridge.emulators.telegram import TelegramEmulator, create_app
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.emulators.telegram.app import TelegramEmulator, create_app
+from smbridge.kernel.clock import utc_now
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
+from smbridge.telegram.bot_client import TelegramClient
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
+from smbridge.telegram.outbox import TelegramOutbox
 from smbridge.telegram.sender import SendCounts, SenderPolicy, TelegramSender
-from smbridge.testing import free_port, throwaway_database, wait_until_up
 
 
 @contextmanager
@@ -55,7 +56,7 @@ def measure(kind: str, messages: int, chats: int) -> dict[str, float]:
         migrations.upgrade(db.engine)
         with db.unit_of_work() as uow:
             for n in range(messages):
-                uow.telegram.add(
+                uow.repo(TelegramOutbox).add(
                     OutgoingMessage(
                         text=f"Заказ №{n}: проверка очереди",
                         created_at=datetime.now(UTC),

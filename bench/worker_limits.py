@@ -1,6 +1,6 @@
 """Benchmark: the memory of one assembly worker before and after large unwanted bodies.
 
-    .venv/bin/python bench/worker_limits.py [--posts 20] [--megabytes 100] [--src DIR]
+    .venv/bin/python -m bench.worker_limits [--posts 20] [--megabytes 100] [--src DIR]
 
 Starts ``smbridge serve assembly`` (one process, SQLite) and reads its resident memory
 (VmRSS, and the peak VmHWM, from /proc) at rest and after each round of ``--posts`` POSTs of
@@ -24,13 +24,15 @@ from pathlib import Path
 import httpx
 from rich.console import Console
 from rich.table import Table
+from tests.support.environment import free_port, throwaway_database, wait_until_up
 
-from smbridge.adapters import migrations
+from smbridge.assembly.repository import ApiTokenRepository
 from smbridge.assembly.service import token_hash
-from smbridge.config import Settings
 from smbridge.domain.store import Store
-from smbridge.service_layer.unit_of_work import Database
-from smbridge.testing import free_port, throwaway_database, wait_until_up
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import StoreRepository
+from smbridge.settings import Settings
 
 PATH = "/sbermarket/orders/api/getActiveOrders"
 TOKEN = "bench-store-token"  # noqa: S105 - a throwaway database's token
@@ -42,9 +44,9 @@ def prepare(url: str) -> None:
     migrations.upgrade(db.engine)
     with db.unit_of_work() as uow:
         store = Store(sm_store_id="1", name="bench")
-        uow.stores.add(store)
+        uow.repo(StoreRepository).add(store)
         assert store.id is not None
-        uow.tokens.add(store.id, token_hash(TOKEN), "bench", datetime.now(UTC))
+        uow.repo(ApiTokenRepository).add(store.id, token_hash(TOKEN), "bench", datetime.now(UTC))
         uow.commit()
     db.dispose()
 

@@ -9,12 +9,12 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import text
 
-from smbridge.adapters import migrations
-from smbridge.adapters.tables import metadata
-from smbridge.config import Settings
-from smbridge.service_layer.unit_of_work import Database
-from smbridge.testing import create_postgres_database, drop_postgres_database
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.tables import metadata
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.support.clock import FrozenClock
+from tests.support.environment import create_postgres_database, drop_postgres_database
 
 # Hypothesis' per-example deadline is a wall-clock bound: it fails a correct test on a busy
 # machine (and under the moved clocks). Tests bound their work by example counts instead.

@@ -13,7 +13,9 @@ from smbridge.domain import notification
 from smbridge.domain.notification import Notification, NotificationType
 from smbridge.domain.order import Substitute
 from smbridge.domain.store import Store
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.notifications.outbox import NotificationOutbox
+from smbridge.orders.repository import OrderRepository, StoreRepository
 from tests.support.clock import FROZEN_NOW
 
 STORE_SM_ID = "101"
@@ -85,7 +87,7 @@ def envelope(event_type: str, payload: dict[str, Any], **fields: Any) -> bytes:
 def add_store(db: Database, sm_store_id: str = STORE_SM_ID, **fields: Any) -> Store:
     store = Store(sm_store_id=sm_store_id, name="Магазин на Ленина", **fields)
     with db.unit_of_work() as uow:
-        uow.stores.add(store)
+        uow.repo(StoreRepository).add(store)
         uow.commit()
     return store
 
@@ -96,14 +98,14 @@ def ready_with_an_unweighed_substitute(db: Database, order_id: int, at: datetime
     the ready_for_delivery with these final contents is queued."""
     apples = Substitute("200301", "Яблоки весовые", Decimal(1), Decimal("189.00"), weighed=False)
     with db.unit_of_work() as uow:
-        order = uow.orders.get(order_id)
+        order = uow.repo(OrderRepository).get(order_id)
         assert order is not None
         order.take(1, at)
         order.record_pick(1, Decimal(2), None, None, at)
         order.replace(2, apples, at)
         order.finish(1, at)
         order.mark_ready(at)
-        uow.notifications.add(
+        uow.repo(NotificationOutbox).add(
             Notification(
                 order_id=order_id,
                 sm_order_id=order.sm_order_id,

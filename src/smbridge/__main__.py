@@ -1,5 +1,5 @@
 """``python -m smbridge`` is the ``smbridge`` command."""
 
-from smbridge.entrypoints.cli import main
+from smbridge.entrypoints.cli.main import main
 
 main()

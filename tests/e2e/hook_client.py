@@ -9,15 +9,16 @@ from typing import Any
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from smbridge.adapters.tables import (
+from smbridge.domain.order import Order
+from smbridge.kernel.database.tables import (
     order_positions,
     orders,
     sm_notifications,
     telegram_outbox,
     webhook_journal,
 )
-from smbridge.domain.order import Order
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import OrderRepository
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 HOOK = "/sbermarket/orders/hook/"
@@ -41,7 +42,7 @@ def post(client: TestClient, name: str, path: str = HOOK) -> tuple[int, dict[str
 
 def stored_order(db: Database, sm_order_id: str = SM_ORDER) -> Order:
     with db.unit_of_work() as uow:
-        order = uow.orders.by_sm_id(sm_order_id)
+        order = uow.repo(OrderRepository).by_sm_id(sm_order_id)
         assert order is not None, f"order {sm_order_id} not stored"
         uow.session.expunge(order)
         return order

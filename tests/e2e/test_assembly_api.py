@@ -10,7 +10,14 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from smbridge.adapters.tables import (
+from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
+from smbridge.assembly.service import token_hash
+from smbridge.domain.picker import Picker
+from smbridge.entrypoints.assembly_app import create_assembly_app
+from smbridge.intake.acceptance import adopt_waiting
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.kernel.database.tables import (
     idempotency_keys,
     orders,
     picker_shifts,
@@ -18,14 +25,9 @@ from smbridge.adapters.tables import (
     stores,
     telegram_outbox,
 )
-from smbridge.assembly.service import token_hash
-from smbridge.config import Settings
-from smbridge.domain.picker import Picker
-from smbridge.entrypoints.assembly_app import create_assembly_app
-from smbridge.orders.acceptance import adopt_waiting
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import IntakePolicy, ingest_webhook
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import StoreRepository
+from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload, position, weighed_position
 from tests.support.clock import FROZEN_NOW, FrozenClock
@@ -65,8 +67,8 @@ def world(db: Database) -> dict[str, int]:
     ids: dict[str, int] = {"store_a": store_a.id, "store_b": store_b.id}
     with db.unit_of_work() as uow:
         now = FROZEN_NOW
-        uow.tokens.add(store_a.id, token_hash(TOKEN_A), "ТСД 1", now)
-        uow.tokens.add(store_b.id, token_hash(TOKEN_B), "ТСД 2", now)
+        uow.repo(ApiTokenRepository).add(store_a.id, token_hash(TOKEN_A), "ТСД 1", now)
+        uow.repo(ApiTokenRepository).add(store_b.id, token_hash(TOKEN_B), "ТСД 2", now)
         for key, store, name, chat in (
             ("anna", store_a.id, "Анна", "-2001"),
             ("boris", store_a.id, "Борис", "-2002"),
@@ -74,7 +76,7 @@ def world(db: Database) -> dict[str, int]:
             ("gleb", store_b.id, "Глеб", None),
         ):
             picker = Picker(store_id=store, name=name, telegram_chat_id=chat)
-            uow.pickers.add(picker)
+            uow.repo(PickerRepository).add(picker)
             assert picker.id is not None
             ids[key] = picker.id
         uow.commit()
@@ -289,11 +291,13 @@ def test_a_body_over_the_limit_is_413_and_changes_nothing(
 
 def test_a_revoked_token_is_refused(db: Database, api: Api, world: dict[str, int]) -> None:
     with db.unit_of_work() as uow:
-        token_id = uow.tokens.add(world["store_a"], token_hash("soon-gone"), "x", FROZEN_NOW)
+        token_id = uow.repo(ApiTokenRepository).add(
+            world["store_a"], token_hash("soon-gone"), "x", FROZEN_NOW
+        )
         uow.commit()
     assert api.call("getActiveOrders", token="soon-gone")[0] == 200
     with db.unit_of_work() as uow:
-        assert uow.tokens.revoke(token_id, FROZEN_NOW)
+        assert uow.repo(ApiTokenRepository).revoke(token_id, FROZEN_NOW)
         uow.commit()
     assert api.call("getActiveOrders", token="soon-gone")[0] == 403
 
@@ -306,7 +310,7 @@ def test_an_inactive_stores_token_is_refused_and_other_tokens_are_not(
         api = Api(client)
         assert api.call("getActiveOrders")[0] == 200
         with db.unit_of_work() as uow:
-            store = uow.stores.get(world["store_a"])
+            store = uow.repo(StoreRepository).get(world["store_a"])
             assert store is not None
             store.active = False
             uow.commit()

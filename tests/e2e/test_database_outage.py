@@ -13,12 +13,13 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from smbridge.adapters import migrations
-from smbridge.adapters.tables import orders, webhook_journal
-from smbridge.config import Settings
+from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.tables import orders, webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import HEADERS, add_store, envelope, order_payload
 from tests.support.clock import FrozenClock
@@ -87,9 +88,9 @@ def test_a_picker_call_while_sqlite_is_locked_gets_a_retryable_answer_and_change
     from smbridge.domain.picker import Picker
 
     with db.unit_of_work() as uow:
-        uow.tokens.add(store.id, token_hash("tsd"), "ТСД", FrozenClock()())
+        uow.repo(ApiTokenRepository).add(store.id, token_hash("tsd"), "ТСД", FrozenClock()())
         picker = Picker(store_id=store.id, name="Анна")
-        uow.pickers.add(picker)
+        uow.repo(PickerRepository).add(picker)
         uow.commit()
     call: dict[str, Any] = {"requestId": "shift-1", "requestData": {"pickerId": picker.id}}
     url, headers = "/sbermarket/orders/api/openShift", {"Client-Token": "tsd"}

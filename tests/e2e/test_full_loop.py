@@ -9,8 +9,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from smbridge.adapters.tables import orders, sm_notifications, webhook_journal
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.tables import orders, sm_notifications, webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
 from tests.support.stack import running_stack
 
 ORDERS = 200

@@ -12,7 +12,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.notifications.outbox import NotificationOutbox
+from smbridge.orders.repository import OrderRepository
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HOOK, SM_ORDER, fixture_body, row_counts
 from tests.factories import STORE_SM_ID, add_store
@@ -361,10 +363,12 @@ def test_an_order_that_cannot_be_fulfilled_is_no_bad_input(
     response = client.post(HOOK, content=created_with(**fields), headers=TOKEN)
     accepted_order(response, db)
     with db.unit_of_work() as uow:
-        order = uow.orders.by_sm_id(SM_ORDER)
+        order = uow.repo(OrderRepository).by_sm_id(SM_ORDER)
         assert order is not None
         assert (order.status, order.cancel_reason) == ("cancelled", "technical_issues")
-        assert [n.type for n in uow.notifications.for_order(order.id or 0)] == ["order.canceled"]
+        assert [n.type for n in uow.repo(NotificationOutbox).for_order(order.id or 0)] == [
+            "order.canceled"
+        ]
 
 
 def test_after_bad_input_the_good_event_is_taken(client: TestClient, db: Database) -> None:
@@ -373,7 +377,7 @@ def test_after_bad_input_the_good_event_is_taken(client: TestClient, db: Databas
     response = client.post(HOOK, content=CREATED, headers=TOKEN)
     accepted_order(response, db)
     with db.unit_of_work() as uow:
-        order = uow.orders.by_sm_id(SM_ORDER)
+        order = uow.repo(OrderRepository).by_sm_id(SM_ORDER)
         assert order is not None
         assert str(order.positions[0].price) == "89.90"
 
@@ -488,6 +492,6 @@ def test_exponents_are_stored_as_plain_numbers(client: TestClient, db: Database)
     body = created_at_path("payload.positions.0.quantity", "1E+1")
     accepted_order(client.post(HOOK, content=body, headers=TOKEN), db)
     with db.unit_of_work() as uow:
-        order = uow.orders.by_sm_id(SM_ORDER)
+        order = uow.repo(OrderRepository).by_sm_id(SM_ORDER)
         assert order is not None
         assert str(order.positions[0].quantity) == "10"

@@ -18,19 +18,19 @@ import pytest
 from sqlalchemy import select
 from starlette.testclient import TestClient
 
-from smbridge.adapters.tables import (
+from smbridge.domain.store import Store
+from smbridge.domain.webhook import EventType, normalize_event_type
+from smbridge.entrypoints.hook_app import create_hook_app
+from smbridge.intake.acceptance import settle_waiting
+from smbridge.intake.service import intake_policy
+from smbridge.kernel.database.tables import (
     order_positions,
     sm_notifications,
     telegram_outbox,
     webhook_journal,
 )
-from smbridge.config import Settings
-from smbridge.domain.store import Store
-from smbridge.domain.webhook import EventType, normalize_event_type
-from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.orders.acceptance import settle_waiting
-from smbridge.orders.service import intake_policy
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.e2e.hook_client import (
     FIXTURES,

@@ -23,8 +23,8 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from smbridge.adapters.tables import orders, telegram_outbox, webhook_journal
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.tables import orders, telegram_outbox, webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
 from tests.e2e.hook_client import HEADERS, HOOK, SM_ORDER, fixture_body, stored_order
 from tests.factories import STORE_SM_ID, add_store
 from tests.support.servers import free_port, wait_until_up

@@ -19,10 +19,10 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from smbridge.adapters.tables import webhook_journal
 from smbridge.deploy.nginx import METRICS_BURST
 from smbridge.entrypoints.stack import fresh_metrics_directory
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.tables import webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.factories import HEADERS, add_store, envelope, order_payload, position
 from tests.support.front import Front, WorkerPool, nginx_front, worker_environment, worker_pool

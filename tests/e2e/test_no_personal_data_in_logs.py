@@ -17,9 +17,9 @@ import pytest
 from starlette.testclient import TestClient
 
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.orders.acceptance import adopt_waiting, settle_waiting
-from smbridge.orders.service import intake_policy
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.intake.acceptance import adopt_waiting, settle_waiting
+from smbridge.intake.service import intake_policy
+from smbridge.kernel.database.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HEADERS, HOOK, SM_ORDER, fixture, post, set_status, stored_order
 from tests.factories import STORE_SM_ID, add_store

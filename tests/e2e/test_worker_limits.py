@@ -23,12 +23,13 @@ from typing import Any
 import httpx
 import pytest
 
+from smbridge.assembly.repository import ApiTokenRepository
 from smbridge.assembly.service import token_hash
-from smbridge.config import Settings
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
 from smbridge.entrypoints.worker import raise_open_file_limit
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.e2e.hook_client import HOOK, fixture_body
 from tests.e2e.test_hook_worker_process import smbridge_command
@@ -146,7 +147,9 @@ def assembly_app_with_token(db: Database, settings: Settings) -> Any:
     store = add_store(db, STORE_SM_ID)
     assert store.id is not None
     with db.unit_of_work() as uow:
-        uow.tokens.add(store.id, token_hash("store-token"), "ТСД", datetime.now(UTC))
+        uow.repo(ApiTokenRepository).add(
+            store.id, token_hash("store-token"), "ТСД", datetime.now(UTC)
+        )
         uow.commit()
     return create_assembly_app(settings, db, clock=FrozenClock())
 

@@ -26,12 +26,12 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from smbridge.adapters.tables import webhook_journal
 from smbridge.deploy.certificate import self_signed
-from smbridge.service_layer.unit_of_work import Database
-from smbridge.testing import free_port_range, wait_until_up
+from smbridge.kernel.database.tables import webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
 from tests.conftest import make_settings
 from tests.factories import HEADERS, add_store, envelope, order_payload
+from tests.support.environment import free_port_range, wait_until_up
 from tests.support.front import Front, nginx_front, worker_environment, worker_pool
 
 pytestmark = pytest.mark.slow

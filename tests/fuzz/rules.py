@@ -9,8 +9,8 @@ from hypothesis import HealthCheck
 from hypothesis import settings as hypothesis_settings
 from sqlalchemy import func, select
 
-from smbridge.adapters.tables import webhook_journal
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.tables import webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
 
 
 def check_answer(status: int, content_type: str, body: bytes, label: str) -> None:

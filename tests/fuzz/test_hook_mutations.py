@@ -12,9 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
-from smbridge.config import Settings
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.e2e.hook_client import FIXTURES, HEADERS, HOOK
 from tests.factories import add_store
 from tests.fuzz.rules import check_answer, failed_from_input, fuzz_settings, report

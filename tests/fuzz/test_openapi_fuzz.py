@@ -18,15 +18,16 @@ from hypothesis import strategies as st
 from pydantic import SecretStr
 from schemathesis import GenerationMode
 
+from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import token_hash
-from smbridge.config import Settings
 from smbridge.domain.picker import Picker
 from smbridge.domain.webhook import EventType
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import IntakePolicy, ingest_webhook
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.factories import add_store, envelope, order_payload
 from tests.fuzz.rules import check_answer, failed_from_input, fuzz_settings, report
 from tests.support.clock import FROZEN_NOW, FrozenClock
@@ -69,9 +70,9 @@ def seed_two_stores(db: Database) -> dict[str, list[Any]]:
         store = add_store(db, sm_id)
         assert store.id is not None
         with db.unit_of_work() as uow:
-            uow.tokens.add(store.id, token_hash(token), "ТСД", FROZEN_NOW)
+            uow.repo(ApiTokenRepository).add(store.id, token_hash(token), "ТСД", FROZEN_NOW)
             picker = Picker(store_id=store.id, name="Анна")
-            uow.pickers.add(picker)
+            uow.repo(PickerRepository).add(picker)
             uow.commit()
             pickers.append(picker.id)
         hook = parse_webhook(envelope("order.created", order_payload(sm_order, storeID=sm_id)))

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import Text, literal, select
 
-from smbridge import bounds
-from smbridge.adapters.column_types import ExactDecimal
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel import bounds
+from smbridge.kernel.database.column_types import ExactDecimal
+from smbridge.kernel.database.unit_of_work import Database
 
 pytestmark = pytest.mark.fuzz
 PROPERTY = hypothesis_settings(

@@ -10,14 +10,20 @@ import pytest
 from sqlalchemy import inspect, select
 from typer.testing import CliRunner
 
-from smbridge.adapters import migrations
-from smbridge.adapters.tables import metadata, orders, sm_notifications, stores, webhook_journal
-from smbridge.config import get_settings
-from smbridge.entrypoints.cli import app
-from smbridge.entrypoints.commands import common
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import IntakePolicy, ingest_webhook
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.entrypoints.cli import context
+from smbridge.entrypoints.cli.main import app
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.tables import (
+    metadata,
+    orders,
+    sm_notifications,
+    stores,
+    webhook_journal,
+)
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import get_settings
 from tests.factories import (
     add_store,
     envelope,
@@ -32,7 +38,7 @@ runner = CliRunner()
 @pytest.fixture
 def use_database(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("SMBRIDGE_LOG_JSON", "false")
-    monkeypatch.setattr(common.console, "width", 240)  # no wrapping inside table cells
+    monkeypatch.setattr(context.console, "width", 240)  # no wrapping inside table cells
     get_settings.cache_clear()
     yield
     get_settings.cache_clear()

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from smbridge.assembly.repository import ApiTokenRepository
 from smbridge.assembly.service import token_hash
-from smbridge.clock import utc_now
-from smbridge.emulators.pickers_command import PICKERS_TOKEN_ENV
+from smbridge.entrypoints.cli.picker_emulator import PICKERS_TOKEN_ENV
 from smbridge.entrypoints.stack import (
     DEMO_BOT_TOKEN,
     DEMO_STORE,
@@ -15,12 +15,14 @@ from smbridge.entrypoints.stack import (
     build_supervisor,
     prepare_demo,
 )
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.clock import utc_now
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import StoreRepository
 
 
 def live_store_of(db: Database, token: str) -> int | None:
     with db.unit_of_work() as uow:
-        return uow.tokens.store_of(token_hash(token))
+        return uow.repo(ApiTokenRepository).store_of(token_hash(token))
 
 
 def test_a_new_start_revokes_the_earlier_demo_tokens(db: Database, tmp_path: Path) -> None:
@@ -30,7 +32,7 @@ def test_a_new_start_revokes_the_earlier_demo_tokens(db: Database, tmp_path: Pat
     assert all(live_store_of(db, token) is None for token in earlier)
     assert live_store_of(db, latest) is not None
     with db.unit_of_work() as uow:
-        assert sum(1 for row in uow.tokens.all() if row.revoked_at is None) == 1
+        assert sum(1 for row in uow.repo(ApiTokenRepository).all() if row.revoked_at is None) == 1
 
 
 def test_a_token_issued_for_the_demo_store_by_hand_stays_valid(
@@ -39,10 +41,12 @@ def test_a_token_issued_for_the_demo_store_by_hand_stays_valid(
     plan = StackPlan(demo=True, demo_pickers=1, state_dir=tmp_path)
     prepare_demo(db, plan, "")
     with db.unit_of_work() as uow:
-        store = uow.stores.by_sm_id(DEMO_STORE)
+        store = uow.repo(StoreRepository).by_sm_id(DEMO_STORE)
         assert store is not None
         assert store.id is not None
-        uow.tokens.add(store.id, token_hash("a-tester"), "tester's phone", utc_now())
+        uow.repo(ApiTokenRepository).add(
+            store.id, token_hash("a-tester"), "tester's phone", utc_now()
+        )
         uow.commit()
     prepare_demo(db, plan, "")
     assert live_store_of(db, "a-tester") == store.id

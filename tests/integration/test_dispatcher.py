@@ -15,17 +15,19 @@ from typing import Any
 import pytest
 from sqlalchemy import event, func, select
 
-from smbridge.adapters.sm_client import NotificationSender, SendResult, Verdict
-from smbridge.adapters.tables import sm_notifications, telegram_outbox
 from smbridge.domain.notification import Notification, RetryPolicy
-from smbridge.emulators import sm_rules
-from smbridge.emulators.marketplace import MarketConfig, MarketOrder, Marketplace, create_app
+from smbridge.emulators.sm import rules
+from smbridge.emulators.sm.app import MarketConfig, MarketOrder, Marketplace, create_app
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.kernel.database.tables import sm_notifications, telegram_outbox
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.notifications.dispatcher import Dispatcher, DispatchPolicy, resend
+from smbridge.notifications.factory import dispatch_policy, sm_client
 from smbridge.notifications.link import LinkPolicy
-from smbridge.notifications.service import Dispatcher, DispatchPolicy, resend
-from smbridge.notifications.wiring import dispatch_policy, sm_client
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import IntakePolicy, ingest_webhook
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.notifications.outbox import NotificationOutbox
+from smbridge.notifications.sm_client import NotificationSender, SendResult, Verdict
+from smbridge.orders.repository import OrderRepository
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload, ready_with_an_unweighed_substitute
 from tests.support.clock import FrozenClock
@@ -83,7 +85,7 @@ def make_orders(db: Database, *sm_ids: str) -> dict[str, int]:
             FrozenClock(),
         )
         with db.unit_of_work() as uow:
-            order = uow.orders.by_sm_id(sm_id)
+            order = uow.repo(OrderRepository).by_sm_id(sm_id)
             assert order is not None
             assert order.id is not None
             ids[sm_id] = order.id
@@ -93,7 +95,7 @@ def make_orders(db: Database, *sm_ids: str) -> dict[str, int]:
 def queue(db: Database, order_id: int, sm_id: str, *types: str) -> None:
     with db.unit_of_work() as uow:
         for kind in types:
-            uow.notifications.add(
+            uow.repo(NotificationOutbox).add(
                 Notification(
                     order_id=order_id,
                     sm_order_id=sm_id,
@@ -220,9 +222,9 @@ class StrictSm:
     def send(self, body: dict[str, Any]) -> SendResult:
         self.received.append(body)
         try:
-            kind, payload = sm_rules.parse(body)
-            sm_rules.check_fields(kind, payload, self.weighed)
-        except sm_rules.Refused as refused:
+            kind, payload = rules.parse(body)
+            rules.check_fields(kind, payload, self.weighed)
+        except rules.Refused as refused:
             return SendResult(Verdict.REFUSED, 422, str(refused))
         return SendResult(Verdict.DELIVERED, 200, "ok")
 
@@ -241,7 +243,7 @@ def test_a_resent_dead_letter_is_rebuilt_from_the_corrected_order(db: Database) 
     assert "weight is required" in error
 
     with db.unit_of_work() as uow:  # the operator weighs the apples: smbridge orders set-weight
-        order = uow.orders.get(order_id)
+        order = uow.repo(OrderRepository).get(order_id)
         assert order is not None
         order.correct_weight(3, Decimal(1302), T0)
         uow.commit()

@@ -7,9 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
-from smbridge.adapters.tables import idempotency_keys
 from smbridge.assembly import schemas
 from smbridge.assembly.methods import METHODS
+from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import (
     AssemblyPolicy,
     Call,
@@ -18,11 +18,12 @@ from smbridge.assembly.service import (
     purge_idempotency_keys,
     token_hash,
 )
-from smbridge.config import Settings
 from smbridge.domain.picker import Picker
+from smbridge.kernel.database.tables import idempotency_keys
+from smbridge.kernel.database.unit_of_work import Database
 from smbridge.scheduler.jobs import HOUSEKEEPING, build_jobs
 from smbridge.scheduler.runner import JobContext
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import add_store
 from tests.support.clock import FrozenClock
@@ -35,9 +36,9 @@ def a_picker(db: Database) -> int:
     store = add_store(db)
     assert store.id is not None
     with db.unit_of_work() as uow:
-        uow.tokens.add(store.id, token_hash("tsd"), "ТСД", T0)
+        uow.repo(ApiTokenRepository).add(store.id, token_hash("tsd"), "ТСД", T0)
         picker = Picker(store_id=store.id, name="Анна")
-        uow.pickers.add(picker)
+        uow.repo(PickerRepository).add(picker)
         uow.commit()
         assert picker.id is not None
         return picker.id

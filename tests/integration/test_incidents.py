@@ -8,10 +8,15 @@ from typing import Any
 
 from sqlalchemy import insert, select, update
 
-from smbridge.adapters.tables import monitoring_problems, orders, sm_notifications, telegram_archive
-from smbridge.config import Settings
+from smbridge.kernel.database.tables import (
+    monitoring_problems,
+    orders,
+    sm_notifications,
+    telegram_archive,
+)
+from smbridge.kernel.database.unit_of_work import Database
 from smbridge.monitoring.service import run_monitoring
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.settings import Settings
 from smbridge.telegram.sender import SendCounts
 from tests.conftest import make_settings
 from tests.factories import add_store

@@ -9,12 +9,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import func, select
 
-from smbridge.adapters.tables import orders, stores, telegram_outbox, webhook_journal
 from smbridge.domain.order import Order
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.webhook import JournalStatus
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import (
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import (
     AutoReplay,
     HookReply,
     IntakePolicy,
@@ -22,7 +21,9 @@ from smbridge.orders.service import (
     replay_due_failures,
     replay_failed,
 )
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.tables import orders, stores, telegram_outbox, webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import OrderRepository
 from tests.factories import add_store, envelope, order_payload
 from tests.support.clock import FrozenClock
 
@@ -61,7 +62,7 @@ def count(db: Database, table: object) -> int:
 
 def the_order(db: Database) -> Order:
     with db.unit_of_work() as uow:
-        order = uow.orders.by_sm_id(SM_ID)
+        order = uow.repo(OrderRepository).by_sm_id(SM_ID)
         assert order is not None
         uow.session.expunge(order)  # readable after the unit of work ends
         return order
@@ -266,7 +267,7 @@ def test_webhooks_and_pickers_changing_one_order_at_once_never_fail(db: Database
         for n in range(30):
             try:
                 with db.unit_of_work() as uow:
-                    order = uow.orders.by_sm_id(SM_ID, for_update=True)
+                    order = uow.repo(OrderRepository).by_sm_id(SM_ID, for_update=True)
                     assert order is not None
                     order.record_pick(1, Decimal(n % 3), None, None, order.received_at)
                     uow.commit()

@@ -20,16 +20,19 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from smbridge.adapters.sm_client import SendResult, Verdict
-from smbridge.adapters.tables import sm_notifications, telegram_outbox, webhook_journal
-from smbridge.config import Settings
 from smbridge.domain.notification import Notification
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
 from smbridge.entrypoints.supervisor import stop_processes
-from smbridge.metrics import MULTIPROC_ENV
-from smbridge.notifications.service import Dispatcher, DispatchPolicy
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.tables import sm_notifications, telegram_outbox, webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.metrics.prometheus import MULTIPROC_ENV
+from smbridge.notifications.dispatcher import Dispatcher, DispatchPolicy
+from smbridge.notifications.outbox import NotificationOutbox
+from smbridge.notifications.sm_client import SendResult, Verdict
+from smbridge.orders.repository import OrderRepository
+from smbridge.scheduler.job_store import JobStore
+from smbridge.settings import Settings
 from tests.factories import HEADERS, TOKEN, add_store, envelope, order_payload
 from tests.support.clock import FROZEN_NOW, FrozenClock
 from tests.support.servers import free_port, wait_until_up
@@ -168,13 +171,18 @@ def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Se
         assert hook.post(HOOK, content=created("H8", "998"), headers=HEADERS).status_code == 202
 
         with db.unit_of_work() as uow:
-            h1, h2 = uow.orders.by_sm_id("H1"), uow.orders.by_sm_id("H2")
+            h1, h2 = (
+                uow.repo(OrderRepository).by_sm_id("H1"),
+                uow.repo(OrderRepository).by_sm_id("H2"),
+            )
             assert h1 is not None
             assert h1.id is not None
             assert h2 is not None
             assert h2.id is not None
             h1_id = h1.id
-            uow.notifications.add(  # claimed by a dispatcher that is sending it right now
+            uow.repo(
+                NotificationOutbox
+            ).add(  # claimed by a dispatcher that is sending it right now
                 Notification(
                     order_id=h2.id,
                     sm_order_id="H2",
@@ -188,9 +196,13 @@ def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Se
             )
             # The scheduler's record: two good runs and a failed one, one run going on.
             for minute, error in ((1, None), (2, "ERP timed out"), (3, None)):
-                run = uow.jobs.start_run("sales_documents", "s1", t0 + timedelta(minutes=minute))
-                uow.jobs.finish_run(run, t0 + timedelta(minutes=minute, seconds=9), {}, error)
-            uow.jobs.start_run("monitoring", "s1", t0)
+                run = uow.repo(JobStore).start_run(
+                    "sales_documents", "s1", t0 + timedelta(minutes=minute)
+                )
+                uow.repo(JobStore).finish_run(
+                    run, t0 + timedelta(minutes=minute, seconds=9), {}, error
+                )
+            uow.repo(JobStore).start_run("monitoring", "s1", t0)
             uow.commit()
         # SM refuses H1's order.accepted: a dead letter, and a Telegram alert for operations.
         policy = DispatchPolicy(operations_chat_id="-100")

@@ -7,11 +7,11 @@ from collections.abc import Iterator
 import pytest
 from sqlalchemy import func, select, text
 
-from smbridge.adapters import migrations
-from smbridge.adapters.tables import order_positions, orders, webhook_journal
-from smbridge.config import Settings
-from smbridge.service_layer.unit_of_work import Database
-from smbridge.testing import throwaway_database
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.tables import order_positions, orders, webhook_journal
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
+from tests.support.environment import throwaway_database
 
 ORDER = (
     "INSERT INTO orders (id, sm_order_id, number, store_id, status, customer, address,"

@@ -10,7 +10,11 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import delete, insert, select, update
 
-from smbridge.adapters.tables import (
+from smbridge.assembly.repository import PickerRepository
+from smbridge.domain.picker import Picker
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import AutoReplay, IntakePolicy, ingest_webhook
+from smbridge.kernel.database.tables import (
     monitoring_problems,
     monitoring_snapshots,
     orders,
@@ -19,13 +23,10 @@ from smbridge.adapters.tables import (
     telegram_outbox,
     webhook_journal,
 )
-from smbridge.config import Settings
-from smbridge.domain.picker import Picker
+from smbridge.kernel.database.unit_of_work import Database
 from smbridge.monitoring.service import run_monitoring
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import AutoReplay, IntakePolicy, ingest_webhook
 from smbridge.sales.service import create_documents
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload
 from tests.support.clock import FrozenClock
@@ -68,7 +69,7 @@ def picker_on_order(db: Database) -> None:
     an_order(db, status="in_assembly", expected_assembly_at=NOW - timedelta(minutes=5))
     with db.unit_of_work() as uow:
         picker = Picker(store_id=1, name="Анна", telegram_chat_id="-777")
-        uow.pickers.add(picker)
+        uow.repo(PickerRepository).add(picker)
         uow.commit()
     set_order(db, picker_id=picker.id)
 

@@ -8,15 +8,17 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import token_hash
-from smbridge.config import Settings
 from smbridge.domain.picker import Picker
-from smbridge.emulators import baskets
-from smbridge.emulators.pickers import PickerHabits, PickerTeam
+from smbridge.emulators.pickers.crew import PickerHabits, PickerTeam
+from smbridge.emulators.sm import baskets
 from smbridge.entrypoints.assembly_app import create_assembly_app
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import IntakePolicy, ingest_webhook
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import OrderRepository
+from smbridge.settings import Settings
 from tests.factories import add_store, envelope
 from tests.support.clock import FROZEN_NOW, FrozenClock, RunningClock
 from tests.support.servers import serving
@@ -29,10 +31,10 @@ def setup_store(db: Database) -> list[int]:
     assert store.id is not None
     ids = []
     with db.unit_of_work() as uow:
-        uow.tokens.add(store.id, token_hash("picker-token"), "test", FROZEN_NOW)
+        uow.repo(ApiTokenRepository).add(store.id, token_hash("picker-token"), "test", FROZEN_NOW)
         for name in ("Анна", "Борис", "Вера"):
             picker = Picker(store_id=store.id, name=name)
-            uow.pickers.add(picker)
+            uow.repo(PickerRepository).add(picker)
             assert picker.id is not None
             ids.append(picker.id)
         uow.commit()
@@ -41,7 +43,7 @@ def setup_store(db: Database) -> list[int]:
 
 def orders_in(db: Database) -> list[Any]:
     with db.unit_of_work() as uow:
-        found = [uow.orders.by_sm_id(f"H{n}") for n in range(ORDERS)]
+        found = [uow.repo(OrderRepository).by_sm_id(f"H{n}") for n in range(ORDERS)]
         for order in found:
             assert order is not None
             uow.session.expunge(order)

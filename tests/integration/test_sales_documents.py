@@ -12,15 +12,17 @@ import pytest
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from smbridge.adapters.tables import sales_documents
-from smbridge.config import Settings
 from smbridge.domain import sales
 from smbridge.domain.order import Substitute
 from smbridge.entrypoints.assembly_app import create_assembly_app
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import IntakePolicy, ingest_webhook
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.kernel.database.tables import sales_documents
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import OrderRepository
+from smbridge.sales.repository import SalesDocuments
 from smbridge.sales.service import create_documents, write_export_files
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload, position, weighed_position
 from tests.support.clock import FrozenClock
@@ -44,7 +46,7 @@ def delivered_order(db: Database, sm_id: str, paid: str | None = "306.40") -> No
         FrozenClock(NOW),
     )
     with db.unit_of_work() as uow:
-        order = uow.orders.by_sm_id(sm_id)
+        order = uow.repo(OrderRepository).by_sm_id(sm_id)
         assert order is not None
         order.take(1, NOW)
         order.record_pick(1, Decimal(2), None, None, NOW)
@@ -69,10 +71,10 @@ def test_a_document_has_the_final_contents_and_reconciles_payment(db: Database) 
     counts = create_documents(db, FrozenClock(NOW))
     assert (counts.created, counts.with_difference) == (1, 1)
     with db.unit_of_work() as uow:
-        order = uow.orders.by_sm_id("H1")
+        order = uow.repo(OrderRepository).by_sm_id("H1")
         assert order is not None
         assert order.id is not None
-        document = uow.sales.by_order(order.id)
+        document = uow.repo(SalesDocuments).by_order(order.id)
         assert document is not None
         lines = [
             (x.sku, x.quantity, x.weight_grams, x.amount, x.discount, x.replaces_sku)

@@ -7,9 +7,10 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from smbridge.config import Settings
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.scheduler.job_store import JobStore
 from smbridge.scheduler.runner import Job, JobContext, Scheduler
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.support.clock import FrozenClock, RunningClock
 
 
@@ -34,7 +35,7 @@ def test_a_run_is_recorded_with_its_counts_and_errors(db: Database, settings: Se
     assert scheduler.run_once("count").counts == {"calls": 1}
     assert scheduler.run_once("broken").error == "RuntimeError: boom"
     with db.unit_of_work() as uow:
-        runs = uow.jobs.recent_runs(None, 10)
+        runs = uow.repo(JobStore).recent_runs(None, 10)
     assert [(r.job, r.counts, r.error) for r in runs] == [
         ("broken", {}, "RuntimeError: boom"),
         ("count", {"calls": 1}, None),

@@ -8,7 +8,8 @@ import subprocess
 import sys
 import time
 
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.scheduler.job_store import JobStore
 
 
 def test_sigterm_finishes_the_current_runs_and_exits(db: Database, database_url: str) -> None:
@@ -24,12 +25,12 @@ def test_sigterm_finishes_the_current_runs_and_exits(db: Database, database_url:
     runs = 0
     while runs < 3 and time.monotonic() < deadline:  # wait until the jobs are running
         with db.unit_of_work() as uow:
-            runs = len(uow.jobs.recent_runs("monitoring", 10))
+            runs = len(uow.repo(JobStore).recent_runs("monitoring", 10))
         time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
     assert runs >= 3
     with db.unit_of_work() as uow:
-        recorded = uow.jobs.recent_runs(None, 100)
+        recorded = uow.repo(JobStore).recent_runs(None, 100)
     assert recorded
     assert all(run.finished_at is not None for run in recorded)  # nothing left half-done

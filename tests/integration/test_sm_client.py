@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from smbridge.adapters.sm_client import SmApiConfig, SmApiGeneration, SmClient, Verdict
+from smbridge.notifications.sm_client import SmApiConfig, SmApiGeneration, SmClient, Verdict
 
 BODY = {"event": {"type": "order.in_work", "payload": {"order_id": "H1"}}}
 Handler = Callable[[httpx.Request], httpx.Response]

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from starlette.testclient import TestClient
 
-from smbridge.emulators.marketplace import MarketConfig, MarketOrder, Marketplace, create_app
+from smbridge.emulators.sm.app import MarketConfig, MarketOrder, Marketplace, create_app
 
 CLASSIC = {"Client-Token": "sm-token", "Api-Version": "3.0"}
 

@@ -13,16 +13,17 @@ from pathlib import Path
 import uvicorn
 from sqlalchemy import func, select
 
-from smbridge.adapters.tables import telegram_archive, telegram_outbox
-from smbridge.adapters.telegram_client import TelegramClient
 from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import OutgoingMessage
-from smbridge.emulators.telegram import BotLimits, TelegramEmulator, create_app
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.emulators.telegram.app import BotLimits, TelegramEmulator, create_app
+from smbridge.kernel.database.tables import telegram_archive, telegram_outbox
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.telegram.bot_client import TelegramClient
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
+from smbridge.telegram.outbox import TelegramOutbox
 from smbridge.telegram.sender import SenderPolicy, TelegramSender
-from smbridge.testing import free_port, wait_until_up
 from tests.support.clock import FROZEN_NOW, RunningClock
+from tests.support.environment import free_port, wait_until_up
 
 CHATS = ["101", "102", "103", "104", "105", "-200"]
 PER_CHAT = 25
@@ -53,7 +54,9 @@ def test_every_message_arrives_exactly_once(db: Database, tmp_path: Path) -> Non
     with db.unit_of_work() as uow:
         for n in range(PER_CHAT):
             for chat in CHATS:
-                uow.telegram.add(OutgoingMessage(text=f"{chat}:{n}", created_at=now, chat_id=chat))
+                uow.repo(TelegramOutbox).add(
+                    OutgoingMessage(text=f"{chat}:{n}", created_at=now, chat_id=chat)
+                )
         uow.commit()
     port, state = free_port(), tmp_path / "telegram.jsonl"
     # Our own limiter is set far above the emulator's limits: it will answer 429, often.

@@ -17,7 +17,7 @@ import uvicorn
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from smbridge.emulators.telegram import (
+from smbridge.emulators.telegram.app import (
     BotLimits,
     TelegramEmulator,
     create_app,

@@ -10,11 +10,12 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from smbridge.adapters.tables import telegram_archive, telegram_outbox
-from smbridge.adapters.telegram_client import TelegramClient
 from smbridge.domain.telegram import OutgoingMessage
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.tables import telegram_archive, telegram_outbox
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.telegram.bot_client import TelegramClient
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
+from smbridge.telegram.outbox import TelegramOutbox
 from smbridge.telegram.sender import NO_CHAT_PREFIX, SenderPolicy, TelegramSender
 
 T0 = datetime(2026, 11, 28, 12, 0, tzinfo=UTC)
@@ -87,7 +88,7 @@ def sender(
 def queue(db: Database, *messages: tuple[str | None, str]) -> None:
     with db.unit_of_work() as uow:
         for chat, text in messages:
-            uow.telegram.add(OutgoingMessage(text=text, created_at=T0, chat_id=chat))
+            uow.repo(TelegramOutbox).add(OutgoingMessage(text=text, created_at=T0, chat_id=chat))
         uow.commit()
 
 

@@ -12,15 +12,16 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from smbridge.adapters.tables import sm_notifications, telegram_outbox
-from smbridge.config import Settings
 from smbridge.domain.order import Order
-from smbridge.orders.acceptance import adopt_waiting, settle_waiting
-from smbridge.orders.schemas import parse_webhook
-from smbridge.orders.service import HookReply, IntakePolicy, ingest_webhook
+from smbridge.intake.acceptance import adopt_waiting, settle_waiting
+from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.service import HookReply, IntakePolicy, ingest_webhook
+from smbridge.kernel.database.tables import sm_notifications, telegram_outbox
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import OrderRepository
 from smbridge.scheduler.jobs import WAITING_ORDERS, build_jobs
 from smbridge.scheduler.runner import Scheduler
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload
 from tests.support.clock import FrozenClock
@@ -37,7 +38,7 @@ def send(db: Database, kind: str, at: datetime = T0, **payload: Any) -> HookRepl
 
 def the_order(db: Database) -> Order:
     with db.unit_of_work() as uow:
-        order = uow.orders.by_sm_id(SM_ID)
+        order = uow.repo(OrderRepository).by_sm_id(SM_ID)
         assert order is not None
         uow.session.expunge(order)
         return order

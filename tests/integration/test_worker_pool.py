@@ -27,10 +27,15 @@ import orjson
 import pytest
 from sqlalchemy import func, select
 
-from smbridge.adapters.tables import order_positions, orders, sm_notifications, webhook_journal
 from smbridge.domain.webhook import event_key
 from smbridge.entrypoints.supervisor import stop_processes
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.database.tables import (
+    order_positions,
+    orders,
+    sm_notifications,
+    webhook_journal,
+)
+from smbridge.kernel.database.unit_of_work import Database
 from tests.factories import HEADERS, TOKEN, add_store, order_payload, position, weighed_position
 from tests.support.servers import free_port, wait_until_up
 

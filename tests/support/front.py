@@ -18,11 +18,11 @@ from typing import Any
 import httpx
 import orjson
 
-from smbridge.config import Settings
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import CertificatePair, self_signed
 from smbridge.entrypoints.supervisor import stop_processes
-from smbridge.testing import free_port_range, wait_until_up
+from smbridge.settings import Settings
+from tests.support.environment import free_port_range, wait_until_up
 
 NGINX = nginx.find_binary()
 HOST = "127.0.0.1"

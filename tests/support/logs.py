@@ -7,7 +7,7 @@ import sys
 import pytest
 import structlog
 
-from smbridge.logs import configure_logging
+from smbridge.kernel.logs import configure_logging
 
 
 def configure_fresh_logging(monkeypatch: pytest.MonkeyPatch, json: bool = True) -> None:

@@ -18,7 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from smbridge.testing import free_port
+from tests.support.environment import free_port
 
 
 def _binary(name: str) -> str:

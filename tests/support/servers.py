@@ -9,9 +9,9 @@ from typing import Any
 
 import uvicorn
 
-from smbridge.config import Settings
 from smbridge.entrypoints.worker import worker_config
-from smbridge.testing import free_port, wait_until_up
+from smbridge.settings import Settings
+from tests.support.environment import free_port, wait_until_up
 
 __all__ = ["free_port", "serving", "serving_as_worker", "wait_until_up"]
 

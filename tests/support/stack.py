@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import orjson
 
-from smbridge.testing import free_port_range, wait_until_up
+from tests.support.environment import free_port_range, wait_until_up
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import exc as sa
 from sqlalchemy.orm.exc import StaleDataError
 
-from smbridge.service_layer.errors import DatabaseUnavailable, WriteConflict, translate
+from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict, translate
 
 
 def wrapped(kind: type[sa.DBAPIError], orig: Exception) -> sa.DBAPIError:

@@ -1,5 +1,5 @@
 """``deploy/smbridge.env`` lists every setting with its meaning and default, stays current
-with ``smbridge.config.Settings``, and reads back as the defaults."""
+with ``smbridge.settings.Settings``, and reads back as the defaults."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ import pytest
 from dotenv import dotenv_values
 from typer.testing import CliRunner
 
-from smbridge.config import Settings
-from smbridge.entrypoints.cli import app
-from smbridge.entrypoints.commands.settings import GROUPS, PREFIX, REGENERATE
+from smbridge.entrypoints.cli.main import app
+from smbridge.entrypoints.cli.settings import GROUPS, PREFIX, REGENERATE
+from smbridge.settings import Settings
 
 ENV_FILE = Path(__file__).resolve().parents[2] / "deploy" / "smbridge.env"
 VARIABLES = [f"{PREFIX}{name.upper()}" for name in Settings.model_fields]

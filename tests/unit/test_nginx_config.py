@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from smbridge.config import Settings, get_settings
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import self_signed
 from smbridge.deploy.nginx import Version, installed_version, plan_from_settings, render
-from smbridge.entrypoints.cli import app
+from smbridge.entrypoints.cli.main import app
+from smbridge.settings import Settings, get_settings
 
 PUBLIC_HOST = "smbridge.retailer.example"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from smbridge.emulators import sm_rules
-from smbridge.emulators.sm_rules import Refused
+from smbridge.emulators.sm import rules
+from smbridge.emulators.sm.rules import Refused
 
 WEIGHED = {"100505"}
 
@@ -21,8 +21,8 @@ def contents(*positions: dict[str, Any]) -> dict[str, Any]:
 
 
 def check(body: object) -> None:
-    kind, payload = sm_rules.parse(body)
-    sm_rules.check_fields(kind, payload, WEIGHED)
+    kind, payload = rules.parse(body)
+    rules.check_fields(kind, payload, WEIGHED)
 
 
 @pytest.mark.parametrize(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from smbridge.assembly import schemas as s
+from smbridge.assembly.repository import PickerRepository
 from smbridge.assembly.service import ApiFailure, CallContext, Method
 from smbridge.assembly.texts import status_text
 from smbridge.domain import notification as notify
@@ -13,23 +14,26 @@ from smbridge.domain.order import Effect, Order, Position, Substitute
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.telegram import OutgoingMessage
+from smbridge.notifications.outbox import NotificationOutbox
+from smbridge.orders.repository import OrderRepository, StoreRepository
 from smbridge.telegram import messages
+from smbridge.telegram.outbox import TelegramOutbox
 
 # --- shifts ----------------------------------------------------------------------------------
 
 
 def open_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
     picker = _picker(ctx, data.pickerId)
-    if ctx.uow.pickers.open_shift(_id(picker.id)) is not None:
+    if ctx.uow.repo(PickerRepository).open_shift(_id(picker.id)) is not None:
         raise ApiFailure(409, "shift_already_open")
     shift = Shift(picker_id=_id(picker.id), store_id=ctx.store_id, opened_at=ctx.now)
-    ctx.uow.pickers.add_shift(shift)
+    ctx.uow.repo(PickerRepository).add_shift(shift)
     return _shift_view(shift)
 
 
 def close_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
     picker = _picker(ctx, data.pickerId)
-    shift = ctx.uow.pickers.open_shift(_id(picker.id))
+    shift = ctx.uow.repo(PickerRepository).open_shift(_id(picker.id))
     if shift is None:
         raise ApiFailure(409, "shift_not_open")
     shift.closed_at = ctx.now
@@ -40,7 +44,7 @@ def close_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
 
 
 def get_active_orders(ctx: CallContext, _data: s.NoData) -> s.ActiveOrders:
-    orders = ctx.uow.orders.active_for_store(ctx.store_id)
+    orders = ctx.uow.repo(OrderRepository).active_for_store(ctx.store_id)
     return s.ActiveOrders(orders=[s.OrderSummary(**_summary(o)) for o in orders])
 
 
@@ -50,7 +54,7 @@ def get_order(ctx: CallContext, data: s.OrderRef) -> s.OrderCard:
 
 def get_notifications(ctx: CallContext, data: s.OrderRef) -> s.NotificationList:
     order = _order(ctx, data.orderNumber, lock=False)
-    rows = ctx.uow.notifications.for_order(_id(order.id))
+    rows = ctx.uow.repo(NotificationOutbox).for_order(_id(order.id))
     return s.NotificationList(notifications=[_notification_view(n) for n in rows])
 
 
@@ -72,13 +76,13 @@ def assign_collector(ctx: CallContext, data: s.AssignCollector) -> s.OrderCard:
     order = _order(ctx, data.orderNumber)
     new = _picker_on_shift(ctx, data.pickerId) if data.pickerId is not None else None
     previous_id = order.assign(data.pickerId, ctx.now)
-    previous = ctx.uow.pickers.get(previous_id) if previous_id is not None else None
+    previous = ctx.uow.repo(PickerRepository).get(previous_id) if previous_id is not None else None
     text = messages.order_reassigned(order, new.name if new else None, _deadline(ctx, order))
-    store = ctx.uow.stores.get(ctx.store_id)
+    store = ctx.uow.repo(StoreRepository).get(ctx.store_id)
     chats = [p.telegram_chat_id for p in (previous, new) if p is not None]
     chats.append(store.telegram_chat_id if store is not None else None)
     for chat in dict.fromkeys(chats):  # one message per distinct chat, in this order
-        ctx.uow.telegram.add(
+        ctx.uow.repo(TelegramOutbox).add(
             OutgoingMessage(
                 text=text,
                 created_at=ctx.now,
@@ -238,14 +242,14 @@ METHODS: dict[str, Method] = {
 
 
 def _order(ctx: CallContext, number: str, *, lock: bool = True) -> Order:
-    order = ctx.uow.orders.by_number(ctx.store_id, number, for_update=lock)
+    order = ctx.uow.repo(OrderRepository).by_number(ctx.store_id, number, for_update=lock)
     if order is None:  # another store's order answers exactly like a missing one
         raise ApiFailure(404, "order_not_found")
     return order
 
 
 def _picker(ctx: CallContext, picker_id: int) -> Picker:
-    picker = ctx.uow.pickers.get(picker_id)
+    picker = ctx.uow.repo(PickerRepository).get(picker_id)
     if picker is None or picker.store_id != ctx.store_id or not picker.active:
         raise ApiFailure(404, "picker_not_found")
     return picker
@@ -253,7 +257,7 @@ def _picker(ctx: CallContext, picker_id: int) -> Picker:
 
 def _picker_on_shift(ctx: CallContext, picker_id: int) -> Picker:
     picker = _picker(ctx, picker_id)
-    shift = ctx.uow.pickers.open_shift(_id(picker.id))
+    shift = ctx.uow.repo(PickerRepository).open_shift(_id(picker.id))
     if shift is None or shift.store_id != ctx.store_id:
         raise ApiFailure(409, "no_open_shift")
     return picker
@@ -267,7 +271,7 @@ def _make_ready(ctx: CallContext, order: Order) -> None:
 def _notify(
     ctx: CallContext, order: Order, kind: NotificationType, payload: dict[str, object]
 ) -> None:
-    ctx.uow.notifications.add(
+    ctx.uow.repo(NotificationOutbox).add(
         Notification(
             order_id=_id(order.id),
             sm_order_id=order.sm_order_id,
@@ -280,7 +284,7 @@ def _notify(
 
 
 def _deadline(ctx: CallContext, order: Order) -> str:
-    store = ctx.uow.stores.get(ctx.store_id)
+    store = ctx.uow.repo(StoreRepository).get(ctx.store_id)
     zone = ZoneInfo(store.timezone if store is not None else "UTC")
     return order.expected_assembly_at.astimezone(zone).strftime("%H:%M")
 

@@ -12,7 +12,7 @@ from typing import Annotated, Generic, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from smbridge.bounds import (
+from smbridge.kernel.bounds import (
     DbId,
     LineNo,
     MarkingCodes,

@@ -17,12 +17,12 @@ import orjson
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
-from smbridge.adapters.repositories import StoredAnswer
-from smbridge.clock import Clock
+from smbridge.assembly.repository import ApiTokenRepository, IdempotencyKeys, StoredAnswer
 from smbridge.domain.order import AssemblyError
 from smbridge.domain.status import TransitionRefused
-from smbridge.service_layer.errors import retrying_conflicts
-from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+from smbridge.kernel.clock import Clock
+from smbridge.kernel.database.errors import retrying_conflicts
+from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 
 
 class ApiFailure(Exception):
@@ -113,14 +113,14 @@ def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
         store_id = _authenticate(uow, call.token)
         request_hash = _fingerprint(call.method.name, call.data)
         if call.keyed and call.request_id is not None:
-            stored = uow.idempotency.get(store_id, call.request_id)
+            stored = uow.repo(IdempotencyKeys).get(store_id, call.request_id)
             if stored is not None:
                 return _replay(stored, request_hash)
         context = CallContext(uow, store_id, clock(), policy)
         result = _run(call.method, context, call.data)
         if call.keyed and call.request_id is not None:
             answer = StoredAnswer(call.method.name, request_hash, 200, result)
-            uow.idempotency.add(store_id, call.request_id, answer, context.now)
+            uow.repo(IdempotencyKeys).add(store_id, call.request_id, answer, context.now)
         if call.method.changes_state:
             uow.commit()
         return CallResult(200, result, frozenset(context.notify_orders))
@@ -144,7 +144,7 @@ def check_token(db: Database, token: str) -> None:
 
 
 def _authenticate(uow: UnitOfWork, token: str) -> int:
-    store_id = uow.tokens.store_of(token_hash(token)) if token else None
+    store_id = uow.repo(ApiTokenRepository).store_of(token_hash(token)) if token else None
     if store_id is None:
         raise ApiFailure(403, "forbidden", "missing, unknown or revoked token")
     return store_id
@@ -160,7 +160,7 @@ def _fingerprint(method: str, data: BaseModel) -> str:
 def purge_idempotency_keys(db: Database, now: datetime, retention: timedelta) -> int:
     """Forget the answers to requestIds older than the retention (the scheduler calls this)."""
     with db.unit_of_work() as uow:
-        removed = uow.idempotency.purge(now - retention)
+        removed = uow.repo(IdempotencyKeys).purge(now - retention)
         uow.commit()
         return removed
 

@@ -25,17 +25,17 @@ from smbridge.assembly.service import (
     execute,
 )
 from smbridge.assembly.texts import error_text
-from smbridge.bounds import RequestId
-from smbridge.clock import Clock
-from smbridge.entrypoints.http_common import (
+from smbridge.kernel.bounds import RequestId
+from smbridge.kernel.clock import Clock
+from smbridge.kernel.database.errors import DatabaseUnavailable
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.kernel.http import (
     JsonResponse,
     admitting_route,
     database_unavailable_response,
     error_responses,
 )
-from smbridge.notifications.service import Dispatcher
-from smbridge.service_layer.errors import DatabaseUnavailable
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.notifications.dispatcher import Dispatcher
 
 API_PREFIX = "/sbermarket/orders/api"
 log = structlog.get_logger(__name__)

@@ -19,9 +19,9 @@ from pathlib import Path
 import jinja2
 
 from smbridge.assembly.views import API_PREFIX
-from smbridge.config import Settings
 from smbridge.deploy.certificate import host_name
-from smbridge.orders.views import HOOK_PATH
+from smbridge.intake.views import HOOK_PATH
+from smbridge.settings import Settings
 
 _SERVER = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$")
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-_* ]+$")

@@ -12,21 +12,21 @@ from starlette.concurrency import run_in_threadpool
 from smbridge import __version__
 from smbridge.assembly.service import AssemblyPolicy
 from smbridge.assembly.views import assembly_router, install_envelope_errors
-from smbridge.clock import Clock, utc_now
-from smbridge.config import Settings, get_settings
-from smbridge.entrypoints.health import ping
-from smbridge.entrypoints.http_common import (
+from smbridge.erp.views import ERP_TOKEN, erp_router
+from smbridge.kernel.clock import Clock, utc_now
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.kernel.health import ping
+from smbridge.kernel.http import (
     CLIENT_TOKEN,
     JsonResponse,
     document_security,
     install_error_handlers,
     install_request_id,
 )
-from smbridge.logs import configure_logging
-from smbridge.metrics import install_metrics, worker_exiting
-from smbridge.notifications.wiring import dispatcher
-from smbridge.sales.views import ERP_TOKEN, erp_router
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.logs import configure_logging
+from smbridge.metrics.prometheus import install_metrics, worker_exiting
+from smbridge.notifications.factory import dispatcher
+from smbridge.settings import Settings, get_settings
 
 
 def create_assembly_app(settings: Settings, db: Database | None = None, *, clock: Clock) -> FastAPI:

@@ -10,20 +10,20 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from smbridge import __version__
-from smbridge.clock import Clock, utc_now
-from smbridge.config import Settings, get_settings
-from smbridge.entrypoints.health import ping
-from smbridge.entrypoints.http_common import (
+from smbridge.intake.service import intake_policy
+from smbridge.intake.views import HOOK_SECURITY, hook_router
+from smbridge.kernel.clock import Clock, utc_now
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.kernel.health import ping
+from smbridge.kernel.http import (
     JsonResponse,
     document_security,
     install_error_handlers,
     install_request_id,
 )
-from smbridge.logs import configure_logging
-from smbridge.metrics import install_metrics, worker_exiting
-from smbridge.orders.service import intake_policy
-from smbridge.orders.views import HOOK_SECURITY, hook_router
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.logs import configure_logging
+from smbridge.metrics.prometheus import install_metrics, worker_exiting
+from smbridge.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import orjson
 from fastapi import FastAPI
 
-from smbridge.clock import utc_now
-from smbridge.config import Settings
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.clock import utc_now
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
 
 
 def openapi_json(service: str) -> str:

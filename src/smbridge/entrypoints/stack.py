@@ -10,18 +10,20 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
+from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import token_hash
-from smbridge.clock import utc_now
-from smbridge.config import Settings, get_settings
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import self_signed
 from smbridge.domain.picker import Picker
 from smbridge.domain.store import Store
-from smbridge.emulators.pickers_command import PICKERS_TOKEN_ENV
+from smbridge.entrypoints.cli.picker_emulator import PICKERS_TOKEN_ENV
 from smbridge.entrypoints.supervisor import Supervisor, child_environment
-from smbridge.metrics import MULTIPROC_ENV
-from smbridge.orders.views import HOOK_PATH
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.intake.views import HOOK_PATH
+from smbridge.kernel.clock import utc_now
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.metrics.prometheus import MULTIPROC_ENV
+from smbridge.orders.repository import StoreRepository
+from smbridge.settings import Settings, get_settings
 
 DEMO_STORE = "101"
 DEMO_STORE_CHAT = "-1001001"  # a group: the store's staff
@@ -93,24 +95,24 @@ def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
     api_token = secrets.token_urlsafe(24)
     now = utc_now()
     with db.unit_of_work() as uow:
-        store = uow.stores.by_sm_id(DEMO_STORE)
+        store = uow.repo(StoreRepository).by_sm_id(DEMO_STORE)
         if store is None:
             store = Store(
                 sm_store_id=DEMO_STORE,
                 name="Демо-магазин на Ленина",
                 telegram_chat_id=DEMO_STORE_CHAT,
             )
-            uow.stores.add(store)
+            uow.repo(StoreRepository).add(store)
         assert store.id is not None
-        pickers = list(uow.pickers.of_store(store.id))
+        pickers = list(uow.repo(PickerRepository).of_store(store.id))
         for n in range(len(pickers), plan.demo_pickers):
             picker = Picker(
                 store_id=store.id, name=f"Сборщик {n + 1}", telegram_chat_id=str(5001 + n)
             )
-            uow.pickers.add(picker)
+            uow.repo(PickerRepository).add(picker)
             pickers.append(picker)
-        uow.tokens.revoke_labelled(store.id, DEMO_TOKEN_LABEL, now)
-        uow.tokens.add(store.id, token_hash(api_token), DEMO_TOKEN_LABEL, now)
+        uow.repo(ApiTokenRepository).revoke_labelled(store.id, DEMO_TOKEN_LABEL, now)
+        uow.repo(ApiTokenRepository).add(store.id, token_hash(api_token), DEMO_TOKEN_LABEL, now)
         uow.commit()
         ids = tuple(p.id for p in pickers[: plan.demo_pickers] if p.id is not None)
     return Secrets(

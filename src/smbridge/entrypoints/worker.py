@@ -23,7 +23,7 @@ import structlog
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from smbridge.config import Settings
+from smbridge.settings import Settings
 
 log = structlog.get_logger(__name__)
 

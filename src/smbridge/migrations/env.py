@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from smbridge.adapters.tables import metadata
+from smbridge.kernel.database.tables import metadata
 
 config = context.config
 connection = config.attributes.get("connection")

@@ -12,8 +12,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from smbridge.adapters.tables import monitoring_problems, telegram_outbox
 from smbridge.domain.telegram import AlertEvent, MessageStatus, OutgoingMessage
+from smbridge.kernel.database.tables import monitoring_problems, telegram_outbox
 
 P = monitoring_problems
 

@@ -18,7 +18,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
 
-from smbridge.adapters.tables import (
+from smbridge.domain.notification import DeliveryState
+from smbridge.domain.status import OrderStatus
+from smbridge.kernel.database.tables import (
     orders,
     pickers,
     sales_documents,
@@ -27,9 +29,7 @@ from smbridge.adapters.tables import (
     telegram_outbox,
     webhook_journal,
 )
-from smbridge.config import Settings
-from smbridge.domain.notification import DeliveryState
-from smbridge.domain.status import OrderStatus
+from smbridge.settings import Settings
 from smbridge.telegram.messages import examples
 
 S = OrderStatus

@@ -14,21 +14,22 @@ from typing import Any
 
 from sqlalchemy import Connection, func, insert, select, update
 
-from smbridge.adapters.database import READ_ONLY
-from smbridge.adapters.tables import (
+from smbridge.domain.notification import DeliveryState
+from smbridge.domain.status import OrderStatus
+from smbridge.domain.telegram import AlertEvent, OutgoingMessage
+from smbridge.kernel.database.engine import READ_ONLY
+from smbridge.kernel.database.tables import (
     monitoring_problems,
     monitoring_snapshots,
     orders,
     sm_notifications,
     telegram_outbox,
 )
-from smbridge.config import Settings
-from smbridge.domain.notification import DeliveryState
-from smbridge.domain.status import OrderStatus
-from smbridge.domain.telegram import AlertEvent, OutgoingMessage
+from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.monitoring.rules import RULES, Finding, Look, chats
-from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+from smbridge.settings import Settings
 from smbridge.telegram import messages
+from smbridge.telegram.outbox import TelegramOutbox
 
 P = monitoring_problems
 
@@ -149,7 +150,7 @@ def _say(
     problem_id: int,
     event: AlertEvent,
 ) -> None:
-    uow.telegram.add(
+    uow.repo(TelegramOutbox).add(
         OutgoingMessage(
             text=text,
             created_at=now,

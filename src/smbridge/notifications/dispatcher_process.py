@@ -7,10 +7,10 @@ from concurrent.futures import ThreadPoolExecutor
 
 import structlog
 
-from smbridge.clock import utc_now
-from smbridge.config import Settings
-from smbridge.notifications.wiring import dispatcher
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.clock import utc_now
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.notifications.factory import dispatcher
+from smbridge.settings import Settings
 
 log = structlog.get_logger(__name__)
 

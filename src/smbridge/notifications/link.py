@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 
 import structlog
 
-from smbridge.clock import Clock
+from smbridge.kernel.clock import Clock
 
 log = structlog.get_logger(__name__)
 

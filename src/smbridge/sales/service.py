@@ -17,13 +17,15 @@ import structlog
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
-from smbridge.adapters.tables import orders
-from smbridge.clock import Clock
 from smbridge.domain.order import Order
 from smbridge.domain.sales import SalesDocument, document_for
 from smbridge.domain.status import OrderStatus
+from smbridge.kernel.clock import Clock
+from smbridge.kernel.database.tables import orders
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.orders.repository import OrderRepository, StoreRepository
 from smbridge.sales.export import write_files
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.sales.repository import SalesDocuments
 
 log = structlog.get_logger(__name__)
 
@@ -87,14 +89,14 @@ def _orders_without_document(db: Database, limit: int) -> list[int]:
 
 def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCounts) -> None:
     with db.unit_of_work() as uow:
-        zones = {s.id: ZoneInfo(s.timezone) for s in uow.stores.all()}
+        zones = {s.id: ZoneInfo(s.timezone) for s in uow.repo(StoreRepository).all()}
         made = [
             _document(order, zones, now)
-            for order in uow.orders.by_ids(order_ids)
+            for order in uow.repo(OrderRepository).by_ids(order_ids)
             if order.sales_document_id is None
         ]
         for document in made:
-            uow.sales.add(document)
+            uow.repo(SalesDocuments).add(document)
         uow.session.flush()  # one flush per batch; a duplicate fails the whole batch here
         # The link in one statement for the batch: through the ORM each order would be its
         # own versioned UPDATE, a round trip apiece on PostgreSQL.
@@ -135,7 +137,7 @@ def write_export_files(
     written = 0
     while True:
         with db.unit_of_work() as uow:
-            documents = uow.sales.without_files(batch)
+            documents = uow.repo(SalesDocuments).without_files(batch)
             if not documents:
                 return written
             for document in documents:

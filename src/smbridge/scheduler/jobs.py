@@ -6,16 +6,16 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from smbridge.adapters.telegram_client import TelegramClient
 from smbridge.assembly.service import purge_idempotency_keys
-from smbridge.clock import Clock
-from smbridge.config import Settings
+from smbridge.intake.acceptance import settle_waiting
+from smbridge.intake.service import AutoReplay, intake_policy, replay_due_failures
+from smbridge.kernel.clock import Clock
+from smbridge.kernel.database.unit_of_work import Database
 from smbridge.monitoring.service import run_monitoring
-from smbridge.orders.acceptance import settle_waiting
-from smbridge.orders.service import AutoReplay, intake_policy, replay_due_failures
 from smbridge.sales.service import create_documents, write_export_files
 from smbridge.scheduler.runner import Job, JobContext
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.settings import Settings
+from smbridge.telegram.bot_client import TelegramClient
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
 from smbridge.telegram.sender import SenderPolicy, TelegramSender
 

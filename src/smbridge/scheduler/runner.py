@@ -17,10 +17,11 @@ from typing import Any
 
 import structlog
 
-from smbridge.clock import Clock
-from smbridge.config import Settings
-from smbridge.service_layer.errors import DatabaseUnavailable, WriteConflict
-from smbridge.service_layer.unit_of_work import Database
+from smbridge.kernel.clock import Clock
+from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.scheduler.job_store import JobStore
+from smbridge.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -67,7 +68,7 @@ class Scheduler:
 
     def is_due(self, job: Job) -> bool:
         with self._db.unit_of_work() as uow:
-            last = uow.jobs.last_start(job.name)
+            last = uow.repo(JobStore).last_start(job.name)
         return last is None or last + job.interval <= self._clock()
 
     def run_once(self, name: str) -> RunOutcome:
@@ -110,7 +111,7 @@ class Scheduler:
     def _record_run(self, job: Job) -> RunOutcome:
         started = self._clock()
         with self._db.unit_of_work() as uow:
-            run_id = uow.jobs.start_run(job.name, self.owner, started)
+            run_id = uow.repo(JobStore).start_run(job.name, self.owner, started)
             uow.commit()
         outcome = RunOutcome(ran=True)
         try:
@@ -121,7 +122,7 @@ class Scheduler:
             outcome.error = _text(exc)
             log.error("scheduler.job_failed", job=job.name, error=outcome.error)
         with self._db.unit_of_work() as uow:
-            uow.jobs.finish_run(run_id, self._clock(), outcome.counts, outcome.error)
+            uow.repo(JobStore).finish_run(run_id, self._clock(), outcome.counts, outcome.error)
             uow.commit()
         log.info("scheduler.job_ran", job=job.name, counts=outcome.counts, error=outcome.error)
         return outcome
@@ -129,7 +130,7 @@ class Scheduler:
     def _take_lease(self, name: str) -> bool:
         now = self._clock()
         with self._db.unit_of_work() as uow:
-            taken = uow.jobs.try_lease(name, self.owner, now, now + self._lease)
+            taken = uow.repo(JobStore).try_lease(name, self.owner, now, now + self._lease)
             uow.commit()
         return taken
 
@@ -145,7 +146,7 @@ class Scheduler:
 
     def _release(self, name: str) -> None:
         with self._db.unit_of_work() as uow:
-            uow.jobs.release(name, self.owner)
+            uow.repo(JobStore).release(name, self.owner)
             uow.commit()
 
 

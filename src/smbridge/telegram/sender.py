@@ -19,15 +19,16 @@ from datetime import timedelta
 import structlog
 from sqlalchemy import delete, insert
 
-from smbridge.adapters.tables import telegram_archive, telegram_outbox
-from smbridge.adapters.telegram_client import Outcome, SendAnswer, TelegramClient
-from smbridge.clock import Clock
 from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
+from smbridge.kernel.clock import Clock
+from smbridge.kernel.database.tables import telegram_archive, telegram_outbox
+from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.monitoring.alerts import mark_announced, still_relevant
-from smbridge.service_layer.unit_of_work import Database, UnitOfWork
+from smbridge.telegram.bot_client import Outcome, SendAnswer, TelegramClient
 from smbridge.telegram.formatting import split_for_telegram, to_html
 from smbridge.telegram.limits import RateLimiter
+from smbridge.telegram.outbox import TelegramOutbox
 
 log = structlog.get_logger(__name__)
 
@@ -98,12 +99,12 @@ class TelegramSender:
 
     def _queued_ids(self) -> list[int]:
         with self._db.unit_of_work() as uow:
-            return [m.id for m in uow.telegram.queued(limit=1000) if m.id is not None]
+            return [m.id for m in uow.repo(TelegramOutbox).queued(limit=1000) if m.id is not None]
 
     def _send_one(self, message_id: int, run: _Pass) -> None:
         counts, held = run.counts, run.held
         with self._db.unit_of_work() as uow:
-            message = uow.telegram.get(message_id)
+            message = uow.repo(TelegramOutbox).get(message_id)
             if message is None or message.status != MessageStatus.QUEUED.value:
                 return
             if not still_relevant(uow.session.connection(), message):
@@ -210,7 +211,7 @@ class TelegramSender:
         if not operations or chat == operations:
             log.error("telegram.operations_chat_unreachable", reason=reason)
             return
-        uow.telegram.add(
+        uow.repo(TelegramOutbox).add(
             OutgoingMessage(
                 text=(
                     f"Не удалось доставить сообщение в Telegram-чат {chat}: {reason}. "

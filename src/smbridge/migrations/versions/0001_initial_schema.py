@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import smbridge.adapters.column_types
+import smbridge.kernel.database.column_types
 
 revision = "0001"
 down_revision = None
@@ -59,18 +59,26 @@ def upgrade() -> None:
         ),
         sa.Column(
             "delivery_from",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.Column(
-            "delivery_to", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "delivery_to",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("is_planned", sa.Boolean(), nullable=True),
-        sa.Column("total_price", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
         sa.Column(
-            "discount_total_price", smbridge.adapters.column_types.ExactDecimal(), nullable=True
+            "total_price", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
         ),
-        sa.Column("delivery_cost", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
+        sa.Column(
+            "discount_total_price",
+            smbridge.kernel.database.column_types.ExactDecimal(),
+            nullable=True,
+        ),
+        sa.Column(
+            "delivery_cost", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
+        ),
         sa.Column(
             "payment_methods",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
@@ -80,60 +88,80 @@ def upgrade() -> None:
         sa.Column("replacement_policy", sa.String(length=64), nullable=True),
         sa.Column(
             "complete_before",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.Column(
             "expected_assembly_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=False,
         ),
         sa.Column("picker_id", sa.Integer(), nullable=True),
         sa.Column(
-            "received_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "received_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "taken_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "assembled_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "ready_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
-        ),
-        sa.Column(
-            "handed_over_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            "taken_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.Column(
-            "delivered_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "assembled_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
-            "cancelled_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "ready_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
+        ),
+        sa.Column(
+            "handed_over_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
+        ),
+        sa.Column(
+            "delivered_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
+        ),
+        sa.Column(
+            "cancelled_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("cancel_reason", sa.String(length=200), nullable=True),
         sa.Column("cancelled_by", sa.String(length=16), nullable=True),
-        sa.Column("paid_amount", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
         sa.Column(
-            "paid_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "paid_amount", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
+        ),
+        sa.Column(
+            "paid_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
             "courier_assigned_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.Column(
             "courier_arrived_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.Column("changed_by_customer", sa.Boolean(), nullable=False),
         sa.Column(
-            "changed_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "changed_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
-            "updated_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "updated_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("version", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
@@ -154,19 +182,33 @@ def upgrade() -> None:
         sa.Column("sku", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=500), nullable=False),
         sa.Column(
-            "original_quantity", smbridge.adapters.column_types.ExactDecimal(), nullable=False
+            "original_quantity",
+            smbridge.kernel.database.column_types.ExactDecimal(),
+            nullable=False,
         ),
-        sa.Column("quantity", smbridge.adapters.column_types.ExactDecimal(), nullable=False),
-        sa.Column("picked_quantity", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
-        sa.Column("weight_grams", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
+        sa.Column("quantity", smbridge.kernel.database.column_types.ExactDecimal(), nullable=False),
         sa.Column(
-            "picked_weight_grams", smbridge.adapters.column_types.ExactDecimal(), nullable=True
+            "picked_quantity", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
         ),
-        sa.Column("price", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
-        sa.Column("discount_price", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
-        sa.Column("total_price", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
         sa.Column(
-            "total_discount_price", smbridge.adapters.column_types.ExactDecimal(), nullable=True
+            "weight_grams", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
+        ),
+        sa.Column(
+            "picked_weight_grams",
+            smbridge.kernel.database.column_types.ExactDecimal(),
+            nullable=True,
+        ),
+        sa.Column("price", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True),
+        sa.Column(
+            "discount_price", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
+        ),
+        sa.Column(
+            "total_price", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
+        ),
+        sa.Column(
+            "total_discount_price",
+            smbridge.kernel.database.column_types.ExactDecimal(),
+            nullable=True,
         ),
         sa.Column("replaced_by_sku", sa.String(length=64), nullable=True),
         sa.Column("state", sa.String(length=32), nullable=True),
@@ -196,14 +238,20 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column(
-            "created_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "not_before", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "not_before",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
-            "sent_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "sent_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("telegram_message_id", sa.Integer(), nullable=True),
         sa.Column("error", sa.Text(), nullable=True),
@@ -225,11 +273,13 @@ def upgrade() -> None:
         sa.Column("event_type", sa.String(length=64), nullable=False),
         sa.Column("sm_order_id", sa.String(length=64), nullable=True),
         sa.Column(
-            "received_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "received_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
             "last_received_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.Column("deliveries", sa.Integer(), nullable=False),
@@ -243,7 +293,9 @@ def upgrade() -> None:
         sa.Column("detail", sa.Text(), nullable=True),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
-            "applied_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "applied_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("reply_status", sa.Integer(), nullable=False),
         sa.Column(

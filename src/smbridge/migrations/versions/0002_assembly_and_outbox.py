@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import smbridge.adapters.column_types
+import smbridge.kernel.database.column_types
 
 revision = "0002"
 down_revision = "0001"
@@ -28,10 +28,14 @@ def upgrade() -> None:
         sa.Column("token_sha256", sa.String(length=64), nullable=False),
         sa.Column("label", sa.String(length=200), nullable=False),
         sa.Column(
-            "created_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "revoked_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "revoked_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.ForeignKeyConstraint(
             ["store_id"], ["stores.id"], name=op.f("fk_api_tokens_store_id_stores")
@@ -53,7 +57,9 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "created_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.ForeignKeyConstraint(
             ["store_id"], ["stores.id"], name=op.f("fk_idempotency_keys_store_id_stores")
@@ -81,10 +87,14 @@ def upgrade() -> None:
         sa.Column("picker_id", sa.Integer(), nullable=False),
         sa.Column("store_id", sa.Integer(), nullable=False),
         sa.Column(
-            "opened_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "opened_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "closed_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "closed_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.ForeignKeyConstraint(
             ["picker_id"], ["pickers.id"], name=op.f("fk_picker_shifts_picker_id_pickers")
@@ -115,21 +125,27 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column(
-            "created_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(
             "next_attempt_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.Column("lease_owner", sa.String(length=64), nullable=True),
         sa.Column(
-            "lease_until", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "lease_until",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
-            "delivered_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "delivered_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column("last_status", sa.Integer(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import smbridge.adapters.column_types
+import smbridge.kernel.database.column_types
 
 revision = "0003"
 down_revision = "0002"
@@ -26,7 +26,9 @@ def upgrade() -> None:
         sa.Column("job", sa.String(length=64), nullable=False),
         sa.Column("owner", sa.String(length=64), nullable=True),
         sa.Column(
-            "lease_until", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "lease_until",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.PrimaryKeyConstraint("job", name=op.f("pk_job_leases")),
     )
@@ -36,10 +38,14 @@ def upgrade() -> None:
         sa.Column("job", sa.String(length=64), nullable=False),
         sa.Column("owner", sa.String(length=64), nullable=False),
         sa.Column(
-            "started_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "started_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "finished_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "finished_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
             "counts",
@@ -62,10 +68,14 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column(
-            "created_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
-            "archived_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "archived_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column(

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import smbridge.adapters.column_types
+import smbridge.kernel.database.column_types
 
 revision = "0004"
 down_revision = "0003"
@@ -28,22 +28,30 @@ def upgrade() -> None:
         sa.Column("store_id", sa.Integer(), nullable=False),
         sa.Column("document_date", sa.Date(), nullable=False),
         sa.Column(
-            "created_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "created_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column("order_number", sa.String(length=32), nullable=False),
         sa.Column("sm_order_id", sa.String(length=64), nullable=False),
         sa.Column("customer_name", sa.String(length=200), nullable=True),
         sa.Column("customer_inn", sa.String(length=20), nullable=True),
-        sa.Column("total", smbridge.adapters.column_types.ExactDecimal(), nullable=False),
-        sa.Column("discount", smbridge.adapters.column_types.ExactDecimal(), nullable=False),
-        sa.Column("paid_amount", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
-        sa.Column("difference", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
+        sa.Column("total", smbridge.kernel.database.column_types.ExactDecimal(), nullable=False),
+        sa.Column("discount", smbridge.kernel.database.column_types.ExactDecimal(), nullable=False),
         sa.Column(
-            "exported_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "paid_amount", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
+        ),
+        sa.Column(
+            "difference", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
+        ),
+        sa.Column(
+            "exported_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.Column(
             "files_written_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
         sa.ForeignKeyConstraint(
@@ -69,12 +77,16 @@ def upgrade() -> None:
         sa.Column("line_no", sa.Integer(), nullable=False),
         sa.Column("sku", sa.String(length=64), nullable=False),
         sa.Column("name", sa.String(length=500), nullable=False),
-        sa.Column("quantity", smbridge.adapters.column_types.ExactDecimal(), nullable=False),
-        sa.Column("weight_grams", smbridge.adapters.column_types.ExactDecimal(), nullable=True),
-        sa.Column("price", smbridge.adapters.column_types.ExactDecimal(), nullable=False),
-        sa.Column("discount_price", smbridge.adapters.column_types.ExactDecimal(), nullable=False),
-        sa.Column("amount", smbridge.adapters.column_types.ExactDecimal(), nullable=False),
-        sa.Column("discount", smbridge.adapters.column_types.ExactDecimal(), nullable=False),
+        sa.Column("quantity", smbridge.kernel.database.column_types.ExactDecimal(), nullable=False),
+        sa.Column(
+            "weight_grams", smbridge.kernel.database.column_types.ExactDecimal(), nullable=True
+        ),
+        sa.Column("price", smbridge.kernel.database.column_types.ExactDecimal(), nullable=False),
+        sa.Column(
+            "discount_price", smbridge.kernel.database.column_types.ExactDecimal(), nullable=False
+        ),
+        sa.Column("amount", smbridge.kernel.database.column_types.ExactDecimal(), nullable=False),
+        sa.Column("discount", smbridge.kernel.database.column_types.ExactDecimal(), nullable=False),
         sa.Column("replaces_sku", sa.String(length=64), nullable=True),
         sa.ForeignKeyConstraint(
             ["document_id"],

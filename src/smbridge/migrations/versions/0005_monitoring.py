@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-import smbridge.adapters.column_types
+import smbridge.kernel.database.column_types
 
 revision = "0005"
 down_revision = "0004"
@@ -30,17 +30,19 @@ def upgrade() -> None:
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column(
             "first_seen_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=False,
         ),
         sa.Column(
             "last_reported_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=False,
         ),
         sa.Column("reports", sa.Integer(), nullable=False),
         sa.Column(
-            "resolved_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=True
+            "resolved_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=True,
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_monitoring_problems")),
     )
@@ -58,7 +60,9 @@ def upgrade() -> None:
         "monitoring_snapshots",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column(
-            "taken_at", smbridge.adapters.column_types.UtcDateTime(timezone=True), nullable=False
+            "taken_at",
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
+            nullable=False,
         ),
         sa.Column(
             "orders_by_status",

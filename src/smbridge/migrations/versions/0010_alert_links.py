@@ -14,7 +14,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-import smbridge.adapters.column_types
+import smbridge.kernel.database.column_types
 
 revision = "0010"
 down_revision = "0009"
@@ -32,7 +32,7 @@ def upgrade() -> None:
         "monitoring_problems",
         sa.Column(
             "announced_at",
-            smbridge.adapters.column_types.UtcDateTime(timezone=True),
+            smbridge.kernel.database.column_types.UtcDateTime(timezone=True),
             nullable=True,
         ),
     )

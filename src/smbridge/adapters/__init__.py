@@ -1,1 +1,0 @@
-"""The edges that touch the outside world: database, (later) SM and Telegram clients."""

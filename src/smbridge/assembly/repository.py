@@ -1,0 +1,160 @@
+"""Pickers, their shifts, stores' API tokens and the assembly API's idempotency keys."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Row,
+    delete,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from smbridge.domain.picker import Picker, Shift
+from smbridge.kernel.database.tables import (
+    api_tokens,
+    idempotency_keys,
+    picker_shifts,
+    pickers,
+    stores,
+)
+
+
+class PickerRepository:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, picker_id: int) -> Picker | None:
+        return self._session.get(Picker, picker_id)
+
+    def add(self, picker: Picker) -> None:
+        self._session.add(picker)
+        self._session.flush()
+
+    def of_store(self, store_id: int) -> Sequence[Picker]:
+        return self._session.scalars(
+            select(Picker).where(pickers.c.store_id == store_id).order_by(pickers.c.id)
+        ).all()
+
+    def open_shift(self, picker_id: int) -> Shift | None:
+        return self._session.scalars(
+            select(Shift).where(
+                picker_shifts.c.picker_id == picker_id, picker_shifts.c.closed_at.is_(None)
+            )
+        ).one_or_none()
+
+    def add_shift(self, shift: Shift) -> None:
+        self._session.add(shift)
+        self._session.flush()
+
+
+class ApiTokenRepository:
+    """Store-bound tokens of the assembly API; only their SHA-256 is kept."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def store_of(self, token_sha256: str) -> int | None:
+        """The store of an unrevoked token, if that store is active (a closed store's
+        devices lose access without revoking each token)."""
+        return self._session.execute(
+            select(api_tokens.c.store_id)
+            .join(stores, stores.c.id == api_tokens.c.store_id)
+            .where(
+                api_tokens.c.token_sha256 == token_sha256,
+                api_tokens.c.revoked_at.is_(None),
+                stores.c.active.is_(True),
+            )
+        ).scalar_one_or_none()
+
+    def add(self, store_id: int, token_sha256: str, label: str, now: datetime) -> int:
+        statement = insert(api_tokens).values(
+            store_id=store_id, token_sha256=token_sha256, label=label, created_at=now
+        )
+        return int(self._session.execute(statement.returning(api_tokens.c.id)).scalar_one())
+
+    def revoke(self, token_id: int, now: datetime) -> bool:
+        result = self._session.execute(
+            update(api_tokens)
+            .where(api_tokens.c.id == token_id, api_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=now)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def revoke_labelled(self, store_id: int, label: str, now: datetime) -> int:
+        """Revoke the store's live tokens issued under ``label``; how many there were."""
+        result = self._session.execute(
+            update(api_tokens)
+            .where(
+                api_tokens.c.store_id == store_id,
+                api_tokens.c.label == label,
+                api_tokens.c.revoked_at.is_(None),
+            )
+            .values(revoked_at=now)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def all(self) -> Sequence[Row[Any, Any, Any, Any, Any]]:
+        return self._session.execute(
+            select(
+                api_tokens.c.id,
+                api_tokens.c.store_id,
+                api_tokens.c.label,
+                api_tokens.c.created_at,
+                api_tokens.c.revoked_at,
+            ).order_by(api_tokens.c.id)
+        ).all()
+
+
+@dataclass(frozen=True)
+class StoredAnswer:
+    method: str
+    request_sha256: str
+    status_code: int
+    response: dict[str, Any]
+
+
+class IdempotencyKeys:
+    """The first answer to each (store, requestId), kept in the same transaction as its effect."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, store_id: int, request_id: str) -> StoredAnswer | None:
+        k = idempotency_keys.c
+        row = self._session.execute(
+            select(k.method, k.request_sha256, k.status_code, k.response).where(
+                k.store_id == store_id, k.request_id == request_id
+            )
+        ).one_or_none()
+        return (
+            None
+            if row is None
+            else StoredAnswer(row.method, row.request_sha256, row.status_code, row.response)
+        )
+
+    def purge(self, created_before: datetime) -> int:
+        """Forget answers older than the retention; returns how many were removed."""
+        removed = self._session.execute(
+            delete(idempotency_keys).where(idempotency_keys.c.created_at < created_before)
+        )
+        return int(removed.rowcount)  # type: ignore[attr-defined]
+
+    def add(self, store_id: int, request_id: str, answer: StoredAnswer, now: datetime) -> None:
+        self._session.execute(
+            insert(idempotency_keys).values(
+                store_id=store_id,
+                request_id=request_id,
+                method=answer.method,
+                request_sha256=answer.request_sha256,
+                status_code=answer.status_code,
+                response=answer.response,
+                created_at=now,
+            )
+        )

@@ -1,1 +1,0 @@
-"""The ``smbridge`` subcommands, one module per area."""

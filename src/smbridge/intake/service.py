@@ -1,0 +1,372 @@
+"""Use cases of the hook service: take in an SM webhook, replay the ones that failed.
+
+Every webhook is journaled in the same transaction as its effect, and the caller answers
+SM only after that commit: a 2xx means "we have it". A webhook that fails to apply is
+journaled as failed in a second transaction, so it is never lost.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import structlog
+
+from smbridge.domain.order import Effect, Order, OrderData, Outcome
+from smbridge.domain.store import Store
+from smbridge.domain.telegram import OutgoingMessage
+from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
+from smbridge.intake import acceptance
+from smbridge.intake.repository import JournalRepository
+from smbridge.intake.schemas import InboundWebhook, parse_webhook
+from smbridge.kernel.clock import Clock
+from smbridge.kernel.database.errors import (
+    DatabaseUnavailable,
+    WriteConflict,
+    retrying_conflicts,
+    translate,
+)
+from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
+from smbridge.notifications.outbox import NotificationOutbox
+from smbridge.orders.repository import OrderRepository, StoreRepository
+from smbridge.settings import Settings
+from smbridge.telegram import messages
+from smbridge.telegram.outbox import TelegramOutbox
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class IntakePolicy:
+    """The settings that shape how orders are taken in."""
+
+    order_number_prefix: str = "SM"
+    default_lead: timedelta = timedelta(minutes=30)
+    handover_buffer: timedelta = timedelta(minutes=15)
+    operations_chat_id: str | None = None
+    notify_accepted: bool = True  # send SM order.accepted with our number
+    default_timezone: str = "Europe/Moscow"  # of the promised time of an order without a store
+    store_wait: timedelta = timedelta(minutes=30)  # an unmapped store's order waits this long
+
+
+def intake_policy(settings: Settings) -> IntakePolicy:
+    return IntakePolicy(
+        order_number_prefix=settings.order_number_prefix,
+        default_lead=timedelta(minutes=settings.default_assembly_lead_minutes),
+        handover_buffer=timedelta(minutes=settings.handover_buffer_minutes),
+        operations_chat_id=settings.operations_chat_id or None,
+        notify_accepted=settings.notify_accepted,
+        default_timezone=settings.default_timezone,
+        store_wait=timedelta(minutes=settings.store_wait_minutes),
+    )
+
+
+@dataclass(frozen=True)
+class AutoReplay:
+    """Failed webhooks are tried again on their own a few times before a person is asked."""
+
+    attempts: int = 5  # in all, the first try included
+    first_delay: timedelta = timedelta(seconds=30)  # doubles after each try
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> AutoReplay:
+        return cls(
+            settings.webhook_replay_attempts,
+            timedelta(seconds=settings.webhook_replay_first_seconds),
+        )
+
+    def due(self, entry: JournalEntry, now: datetime) -> bool:
+        if entry.attempts >= self.attempts:
+            return False  # exhausted: monitoring alerts, replays are by hand
+        waited = self.first_delay * ((1 << max(entry.attempts, 1)) - 1)
+        return entry.received_at + waited <= now
+
+
+@dataclass(frozen=True)
+class HookReply:
+    status_code: int
+    body: dict[str, Any]
+
+
+ACCEPTED = HookReply(202, {"status": "accepted"})
+OK = HookReply(200, {"status": "ok"})
+
+
+def ingest_webhook(
+    db: Database, hook: InboundWebhook, policy: IntakePolicy, clock: Clock
+) -> HookReply:
+    """Store one webhook and apply it; return what to answer SM.
+
+    Raises ``DatabaseUnavailable`` when the database cannot take it now: nothing was
+    stored, and the caller answers 503 so that SM delivers it again.
+    """
+    now = clock()
+    # Another writer may change the order meanwhile, or the database break a deadlock: the
+    # whole transaction is rolled back, so running it again is safe.
+    return retrying_conflicts(lambda: _ingest_once(db, hook, policy, now), "webhook")
+
+
+def _ingest_once(
+    db: Database, hook: InboundWebhook, policy: IntakePolicy, now: datetime
+) -> HookReply:
+    try:
+        with db.unit_of_work() as uow:
+            uow.lock_order_key(hook.sm_order_id or hook.key)
+            known = uow.repo(JournalRepository).by_key(hook.key)
+            if known is not None:
+                return _redelivery(uow, known, now)
+            entry = _new_entry(hook, now)
+            uow.repo(JournalRepository).add(entry)
+            reply = _process(uow, entry, hook, policy)
+            uow.commit()
+    except (WriteConflict, DatabaseUnavailable):
+        raise  # not the event's fault: never journaled as failed
+    except Exception as exc:
+        return _journal_failure(db, hook, exc, now)
+    _log_outcome(entry)
+    return reply
+
+
+def replay_failed(db: Database, entry_id: int, policy: IntakePolicy, clock: Clock) -> JournalStatus:
+    """Apply a failed event again (after its cause was fixed); returns its new status."""
+    with db.unit_of_work() as uow:
+        entry = uow.repo(JournalRepository).get(entry_id)
+        if entry is None:
+            raise LookupError(f"no journal entry {entry_id}")
+        if entry.status != JournalStatus.FAILED.value:
+            return JournalStatus(entry.status)
+        hook = parse_webhook(entry.body.encode())
+        uow.lock_order_key(hook.sm_order_id or hook.key)
+        try:
+            entry.attempts += 1
+            _process(uow, entry, hook, policy)
+            uow.commit()
+        except Exception as exc:
+            if translate(exc) is not None:
+                raise  # the database's trouble, not the event's: it stays as it was
+            uow.session.rollback()
+            _mark_failed(uow, entry_id, exc, clock())
+            uow.commit()
+    _log_outcome(entry)
+    return JournalStatus(entry.status)
+
+
+def replay_due_failures(
+    db: Database, policy: IntakePolicy, retry: AutoReplay, clock: Clock
+) -> dict[str, int]:
+    """The scheduled job: apply again the failed webhooks whose next try is due.
+
+    A webhook fails when applying it raised (a bug, or a cause outside the database); the
+    database's own outages never get this far, they are answered 503 and SM redelivers.
+    """
+    now = clock()
+    with db.unit_of_work() as uow:
+        failed = uow.repo(JournalRepository).with_status(JournalStatus.FAILED, 500)
+        due = [entry.id for entry in failed if entry.id is not None and retry.due(entry, now)]
+    counts = {"applied": 0, "failed": 0}
+    for entry_id in due:
+        status = replay_failed(db, entry_id, policy, clock)
+        counts["failed" if status is JournalStatus.FAILED else "applied"] += 1
+    return counts
+
+
+# --- internals ----------------------------------------------------------------------------
+
+
+def _new_entry(hook: InboundWebhook, now: datetime) -> JournalEntry:
+    return JournalEntry(
+        event_key=hook.key,
+        event_type=hook.raw_type,
+        received_at=now,
+        last_received_at=now,
+        body=hook.body,
+        headers={},
+        sm_order_id=hook.sm_order_id,
+        attempts=1,
+    )
+
+
+def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> HookReply:
+    """SM sent this event again: count it, change nothing, answer as the first time."""
+    known.deliveries += 1
+    known.last_received_at = now
+    uow.commit()
+    log.info(
+        "webhook.redelivered",
+        journal_id=known.id,
+        event_type=known.event_type,
+        sm_order_id=known.sm_order_id,
+        deliveries=known.deliveries,
+    )
+    return HookReply(known.reply_status, known.reply_body)
+
+
+def _process(
+    uow: UnitOfWork, entry: JournalEntry, hook: InboundWebhook, policy: IntakePolicy
+) -> HookReply:
+    now = entry.received_at
+    if hook.kind is None or hook.data is None:
+        entry.settle(JournalStatus.IGNORED, now, "unknown event type: stored only")
+        reply = OK
+    elif hook.kind is EventType.ORDER_CREATED:
+        reply = _create_order(uow, entry, hook.data, policy)
+    else:
+        order = uow.repo(OrderRepository).by_sm_id(hook.data.sm_order_id, for_update=True)
+        if order is None:
+            entry.settle(JournalStatus.PARKED, now, "order not received yet")
+            reply = ACCEPTED
+        else:
+            _apply_to_order(uow, entry, hook.kind, hook.data, order)
+            reply = OK
+    entry.reply_status, entry.reply_body = reply.status_code, reply.body
+    return reply
+
+
+def _create_order(
+    uow: UnitOfWork, entry: JournalEntry, data: OrderData, policy: IntakePolicy
+) -> HookReply:
+    at = entry.received_at
+    order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
+    if order is not None:  # the same order created again, with a different body
+        entry.settle(JournalStatus.APPLIED, at, "order already exists")
+    else:
+        # SM gets "created" and our number whatever follows (SM-API.md §1): an order for a
+        # store not mapped yet waits for it, one that cannot be fulfilled is cancelled.
+        order, detail = acceptance.open_order(uow, data, policy, at)
+        entry.settle(JournalStatus.APPLIED, at, detail)
+        # After the notifications it queued, so that a parked cancellation supersedes them.
+        _apply_parked(uow, order)
+    entry.order_id = order.id
+    zone = ZoneInfo(acceptance.store_timezone(_store_of(uow, order), policy))
+    expected = order.expected_assembly_at.astimezone(zone)
+    return HookReply(
+        200,
+        {"status": "created", "number": order.number, "expectedAssemblyTime": expected.isoformat()},
+    )
+
+
+def _apply_parked(uow: UnitOfWork, order: Order) -> None:
+    """Events that came before their order now take effect, in the order they arrived."""
+    for parked in uow.repo(JournalRepository).parked_for(order.sm_order_id):
+        hook = parse_webhook(parked.body.encode())
+        if hook.kind is None or hook.data is None:  # only known kinds are ever parked
+            raise RuntimeError(f"journal entry {parked.id} parked with an unknown type")
+        # Its stored reply stays the 202 SM got, so a redelivery is answered the same way.
+        _apply_to_order(uow, parked, hook.kind, hook.data, order)
+
+
+def _apply_to_order(
+    uow: UnitOfWork, entry: JournalEntry, kind: EventType, data: OrderData, order: Order
+) -> None:
+    at = entry.received_at  # the fact happened when SM told us, even if applied later
+    outcome = _effect_of(kind, data, order, at)
+    entry.order_id = order.id
+    if outcome.effect in (Effect.APPLIED, Effect.NO_CHANGE):
+        entry.settle(JournalStatus.APPLIED, at, outcome.detail or None)
+    else:
+        entry.settle(JournalStatus.IGNORED, at, f"{outcome.effect.value}: {outcome.detail}")
+    if kind is EventType.ORDER_CANCELED and outcome.effect is Effect.APPLIED:
+        uow.repo(NotificationOutbox).supersede_pending(_id(order.id), "order cancelled by SM")
+    for notice in outcome.notices:
+        _queue_for_store(uow, order, messages.for_notice(notice, order), at)
+
+
+def _effect_of(kind: EventType, data: OrderData, order: Order, at: datetime) -> Outcome:
+    match kind:
+        case EventType.ORDER_UPDATED:
+            return order.apply_update(data, at)
+        case EventType.ORDER_PAID:
+            return order.record_payment(_paid_amount(data), data.payment_state, at)
+        case EventType.ORDER_RECEIVED | EventType.ORDER_DELIVERING:
+            return order.hand_over(at)
+        case EventType.ORDER_DELIVERED:
+            return order.deliver(at)
+        case EventType.ORDER_CANCELED:
+            return order.cancel(data.cancellation_reason, "sm", at)
+        case EventType.COURIER_ASSIGNED:
+            return order.record_courier_assigned(at)
+        case EventType.COURIER_ARRIVED:
+            return order.record_courier_arrived(at)
+        case EventType.ORDER_CREATED:
+            return Outcome(Effect.NO_CHANGE, "order already exists")
+
+
+def _paid_amount(data: OrderData) -> Decimal | None:
+    """SM charges the discounted total of the final contents."""
+    if data.discount_total_price is not None:
+        return data.discount_total_price
+    return data.total_price
+
+
+def _store_of(uow: UnitOfWork, order: Order) -> Store | None:
+    return None if order.store_id is None else uow.repo(StoreRepository).get(order.store_id)
+
+
+def _queue_for_store(uow: UnitOfWork, order: Order, text: str, now: datetime) -> None:
+    store = _store_of(uow, order)
+    chat = None if store is None else store.telegram_chat_id  # None: operations get it
+    uow.repo(TelegramOutbox).add(
+        OutgoingMessage(
+            text=text, created_at=now, chat_id=chat, store_id=order.store_id, order_id=order.id
+        )
+    )
+
+
+def _journal_failure(
+    db: Database, hook: InboundWebhook, exc: Exception, now: datetime
+) -> HookReply:
+    with db.unit_of_work() as uow:
+        uow.lock_order_key(hook.sm_order_id or hook.key)
+        known = uow.repo(JournalRepository).by_key(hook.key)
+        if known is not None:  # a concurrent delivery of the same event got there first
+            return _redelivery(uow, known, now)
+        entry = _new_entry(hook, now)
+        entry.reply_status, entry.reply_body = ACCEPTED.status_code, ACCEPTED.body
+        uow.repo(JournalRepository).add(entry)
+        _fail(entry, exc, now)
+        uow.commit()
+    return ACCEPTED
+
+
+def _mark_failed(uow: UnitOfWork, entry_id: int, exc: Exception, now: datetime) -> None:
+    entry = uow.repo(JournalRepository).get(entry_id)
+    assert entry is not None
+    entry.attempts += 1  # the failed attempt's own increment went with its rollback
+    entry.settle(JournalStatus.FAILED, now, _reason(exc))
+    log.warning("webhook.replay_failed", journal_id=entry_id, error=_reason(exc))
+
+
+def _fail(entry: JournalEntry, exc: Exception, now: datetime) -> None:
+    entry.settle(JournalStatus.FAILED, now, _reason(exc))
+    log.error(
+        "webhook.apply_failed",
+        journal_id=entry.id,
+        event_type=entry.event_type,
+        sm_order_id=entry.sm_order_id,
+        error=_reason(exc),
+    )
+
+
+def _reason(exc: Exception) -> str:
+    # hide_parameters on the engine keeps customer data out of database error texts.
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+def _log_outcome(entry: JournalEntry) -> None:
+    log.info(
+        "webhook.stored",
+        journal_id=entry.id,
+        event_type=entry.event_type,
+        sm_order_id=entry.sm_order_id,
+        status=entry.status,
+        detail=entry.detail,
+    )
+
+
+def _id(value: int | None) -> int:
+    if value is None:
+        raise RuntimeError("object has no id yet (not flushed)")
+    return value

@@ -1,0 +1,73 @@
+"""Engines for SQLite and PostgreSQL behind one code path.
+
+SQLite: WAL journal, ``synchronous=FULL`` (a commit survives power loss), a busy timeout,
+and ``BEGIN IMMEDIATE`` for write transactions so that two writers never both read and then
+fail to upgrade their lock. PostgreSQL: psycopg 3 with a small pool per process.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.pool import ConnectionPoolEntry
+
+from smbridge.settings import Settings
+
+#: Execution option marking a read-only transaction (SQLite then takes no write lock).
+READ_ONLY = "smbridge_read_only"
+
+
+def normalize_url(url: str) -> str:
+    """Accept plain ``postgresql://`` URLs and use psycopg 3 for them."""
+    parsed = make_url(url)
+    if parsed.drivername in ("postgresql", "postgres"):
+        return parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return url
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def create_db_engine(settings: Settings) -> Engine:
+    url = normalize_url(settings.database_url)
+    if make_url(url).get_backend_name() == "sqlite":
+        return _sqlite_engine(url, settings.sqlite_busy_timeout_ms)
+    return create_engine(
+        url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_pool_size,
+        hide_parameters=True,  # SQL parameters carry customer data: keep them out of logs
+        # A restarted server leaves every pooled connection dead; checking each one as it
+        # is taken (one round trip) keeps a restart from failing the first requests after it.
+        pool_pre_ping=True,
+        pool_recycle=1800,
+    )
+
+
+def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+    engine = create_engine(
+        url,
+        connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
+        hide_parameters=True,
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control away from the sqlite3 module: we issue BEGIN ourselves.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=FULL")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Any) -> None:
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+    return engine

@@ -1,0 +1,124 @@
+"""The outbox of notifications to SM."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    and_,
+    exists,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from smbridge.domain.notification import DeliveryState, Notification
+from smbridge.kernel.database.tables import (
+    sm_notifications,
+)
+
+
+class NotificationOutbox:
+    """The SM notification outbox: rows are claimed by dispatchers under a lease."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def add(self, notification: Notification) -> None:
+        self._session.add(notification)
+
+    def get(self, notification_id: int) -> Notification | None:
+        return self._session.get(Notification, notification_id)
+
+    def for_order(self, order_id: int) -> Sequence[Notification]:
+        return self._session.scalars(
+            select(Notification)
+            .where(sm_notifications.c.order_id == order_id)
+            .order_by(sm_notifications.c.id)
+        ).all()
+
+    def with_state(self, state: DeliveryState, limit: int) -> Sequence[Notification]:
+        return self._session.scalars(
+            select(Notification)
+            .where(sm_notifications.c.state == state.value)
+            .order_by(sm_notifications.c.id)
+            .limit(limit)
+        ).all()
+
+    def supersede_pending(self, order_id: int, reason: str) -> int:
+        result = self._session.execute(
+            update(sm_notifications)
+            .where(
+                sm_notifications.c.order_id == order_id,
+                sm_notifications.c.state == DeliveryState.PENDING.value,
+            )
+            .values(state=DeliveryState.SUPERSEDED.value, last_error=reason)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    def due(self, now: datetime, limit: int, order_id: int | None = None) -> Sequence[Notification]:
+        """Rows to send now: each the head of its order's queue (keeps per-order order).
+
+        A row is due when it is pending and its next attempt has come, or when the
+        dispatcher that claimed it let the lease run out (it crashed). PostgreSQL skips rows
+        another dispatcher has locked; SQLite's write lock already serializes claims.
+        """
+        n = sm_notifications
+        earlier = n.alias("earlier")
+        unfinished = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
+        is_head = ~exists().where(
+            earlier.c.order_id == n.c.order_id,
+            earlier.c.id < n.c.id,
+            earlier.c.state.in_(unfinished),
+        )
+        is_due = notifications_due(now)
+        query = select(Notification).where(is_due, is_head).order_by(n.c.id).limit(limit)
+        if order_id is not None:
+            query = query.where(n.c.order_id == order_id)
+        if self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=n)
+        return self._session.scalars(query).all()
+
+    def pull_forward(self, now: datetime, limit: int) -> int:
+        """Make up to ``limit`` rows waiting out a backoff due now, oldest first (SM is back).
+
+        Per-order order is safe: ``due`` still sends only the head of each order's queue.
+        PostgreSQL skips rows another dispatcher holds (a claim, another pull-forward), so
+        two recoveries seen at once never wait on each other.
+        """
+        n = sm_notifications
+        waiting = and_(n.c.state == DeliveryState.PENDING.value, n.c.next_attempt_at > now)
+        oldest = select(n.c.id).where(waiting).order_by(n.c.id).limit(limit)
+        if self._session.get_bind().dialect.name == "postgresql":
+            oldest = oldest.with_for_update(skip_locked=True)
+        result = self._session.execute(
+            update(n)
+            .where(n.c.id.in_(oldest), waiting)
+            .values(next_attempt_at=now)
+            .execution_options(synchronize_session=False)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def notifications_due(now: datetime) -> ColumnElement[bool]:
+    """Pending with its next attempt come, or claimed by a dispatcher whose lease ran out."""
+    n = sm_notifications
+    return or_(
+        and_(
+            n.c.state == DeliveryState.PENDING.value,
+            or_(n.c.next_attempt_at.is_(None), n.c.next_attempt_at <= now),
+        ),
+        and_(n.c.state == DeliveryState.SENDING.value, n.c.lease_until < now),
+    )
+
+
+def any_notification_due(connection: Connection, now: datetime, order_id: int | None) -> bool:
+    query = select(sm_notifications.c.id).where(notifications_due(now)).limit(1)
+    if order_id is not None:
+        query = query.where(sm_notifications.c.order_id == order_id)
+    return connection.execute(query).first() is not None

@@ -1,1 +1,0 @@
-"""Use cases run inside a unit of work: the one place where orders change."""

@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Iterator
-from typing import Any
 
 import structlog
 from fastapi import FastAPI
@@ -27,7 +26,6 @@ from prometheus_client import (
     multiprocess,
 )
 from prometheus_client.metrics_core import CounterMetricFamily, GaugeMetricFamily, Metric
-from sqlalchemy import case, func, select
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
@@ -37,14 +35,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from smbridge.domain.notification import DeliveryState
 from smbridge.domain.telegram import MessageStatus
 from smbridge.domain.webhook import JournalStatus
-from smbridge.kernel.database.engine import READ_ONLY
-from smbridge.kernel.database.tables import (
-    job_runs,
-    sm_notifications,
-    telegram_outbox,
-    webhook_journal,
-)
+from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict
 from smbridge.kernel.database.unit_of_work import Database
+from smbridge.metrics.queries import MetricsQueries, StatusCounts
 
 log = structlog.get_logger(__name__)
 
@@ -134,7 +127,7 @@ class DatabaseCollector:
         )
         try:
             metrics = self._read()
-        except SQLAlchemyError as exc:
+        except (SQLAlchemyError, DatabaseUnavailable, WriteConflict) as exc:
             log.warning("metrics.database_unavailable", error=type(exc).__name__)
             up.add_metric([], 0)
             yield up
@@ -175,36 +168,12 @@ class DatabaseCollector:
             "When each job last finished without an error (Unix time).",
             labels=["job"],
         )
-        n, t, w = sm_notifications, telegram_outbox, webhook_journal
-        outcome = case(
-            (job_runs.c.finished_at.is_(None), "unfinished"),
-            (job_runs.c.error.is_(None), "ok"),
-            else_="failed",
-        ).label("outcome")
-        with self._db.engine.connect() as connection:
-            connection.execution_options(**{READ_ONLY: True})
-            by_state = _counts(
-                connection.execute(
-                    select(n.c.state, func.count())
-                    .where(n.c.state.in_([s.value for s in _NOTIFICATION_STATES]))
-                    .group_by(n.c.state)
-                )
-            )
-            by_status = _counts(
-                connection.execute(select(t.c.status, func.count()).group_by(t.c.status))
-            )
-            journaled = _counts(
-                connection.execute(
-                    select(w.c.status, func.count())
-                    .where(w.c.status.in_([s.value for s in _JOURNAL_STATES]))
-                    .group_by(w.c.status)
-                )
-            )
-            job_rows = connection.execute(
-                select(job_runs.c.job, outcome, func.count(), func.max(job_runs.c.finished_at))
-                .group_by(job_runs.c.job, outcome)
-                .order_by(job_runs.c.job)
-            ).all()
+        with self._db.unit_of_work(read_only=True) as uow:
+            statuses = uow.repo(StatusCounts)
+            by_state = statuses.notifications(only=_NOTIFICATION_STATES)
+            by_status = statuses.telegram_queue()
+            journaled = statuses.webhooks(only=_JOURNAL_STATES)
+            job_rows = uow.repo(MetricsQueries).job_runs()
         for state in _NOTIFICATION_STATES:
             notifications.add_metric([state.value], by_state.pop(state.value, 0))
         by_status.setdefault(MessageStatus.QUEUED.value, 0)
@@ -213,19 +182,17 @@ class DatabaseCollector:
         for status in _JOURNAL_STATES:
             journal.add_metric([status.value], journaled.get(status.value, 0))
         jobs: dict[str, dict[str, int]] = {}
-        for job, result, count, finished in job_rows:
-            jobs.setdefault(job, {"ok": 0, "failed": 0, "unfinished": 0})[result] = count
-            if result == "ok" and finished is not None:
-                last_ok.add_metric([job], finished.timestamp())
+        for row in job_rows:
+            jobs.setdefault(row.job, {"ok": 0, "failed": 0, "unfinished": 0})[row.outcome] = (
+                row.count
+            )
+            if row.outcome == "ok" and row.last_finished_at is not None:
+                last_ok.add_metric([row.job], row.last_finished_at.timestamp())
         for job, counts in jobs.items():
             runs.add_metric([job, "ok"], counts["ok"])
             runs.add_metric([job, "failed"], counts["failed"])
             unfinished.add_metric([job], counts["unfinished"])
         return [notifications, telegram, journal, runs, unfinished, last_ok]
-
-
-def _counts(rows: Any) -> dict[str, int]:
-    return {str(key): int(count) for key, count in rows}
 
 
 class _ProcessMetrics:

@@ -36,7 +36,7 @@ from smbridge.entrypoints.supervisor import Supervisor
 from smbridge.entrypoints.worker import raise_open_file_limit, worker_config
 from smbridge.kernel.clock import utc_now
 from smbridge.kernel.database import migrations
-from smbridge.kernel.database.errors import translate
+from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict, translate
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.metrics.summary import Overview, overview
 from smbridge.notifications.dispatcher_process import run_dispatcher
@@ -215,7 +215,8 @@ def _seen(db: Database) -> Overview | str:
     try:
         return overview(db)
     except Exception as exc:
-        meaning = translate(exc)
+        # The unit of work has usually named the failure already.
+        meaning = exc if isinstance(exc, DatabaseUnavailable | WriteConflict) else translate(exc)
         if meaning is None:
             raise
         log.warning("run.overview_unavailable", error=str(meaning))

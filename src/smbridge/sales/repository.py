@@ -5,16 +5,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import (
-    select,
-    update,
-)
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from smbridge.domain.sales import SalesDocument
-from smbridge.kernel.database.tables import (
-    sales_documents,
-)
+from smbridge.domain.status import OrderStatus
+from smbridge.kernel.database.tables import orders, sales_documents
 
 
 class SalesDocuments:
@@ -23,6 +19,43 @@ class SalesDocuments:
 
     def add(self, document: SalesDocument) -> None:
         self._session.add(document)
+
+    def add_batch(self, documents: list[SalesDocument]) -> None:
+        """Write a batch now, in one flush: a duplicate fails the whole batch here."""
+        self._session.add_all(documents)
+        self._session.flush()
+
+    def link_orders(self, documents: list[SalesDocument]) -> None:
+        """Point each document's order at it (the documents are written already)."""
+        if not documents:
+            return
+        # One statement for the batch: through the ORM each order would be its own
+        # versioned UPDATE, a round trip apiece on PostgreSQL.
+        self._session.execute(
+            update(orders)
+            .where(orders.c.id == bindparam("order"))
+            .values(sales_document_id=bindparam("document")),
+            [{"order": d.order_id, "document": d.id} for d in documents],
+        )
+
+    def orders_without_document(self, limit: int) -> list[int]:
+        """Reads a partial index of undocumented deliveries: the backlog, never the history."""
+        return list(
+            self._session.execute(
+                select(orders.c.id)
+                .where(
+                    orders.c.status == OrderStatus.DELIVERED.value,
+                    orders.c.sales_document_id.is_(None),
+                )
+                .order_by(  # the index's own order (status and link are fixed): PostgreSQL then
+                    # reads the index instead of walking all ids and filtering history out
+                    orders.c.status,
+                    orders.c.sales_document_id,
+                    orders.c.id,
+                )
+                .limit(limit)
+            ).scalars()
+        )
 
     def not_exported(self, limit: int) -> Sequence[SalesDocument]:
         return self._session.scalars(

@@ -14,14 +14,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from smbridge.domain.order import Order
 from smbridge.domain.sales import SalesDocument, document_for
-from smbridge.domain.status import OrderStatus
 from smbridge.kernel.clock import Clock
-from smbridge.kernel.database.tables import orders
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.orders.repository import OrderRepository, StoreRepository
 from smbridge.sales.export import write_files
@@ -67,24 +64,8 @@ def create_documents(
 
 
 def _orders_without_document(db: Database, limit: int) -> list[int]:
-    """Reads a partial index of undocumented deliveries: the backlog, never the history."""
-    with db.engine.connect() as connection:
-        return list(
-            connection.execute(
-                select(orders.c.id)
-                .where(
-                    orders.c.status == OrderStatus.DELIVERED.value,
-                    orders.c.sales_document_id.is_(None),
-                )
-                .order_by(  # the index's own order (status and link are fixed): PostgreSQL then
-                    # reads the index instead of walking all ids and filtering history out
-                    orders.c.status,
-                    orders.c.sales_document_id,
-                    orders.c.id,
-                )
-                .limit(limit)
-            ).scalars()
-        )
+    with db.unit_of_work(read_only=True) as uow:
+        return uow.repo(SalesDocuments).orders_without_document(limit)
 
 
 def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCounts) -> None:
@@ -95,19 +76,11 @@ def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCoun
             for order in uow.repo(OrderRepository).by_ids(order_ids)
             if order.sales_document_id is None
         ]
-        for document in made:
-            uow.repo(SalesDocuments).add(document)
-        uow.session.flush()  # one flush per batch; a duplicate fails the whole batch here
-        # The link in one statement for the batch: through the ORM each order would be its
-        # own versioned UPDATE, a round trip apiece on PostgreSQL.
+        documents = uow.repo(SalesDocuments)
+        documents.add_batch(made)
         if not made:
             return  # an overlapping run documented them all
-        uow.session.execute(
-            update(orders)
-            .where(orders.c.id == bindparam("order"))
-            .values(sales_document_id=bindparam("document")),
-            [{"order": d.order_id, "document": d.id} for d in made],
-        )
+        documents.link_orders(made)
         uow.commit()
     counts.created += len(made)
     for document in made:

@@ -1,12 +1,13 @@
-"""The monitoring rules. Each looks at the database now and names the problems it sees.
+"""The monitoring rules. Each looks at what the database says now and names the problems it
+sees.
 
 A problem is about one subject (an order, a document) where a person must act on that
 subject, or is an *incident* grouped by cause (SM not taking notifications, a store not
 taking orders, webhooks failing): one finding with a count and the oldest few order
 numbers, so an outage is one alert, not one per stuck row.
 
-Every query is bounded by active orders, queues, or a recent window — never by history —
-so a run costs the same on the first day and after a million orders.
+The rules read through ``MonitoringQueries`` (monitoring/queries.py), whose every query is
+bounded by active orders, queues, or a recent window — never by history.
 """
 
 from __future__ import annotations
@@ -16,24 +17,10 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, Connection, Select, and_, func, or_, select
-
-from smbridge.domain.notification import DeliveryState
-from smbridge.domain.status import OrderStatus
-from smbridge.kernel.database.tables import (
-    orders,
-    pickers,
-    sales_documents,
-    sm_notifications,
-    stores,
-    telegram_outbox,
-    webhook_journal,
-)
+from smbridge.domain.webhook import JournalStatus
+from smbridge.monitoring.queries import Chats, Incident, MonitoringQueries
 from smbridge.settings import Settings
 from smbridge.telegram.messages import examples
-
-S = OrderStatus
-NOT_READY = [S.NEW.value, S.IN_ASSEMBLY.value, S.ASSEMBLED.value]
 
 
 @dataclass(frozen=True)
@@ -46,278 +33,201 @@ class Finding:
 
 
 @dataclass(frozen=True)
-class Look:
-    """What every rule gets: a read-only connection, the time, thresholds, chats."""
+class RuleInputs:
+    """What every rule gets: the read-only queries, the time, thresholds, chats."""
 
-    db: Connection
+    read: MonitoringQueries
     now: datetime
     settings: Settings
     operations: str | None
-    store_chats: dict[int, str | None]
-    picker_chats: dict[int, str | None]
+    chats: Chats
     timezone: str
 
     def minutes_ago(self, minutes: float) -> datetime:
         return self.now - timedelta(minutes=minutes)
 
-    def oldest(self, query: Select[tuple[str | None]]) -> list[str]:
-        """The first few labels of an ordered query: an incident's worst examples."""
-        rows = self.db.execute(query.limit(self.settings.monitor_incident_examples)).scalars()
-        return [str(label) for label in rows if label is not None]
+    @property
+    def examples(self) -> int:
+        """How many of an incident's oldest rows it names."""
+        return self.settings.monitor_incident_examples
 
 
-Rule = Callable[[Look], Iterator[Finding]]
+Rule = Callable[[RuleInputs], Iterator[Finding]]
 
 
-def new_not_taken(look: Look) -> Iterator[Finding]:
+def new_not_taken(inputs: RuleInputs) -> Iterator[Finding]:
     """One incident per store: a store not taking orders is one thing to fix."""
-    limit = look.settings.monitor_new_not_taken_minutes
-    waiting = and_(
-        orders.c.status == S.NEW.value,
-        orders.c.received_at < look.minutes_ago(limit),
-        orders.c.store_id.is_not(None),  # waiting for its store: operations know already
-    )
-    by_store = look.db.execute(
-        select(orders.c.store_id, func.count()).where(waiting).group_by(orders.c.store_id)
-    ).all()
-    for store_id, count in by_store:
-        oldest = look.oldest(
-            select(func.coalesce(orders.c.number, orders.c.sm_order_id))
-            .where(waiting, orders.c.store_id == store_id)
-            .order_by(orders.c.received_at, orders.c.id)
-        )
+    limit = inputs.settings.monitor_new_not_taken_minutes
+    by_store = inputs.read.new_not_taken(inputs.minutes_ago(limit), inputs.examples)
+    for store_id, waiting in by_store.items():
         yield Finding(
             "new_not_taken",
             f"store:{store_id}",
-            look.store_chats.get(store_id),
-            f"Заказы не взяты в сборку больше {limit:g} мин — {count} шт., дольше всех ждут: "
-            f"{examples(oldest, count)}. Назначьте сборщиков.",
-            count,
+            inputs.chats.stores.get(store_id),
+            f"Заказы не взяты в сборку больше {limit:g} мин — {waiting.count} шт., дольше всех "
+            f"ждут: {examples(waiting.oldest, waiting.count)}. Назначьте сборщиков.",
+            waiting.count,
         )
 
 
-def assembly_overdue(look: Look) -> Iterator[Finding]:
-    rows = look.db.execute(
-        select(
-            orders.c.id,
-            orders.c.number,
-            orders.c.store_id,
-            orders.c.picker_id,
-            orders.c.expected_assembly_at,
-        ).where(orders.c.status == S.IN_ASSEMBLY.value, orders.c.expected_assembly_at < look.now)
-    )
-    for row in rows:
-        chat = look.picker_chats.get(row.picker_id) or look.store_chats.get(row.store_id)
-        due = _local(look, row.expected_assembly_at)
+def assembly_overdue(inputs: RuleInputs) -> Iterator[Finding]:
+    for order in inputs.read.assembly_overdue(inputs.now):
+        chat = _picker_chat(inputs, order.picker_id) or _store_chat(inputs, order.store_id)
         yield Finding(
             "assembly_overdue",
-            f"order:{row.id}",
+            f"order:{order.id}",
             chat,
-            f"Сборка заказа {row.number} просрочена: срок был {due}. "
+            f"Сборка заказа {order.number} просрочена: срок был {_local(inputs, order.due)}. "
             "Завершите сборку или передайте заказ другому сборщику.",
         )
 
 
-def not_ready_before_window(look: Look) -> Iterator[Finding]:
-    margin = look.settings.monitor_not_ready_before_window_minutes
-    rows = look.db.execute(
-        select(orders.c.id, orders.c.number, orders.c.store_id, orders.c.delivery_from).where(
-            orders.c.status.in_(NOT_READY),
-            orders.c.delivery_from < look.now + timedelta(minutes=margin),
-            orders.c.store_id.is_not(None),
-        )
-    )
-    for row in rows:
+def not_ready_before_window(inputs: RuleInputs) -> Iterator[Finding]:
+    margin = inputs.settings.monitor_not_ready_before_window_minutes
+    for order in inputs.read.not_ready_by(inputs.now + timedelta(minutes=margin)):
         yield Finding(
             "not_ready_before_window",
-            f"order:{row.id}",
-            look.store_chats.get(row.store_id),
-            f"Заказ {row.number} не готов, а доставка начинается в "
-            f"{_local(look, row.delivery_from)}. Ускорьте сборку.",
+            f"order:{order.id}",
+            _store_chat(inputs, order.store_id),
+            f"Заказ {order.number} не готов, а доставка начинается в "
+            f"{_local(inputs, order.due)}. Ускорьте сборку.",
         )
 
 
-def courier_waiting(look: Look) -> Iterator[Finding]:
-    rows = look.db.execute(
-        select(orders.c.id, orders.c.number, orders.c.store_id).where(
-            orders.c.status.in_(NOT_READY), orders.c.courier_arrived_at.is_not(None)
-        )
-    )
-    for row in rows:
+def courier_waiting(inputs: RuleInputs) -> Iterator[Finding]:
+    for order in inputs.read.courier_waiting():
         yield Finding(
             "courier_waiting",
-            f"order:{row.id}",
-            look.store_chats.get(row.store_id),
-            f"Курьер ждёт заказ {row.number}, а он ещё не готов. Срочно завершите сборку.",
+            f"order:{order.id}",
+            _store_chat(inputs, order.store_id),
+            f"Курьер ждёт заказ {order.number}, а он ещё не готов. Срочно завершите сборку.",
         )
 
 
-def notifications_failing(look: Look) -> Iterator[Finding]:
+def notifications_failing(inputs: RuleInputs) -> Iterator[Finding]:
     """A dead letter needs a person on that order; undelivered ones are one incident:
     SM is unreachable or refusing, and they go by themselves once it answers again."""
-    yield from _dead_notifications(look)
-    yield from _stuck_notifications(look)
+    yield from _dead_notifications(inputs)
+    yield from _stuck_notifications(inputs)
 
 
-def _dead_notifications(look: Look) -> Iterator[Finding]:
-    n = sm_notifications
-    rows = look.db.execute(
-        select(n.c.id, n.c.type, n.c.sm_order_id).where(n.c.state == DeliveryState.DEAD.value)
-    )
-    for row in rows:
+def _dead_notifications(inputs: RuleInputs) -> Iterator[Finding]:
+    for dead in inputs.read.dead_notifications():
         yield Finding(
             "notification_failing",
-            f"notification:{row.id}",
-            look.operations,
-            f"Уведомление {row.type} по заказу {row.sm_order_id} отклонено СберМаркетом. "
-            f"Исправьте и повторите: `smbridge notifications resend --id {row.id}`.",
+            f"notification:{dead.id}",
+            inputs.operations,
+            f"Уведомление {dead.type} по заказу {dead.sm_order_id} отклонено СберМаркетом. "
+            f"Исправьте и повторите: `smbridge notifications resend --id {dead.id}`.",
         )
 
 
-def _stuck_notifications(look: Look) -> Iterator[Finding]:
-    n = sm_notifications
-    stuck = and_(
-        n.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value]),
-        or_(
-            n.c.created_at < look.minutes_ago(look.settings.monitor_notification_stuck_minutes),
-            n.c.attempts >= look.settings.monitor_notification_attempts,
-        ),
+def _stuck_notifications(inputs: RuleInputs) -> Iterator[Finding]:
+    settings = inputs.settings
+    stuck = inputs.read.stuck_notifications(
+        inputs.minutes_ago(settings.monitor_notification_stuck_minutes),
+        settings.monitor_notification_attempts,
+        inputs.examples,
     )
-    count, order_count = look.db.execute(
-        select(func.count(), func.count(n.c.order_id.distinct())).where(stuck)
-    ).one()
-    if not count:
+    if not stuck.count:
         return
-    oldest = look.oldest(
-        select(n.c.sm_order_id)
-        .where(stuck)
-        .group_by(n.c.sm_order_id)
-        .order_by(func.min(n.c.created_at), n.c.sm_order_id)
-    )
     yield Finding(
         "notifications_stuck",
         "sm",
-        look.operations,
-        f"Уведомления не доходят до СберМаркета: не доставлено {count} "
-        f"(заказов: {order_count}), дольше всех ждут: {examples(oldest, order_count)}. "
+        inputs.operations,
+        f"Уведомления не доходят до СберМаркета: не доставлено {stuck.count} "
+        f"(заказов: {stuck.orders}), дольше всех ждут: {examples(stuck.oldest, stuck.orders)}. "
         "Проверьте связь со СберМаркетом; когда он ответит, уведомления уйдут сами "
         "(`smbridge notifications list --state pending`).",
-        count,
+        stuck.count,
     )
 
 
-def webhooks_failing(look: Look) -> Iterator[Finding]:
+def webhooks_failing(inputs: RuleInputs) -> Iterator[Finding]:
     """One incident per kind of trouble: when intake breaks, it breaks for many events."""
-    j = webhook_journal
-    parked_since = look.minutes_ago(look.settings.monitor_parked_minutes)
-    troubles: dict[str, tuple[ColumnElement[bool], str]] = {
+    settings = inputs.settings
+    troubles: dict[JournalStatus, tuple[Incident, str]] = {
         # a failed event is tried again on its own first: alert once that is over
-        "failed": (
-            and_(j.c.status == "failed", j.c.attempts >= look.settings.webhook_replay_attempts),
+        JournalStatus.FAILED: (
+            inputs.read.failed_webhooks(settings.webhook_replay_attempts, inputs.examples),
             "не применены",
         ),
-        "parked": (
-            and_(j.c.status == "parked", j.c.received_at < parked_since),
+        JournalStatus.PARKED: (
+            inputs.read.parked_webhooks(
+                inputs.minutes_ago(settings.monitor_parked_minutes), inputs.examples
+            ),
             "ждут заказ, который не пришёл",
         ),
     }
-    for status, (condition, what) in troubles.items():
-        count, order_count = look.db.execute(
-            select(func.count(), func.count(j.c.sm_order_id.distinct())).where(condition)
-        ).one()
-        if not count:
+    for status, (trouble, what) in troubles.items():
+        if not trouble.count:
             continue
-        oldest = look.oldest(
-            select(j.c.sm_order_id)
-            .where(condition, j.c.sm_order_id.is_not(None))
-            .group_by(j.c.sm_order_id)
-            .order_by(func.min(j.c.received_at), j.c.sm_order_id)
-        )
         yield Finding(
             "webhook_failing",
-            status,
-            look.operations,
-            f"События СберМаркета {what} — {count} шт., по заказам: "
-            f"{examples(oldest, order_count) or '—'}. "
-            f"Разберите: `smbridge events list --status {status}`.",
-            count,
+            status.value,
+            inputs.operations,
+            f"События СберМаркета {what} — {trouble.count} шт., по заказам: "
+            f"{examples(trouble.oldest, trouble.orders) or '—'}. "
+            f"Разберите: `smbridge events list --status {status.value}`.",
+            trouble.count,
         )
 
 
-def no_webhooks(look: Look) -> Iterator[Finding]:
-    if not _store_hours(look):
+def no_webhooks(inputs: RuleInputs) -> Iterator[Finding]:
+    if not _store_hours(inputs):
         return
-    last = look.db.execute(select(func.max(webhook_journal.c.received_at))).scalar_one()
-    silence = look.settings.monitor_silence_minutes
-    if last is None or last < look.minutes_ago(silence):
+    last = inputs.read.last_webhook_at()
+    silence = inputs.settings.monitor_silence_minutes
+    if last is None or last < inputs.minutes_ago(silence):
         yield Finding(
             "no_webhooks",
             "all",
-            look.operations,
+            inputs.operations,
             f"От СберМаркета нет ни одного события больше {silence:g} мин. "
             "Проверьте доступность хука и nginx.",
         )
 
 
-def telegram_backlog(look: Look) -> Iterator[Finding]:
-    count, oldest = look.db.execute(
-        select(func.count(), func.min(telegram_outbox.c.created_at)).where(
-            telegram_outbox.c.status == "queued"
-        )
-    ).one()
-    too_old = oldest is not None and oldest < look.minutes_ago(
-        look.settings.monitor_telegram_oldest_minutes
+def telegram_backlog(inputs: RuleInputs) -> Iterator[Finding]:
+    count, oldest = inputs.read.telegram_queue()
+    too_old = oldest is not None and oldest < inputs.minutes_ago(
+        inputs.settings.monitor_telegram_oldest_minutes
     )
-    if count > look.settings.monitor_telegram_backlog or too_old:
+    if count > inputs.settings.monitor_telegram_backlog or too_old:
         yield Finding(
             "telegram_backlog",
             "all",
-            look.operations,
-            f"В очереди Telegram {count} сообщений, старейшее с {_local(look, oldest)}."
+            inputs.operations,
+            f"В очереди Telegram {count} сообщений, старейшее с {_local(inputs, oldest)}."
             " Проверьте отправку: `smbridge jobs status`.",
             count,
         )
 
 
-def documents_missing(look: Look) -> Iterator[Finding]:
-    due = look.now - timedelta(hours=look.settings.monitor_document_due_hours)
-    count = look.db.execute(
-        select(func.count())
-        .select_from(orders)
-        .where(
-            orders.c.status == S.DELIVERED.value,
-            orders.c.sales_document_id.is_(None),
-            orders.c.delivered_at < due,
-        )
-    ).scalar_one()
+def documents_missing(inputs: RuleInputs) -> Iterator[Finding]:
+    hours = inputs.settings.monitor_document_due_hours
+    count = inputs.read.delivered_without_document(inputs.now - timedelta(hours=hours))
     if count:
         yield Finding(
             "documents_missing",
             "all",
-            look.operations,
-            f"{count} доставленных заказов без реализации дольше "
-            f"{look.settings.monitor_document_due_hours:g} ч. "
+            inputs.operations,
+            f"{count} доставленных заказов без реализации дольше {hours:g} ч. "
             "Проверьте задание: `smbridge jobs run sales_documents`.",
             count,
         )
 
 
-def paid_differs(look: Look) -> Iterator[Finding]:
-    since = look.now - timedelta(days=look.settings.monitor_lookback_days)
-    d = sales_documents
-    rows = look.db.execute(
-        select(d.c.id, d.c.order_number, d.c.difference).where(
-            d.c.created_at >= since, d.c.difference.is_not(None)
-        )
-    )
-    for row in rows:
-        if row.difference:
+def paid_differs(inputs: RuleInputs) -> Iterator[Finding]:
+    since = inputs.now - timedelta(days=inputs.settings.monitor_lookback_days)
+    for document in inputs.read.paid_differences(since):
+        if document.difference:
             yield Finding(
                 "paid_differs",
-                f"document:{row.id}",
-                look.operations,
-                f"Оплата заказа {row.order_number} отличается от суммы сборки на "
-                f"{row.difference} ₽. Сверьте с бухгалтерией.",
+                f"document:{document.document_id}",
+                inputs.operations,
+                f"Оплата заказа {document.order_number} отличается от суммы сборки на "
+                f"{document.difference} ₽. Сверьте с бухгалтерией.",
             )
 
 
@@ -335,19 +245,21 @@ RULES: tuple[Rule, ...] = (
 )
 
 
-def chats(connection: Connection) -> tuple[dict[int, str | None], dict[int, str | None]]:
-    store_rows = connection.execute(select(stores.c.id, stores.c.telegram_chat_id))
-    picker_rows = connection.execute(select(pickers.c.id, pickers.c.telegram_chat_id))
-    return dict(tuple(r) for r in store_rows), dict(tuple(r) for r in picker_rows)
+def _store_chat(inputs: RuleInputs, store_id: int | None) -> str | None:
+    return None if store_id is None else inputs.chats.stores.get(store_id)
 
 
-def _local(look: Look, moment: datetime | None) -> str:
+def _picker_chat(inputs: RuleInputs, picker_id: int | None) -> str | None:
+    return None if picker_id is None else inputs.chats.pickers.get(picker_id)
+
+
+def _local(inputs: RuleInputs, moment: datetime | None) -> str:
     if moment is None:
         return "—"
-    return moment.astimezone(ZoneInfo(look.timezone)).strftime("%H:%M")
+    return moment.astimezone(ZoneInfo(inputs.timezone)).strftime("%H:%M")
 
 
-def _store_hours(look: Look) -> bool:
-    opens, closes = (time.fromisoformat(t) for t in look.settings.monitor_store_hours.split("-"))
-    local = look.now.astimezone(ZoneInfo(look.timezone)).time()
+def _store_hours(inputs: RuleInputs) -> bool:
+    opens, closes = (time.fromisoformat(t) for t in inputs.settings.monitor_store_hours.split("-"))
+    local = inputs.now.astimezone(ZoneInfo(inputs.timezone)).time()
     return opens <= local < closes

@@ -12,26 +12,19 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, update
-
-from smbridge.domain.notification import DeliveryState
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.telegram import AlertEvent, OutgoingMessage
-from smbridge.kernel.database.engine import READ_ONLY
-from smbridge.kernel.database.tables import (
-    monitoring_problems,
-    monitoring_snapshots,
-    orders,
-    sm_notifications,
-    telegram_outbox,
-)
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
-from smbridge.monitoring.rules import RULES, Finding, Look, chats
+from smbridge.metrics.queries import StatusCounts
+from smbridge.monitoring.queries import MonitoringQueries
+from smbridge.monitoring.repository import MonitoringProblems, OpenProblem, Snapshot
+from smbridge.monitoring.rules import RULES, Finding, RuleInputs
 from smbridge.settings import Settings
 from smbridge.telegram import messages
 from smbridge.telegram.outbox import TelegramOutbox
 
-P = monitoring_problems
+#: What the snapshot leaves out of its order counts: finished orders are history.
+_FINISHED = (OrderStatus.DELIVERED, OrderStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -52,7 +45,7 @@ def run_monitoring(db: Database, settings: Settings, now: datetime) -> dict[str,
     intervals = _Intervals.of(settings)
     counts = {"found": len(findings), "reported": 0, "updated": 0, "reminded": 0, "resolved": 0}
     with db.unit_of_work() as uow:
-        for problem in uow.session.execute(select(P).where(P.c.resolved_at.is_(None))).all():
+        for problem in uow.repo(MonitoringProblems).still_open():
             finding = findings.pop((problem.rule, problem.subject), None)
             if finding is None:
                 _resolve(uow, problem, now)
@@ -70,70 +63,47 @@ def run_monitoring(db: Database, settings: Settings, now: datetime) -> dict[str,
 
 
 def _follow_up(
-    problem: Any, finding: Finding, intervals: _Intervals, now: datetime
+    problem: OpenProblem, finding: Finding, intervals: _Intervals, now: datetime
 ) -> tuple[str, str] | None:
     """What to say about a problem still open, if anything is due: (count key, text)."""
     since = now - problem.last_reported_at
-    changed = None not in (finding.count, problem.affected) and finding.count != problem.affected
-    if changed and since >= intervals.update:
-        return "updated", messages.incident_update(finding.text, problem.affected)
+    was = problem.affected
+    changed = was is not None and finding.count is not None and finding.count != was
+    if was is not None and changed and since >= intervals.update:
+        return "updated", messages.incident_update(finding.text, was)
     if since >= intervals.remind:
         return "reminded", messages.alert_reminder(finding.text)
     return None
 
 
 def _look(db: Database, settings: Settings, now: datetime) -> dict[tuple[str, str], Finding]:
-    with db.engine.connect() as connection:
-        connection.execution_options(**{READ_ONLY: True})
-        store_chats, picker_chats = chats(connection)
-        look = Look(
-            connection,
+    with db.unit_of_work(read_only=True) as uow:
+        read = uow.repo(MonitoringQueries)
+        inputs = RuleInputs(
+            read,
             now,
             settings,
             settings.operations_chat_id or None,
-            store_chats,
-            picker_chats,
+            read.chats(),
             settings.default_timezone,
         )
-        return {(f.rule, f.subject): f for rule in RULES for f in rule(look)}
+        return {(f.rule, f.subject): f for rule in RULES for f in rule(inputs)}
 
 
 def _report(uow: UnitOfWork, finding: Finding, now: datetime) -> None:
-    problem_id = uow.session.execute(
-        insert(P)
-        .values(
-            rule=finding.rule,
-            subject=finding.subject,
-            chat_id=finding.chat_id,
-            text=finding.text,
-            affected=finding.count,
-            first_seen_at=now,
-            last_reported_at=now,
-            reports=1,
-        )
-        .returning(P.c.id)
-    ).scalar_one()
-    _say(
-        uow, finding.chat_id, finding.text, now, problem_id=int(problem_id), event=AlertEvent.OPENED
-    )
+    problem_id = uow.repo(MonitoringProblems).report(finding, now)
+    _say(uow, finding.chat_id, finding.text, now, problem_id=problem_id, event=AlertEvent.OPENED)
 
 
-def _tell(uow: UnitOfWork, problem: Any, finding: Finding, text: str, now: datetime) -> None:
-    uow.session.execute(
-        update(P)
-        .where(P.c.id == problem.id)
-        .values(
-            last_reported_at=now,
-            reports=problem.reports + 1,
-            text=finding.text,
-            affected=finding.count,
-        )
-    )
+def _tell(
+    uow: UnitOfWork, problem: OpenProblem, finding: Finding, text: str, now: datetime
+) -> None:
+    uow.repo(MonitoringProblems).told_again(problem, finding, now)
     _say(uow, finding.chat_id, text, now, problem_id=problem.id, event=AlertEvent.UPDATED)
 
 
-def _resolve(uow: UnitOfWork, problem: Any, now: datetime) -> None:
-    uow.session.execute(update(P).where(P.c.id == problem.id).values(resolved_at=now))
+def _resolve(uow: UnitOfWork, problem: OpenProblem, now: datetime) -> None:
+    uow.repo(MonitoringProblems).resolve(problem.id, now)
     lasted = None
     if problem.affected is not None:  # an incident: how long it lasted matters
         lasted = max(1, round((now - problem.first_seen_at).total_seconds() / 60))
@@ -162,42 +132,15 @@ def _say(
 
 
 def _snapshot(uow: UnitOfWork, now: datetime) -> None:
-    connection: Connection = uow.session.connection()
-    by_status = dict(
-        tuple(r)
-        for r in connection.execute(
-            select(orders.c.status, func.count())
-            .where(
-                orders.c.status.not_in([OrderStatus.DELIVERED.value, OrderStatus.CANCELLED.value])
-            )
-            .group_by(orders.c.status)
-        )
-    )
-    late = connection.execute(
-        select(func.count())
-        .select_from(orders)
-        .where(
-            orders.c.status == OrderStatus.IN_ASSEMBLY.value, orders.c.expected_assembly_at < now
-        )
-    ).scalar_one()
-    backlog = connection.execute(
-        select(func.count())
-        .select_from(sm_notifications)
-        .where(
-            sm_notifications.c.state.in_([DeliveryState.PENDING.value, DeliveryState.SENDING.value])
-        )
-    ).scalar_one()
-    queued = connection.execute(select(func.count()).select_from(telegram_outbox)).scalar_one()
-    open_problems = connection.execute(
-        select(func.count()).select_from(P).where(P.c.resolved_at.is_(None))
-    ).scalar_one()
-    connection.execute(
-        insert(monitoring_snapshots).values(
+    """The heartbeat: what stood open after this run's changes, in the same transaction."""
+    read, problems = uow.repo(MonitoringQueries), uow.repo(MonitoringProblems)
+    problems.record_snapshot(
+        Snapshot(
             taken_at=now,
-            orders_by_status=by_status,
-            late_orders=late,
-            notification_backlog=backlog,
-            telegram_backlog=queued,
-            open_problems=open_problems,
+            orders_by_status=uow.repo(StatusCounts).orders(excluding=_FINISHED),
+            late_orders=read.late_assemblies(now),
+            notification_backlog=read.notification_backlog(),
+            telegram_backlog=read.telegram_queue_size(),
+            open_problems=problems.count_open(),
         )
     )

@@ -17,14 +17,13 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 import structlog
-from sqlalchemy import delete, insert
 
 from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.kernel.clock import Clock
-from smbridge.kernel.database.tables import telegram_archive, telegram_outbox
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.monitoring.alerts import mark_announced, still_relevant
+from smbridge.monitoring.repository import MonitoringProblems
 from smbridge.telegram.bot_client import Outcome, SendAnswer, TelegramClient
 from smbridge.telegram.formatting import split_for_telegram, to_html
 from smbridge.telegram.limits import RateLimiter
@@ -104,10 +103,11 @@ class TelegramSender:
     def _send_one(self, message_id: int, run: _Pass) -> None:
         counts, held = run.counts, run.held
         with self._db.unit_of_work() as uow:
-            message = uow.repo(TelegramOutbox).get(message_id)
+            outbox, problems = uow.repo(TelegramOutbox), uow.repo(MonitoringProblems)
+            message = outbox.get(message_id)
             if message is None or message.status != MessageStatus.QUEUED.value:
                 return
-            if not still_relevant(uow.session.connection(), message):
+            if not still_relevant(problems, outbox, message):
                 self._archive(uow, message, MessageStatus.DROPPED, "stale alert")
                 counts.dropped += 1
                 return
@@ -130,7 +130,7 @@ class TelegramSender:
                 if not self._record(uow, message, answer, chat, run):
                     return
                 counts.parts += 1
-            mark_announced(uow.session.connection(), message, self._clock())
+            mark_announced(problems, message, self._clock())
             self._archive(uow, message, MessageStatus.SENT, None)
             counts.sent += 1
 
@@ -183,24 +183,7 @@ class TelegramSender:
         self, uow: UnitOfWork, message: OutgoingMessage, status: MessageStatus, error: str | None
     ) -> None:
         """Move the message out of the queue, in the same transaction as its last outcome."""
-        uow.session.execute(
-            insert(telegram_archive).values(
-                outbox_id=message.id,
-                chat_id=message.chat_id,
-                text=message.text,
-                store_id=message.store_id,
-                order_id=message.order_id,
-                status=status.value,
-                created_at=message.created_at,
-                archived_at=self._clock(),
-                attempts=message.attempts,
-                message_ids=[message.telegram_message_id] if message.telegram_message_id else [],
-                error=error,
-                problem_id=message.problem_id,
-            )
-        )
-        uow.session.expunge(message)
-        uow.session.execute(delete(telegram_outbox).where(telegram_outbox.c.id == message.id))
+        uow.repo(TelegramOutbox).archive(message, status, error, self._clock())
         uow.commit()
         log.info("telegram.archived", id=message.id, status=status.value, error=error)
 

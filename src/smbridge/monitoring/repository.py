@@ -1,0 +1,132 @@
+"""The problems monitoring has reported, and its periodic snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm import Session
+
+from smbridge.kernel.database.tables import monitoring_problems, monitoring_snapshots
+from smbridge.monitoring.rules import Finding
+
+P = monitoring_problems
+
+
+@dataclass(frozen=True)
+class OpenProblem:
+    """A problem reported and not resolved yet, as last told."""
+
+    id: int
+    rule: str
+    subject: str
+    chat_id: str | None
+    text: str
+    affected: int | None  # an incident's count when last told; None: one subject
+    first_seen_at: datetime
+    last_reported_at: datetime
+    reports: int
+
+
+@dataclass(frozen=True)
+class AlertState:
+    """What the Telegram sender needs to know of an alert's problem."""
+
+    resolved_at: datetime | None
+    announced_at: datetime | None  # when Telegram first took a message about it
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    taken_at: datetime
+    orders_by_status: dict[str, int]
+    late_orders: int
+    notification_backlog: int
+    telegram_backlog: int
+    open_problems: int
+
+
+class MonitoringProblems:
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def still_open(self) -> list[OpenProblem]:
+        rows = self._session.execute(
+            select(
+                P.c.id,
+                P.c.rule,
+                P.c.subject,
+                P.c.chat_id,
+                P.c.text,
+                P.c.affected,
+                P.c.first_seen_at,
+                P.c.last_reported_at,
+                P.c.reports,
+            ).where(P.c.resolved_at.is_(None))
+        )
+        return [OpenProblem(*row) for row in rows]
+
+    def count_open(self) -> int:
+        query = select(func.count()).select_from(P).where(P.c.resolved_at.is_(None))
+        return int(self._session.execute(query).scalar_one())
+
+    def report(self, finding: Finding, now: datetime) -> int:
+        """Record a new problem; its id."""
+        problem_id = self._session.execute(
+            insert(P)
+            .values(
+                rule=finding.rule,
+                subject=finding.subject,
+                chat_id=finding.chat_id,
+                text=finding.text,
+                affected=finding.count,
+                first_seen_at=now,
+                last_reported_at=now,
+                reports=1,
+            )
+            .returning(P.c.id)
+        ).scalar_one()
+        return int(problem_id)
+
+    def told_again(self, problem: OpenProblem, finding: Finding, now: datetime) -> None:
+        """Something more was said about an open problem: as it stands now."""
+        self._session.execute(
+            update(P)
+            .where(P.c.id == problem.id)
+            .values(
+                last_reported_at=now,
+                reports=problem.reports + 1,
+                text=finding.text,
+                affected=finding.count,
+            )
+        )
+
+    def resolve(self, problem_id: int, now: datetime) -> None:
+        self._session.execute(update(P).where(P.c.id == problem_id).values(resolved_at=now))
+
+    def alert_state(self, problem_id: int) -> AlertState | None:
+        row = self._session.execute(
+            select(P.c.resolved_at, P.c.announced_at).where(P.c.id == problem_id)
+        ).one_or_none()
+        return None if row is None else AlertState(row.resolved_at, row.announced_at)
+
+    def announced(self, problem_id: int, now: datetime) -> None:
+        """Telegram took a message about the problem (only the first time counts)."""
+        self._session.execute(
+            update(P)
+            .where(P.c.id == problem_id, P.c.announced_at.is_(None))
+            .values(announced_at=now)
+        )
+
+    def record_snapshot(self, snapshot: Snapshot) -> None:
+        self._session.execute(
+            insert(monitoring_snapshots).values(
+                taken_at=snapshot.taken_at,
+                orders_by_status=snapshot.orders_by_status,
+                late_orders=snapshot.late_orders,
+                notification_backlog=snapshot.notification_backlog,
+                telegram_backlog=snapshot.telegram_backlog,
+                open_problems=snapshot.open_problems,
+            )
+        )

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import typer
 
-from smbridge.emulators.telegram.app import emulate_telegram
 from smbridge.entrypoints.cli import admin, repair, start
 from smbridge.entrypoints.cli.nginx import nginx_app
 from smbridge.entrypoints.cli.picker_emulator import emulate_pickers
 from smbridge.entrypoints.cli.settings import settings_app
 from smbridge.entrypoints.cli.sm_emulator import emulate_sm
+from smbridge.entrypoints.cli.telegram_emulator import emulate_telegram
 
 app = typer.Typer(
     help="smbridge: SberMarket (Kuper) integration for the retailer.",

@@ -21,7 +21,8 @@ from rich.table import Table
 from tests.support.environment import free_port, throwaway_database, wait_until_up
 
 from smbridge.domain.telegram import OutgoingMessage
-from smbridge.emulators.telegram.app import TelegramEmulator, create_app
+from smbridge.emulators.telegram.app import create_app
+from smbridge.emulators.telegram.bot import TelegramEmulator
 from smbridge.kernel.clock import utc_now
 from smbridge.kernel.database import migrations
 from smbridge.kernel.database.unit_of_work import Database

@@ -15,7 +15,9 @@ from sqlalchemy import func, select
 
 from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import OutgoingMessage
-from smbridge.emulators.telegram.app import BotLimits, TelegramEmulator, create_app
+from smbridge.emulators.telegram.app import create_app
+from smbridge.emulators.telegram.bot import TelegramEmulator
+from smbridge.emulators.telegram.limits import BotLimits
 from smbridge.kernel.database.tables import telegram_archive, telegram_outbox
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.telegram.bot_client import TelegramClient

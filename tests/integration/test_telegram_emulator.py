@@ -17,13 +17,11 @@ import uvicorn
 from starlette.testclient import TestClient
 from typer.testing import CliRunner
 
-from smbridge.emulators.telegram.app import (
-    BotLimits,
-    TelegramEmulator,
-    create_app,
-    emulate_telegram,
-    visible_text,
-)
+from smbridge.emulators.telegram.app import create_app
+from smbridge.emulators.telegram.bot import TelegramEmulator
+from smbridge.emulators.telegram.html import visible_text
+from smbridge.emulators.telegram.limits import BotLimits
+from smbridge.entrypoints.cli.telegram_emulator import emulate_telegram
 
 TOKEN = "123:test"
 SEND = f"/bot{TOKEN}/sendMessage"

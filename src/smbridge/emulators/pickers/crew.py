@@ -14,6 +14,7 @@ import ssl
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -116,10 +117,10 @@ class PickerTeam:
             threading.Thread(
                 target=self._work,
                 daemon=True,
-                name=f"picker-{pid}",
-                args=(pid, self._api_urls[i % len(self._api_urls)]),
+                name=f"picker-{picker_id}",
+                args=(picker_id, self._api_urls[index % len(self._api_urls)]),
             )
-            for i, pid in enumerate(self._picker_ids)
+            for index, picker_id in enumerate(self._picker_ids)
         ]
         self._open_shifts(board)
         for thread in threads:
@@ -128,8 +129,8 @@ class PickerTeam:
             self._look_at_board(board)
         for thread in threads:
             thread.join(timeout=30)
-        for pid in self._picker_ids:
-            _quietly(board.call, "closeShift", pickerId=pid)
+        for picker_id in self._picker_ids:
+            _quietly(board.call, "closeShift", pickerId=picker_id)
         board.close()
 
     def _open_shifts(self, board: AssemblyApi) -> None:
@@ -263,7 +264,7 @@ class PickerTeam:
                 log.warning("pickers.refused", status=refused.status, code=refused.code)
 
 
-def _quietly(call: Any, *args: Any, **kwargs: Any) -> None:
+def _quietly(call: Callable[..., object], *args: Any, **kwargs: Any) -> None:
     try:
         call(*args, **kwargs)
     except (ApiRefused, httpx.HTTPError) as exc:

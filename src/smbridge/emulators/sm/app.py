@@ -13,7 +13,7 @@ import random
 import secrets
 import time
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -121,7 +121,7 @@ class Marketplace:
     def _apply(
         self, order: MarketOrder, kind: str, payload: dict[str, Any], generation: str
     ) -> tuple[int, dict[str, Any]]:
-        seen = [t for t, _ in order.received]
+        seen = [received for received, _ in order.received]
         if kind in seen:
             self.report.already_processed += 1
             return 202, {"status": "already processed"}
@@ -133,7 +133,7 @@ class Marketplace:
             raise Refused(f"{kind} after delivery")
         if kind in ORDERED_TYPES:
             rank = ORDERED_TYPES.index(kind)
-            if any(ORDERED_TYPES.index(t) > rank for t in seen if t in ORDERED_TYPES):
+            if any(ORDERED_TYPES.index(later) > rank for later in seen if later in ORDERED_TYPES):
                 raise Refused(f"{kind} out of order after {seen[-1]}")
         order.received.append((kind, time.time()))
         self.report.notifications[kind] += 1
@@ -171,15 +171,15 @@ class Marketplace:
     # -- orders and webhooks to smbridge ---------------------------------------------------
 
     async def generate(self) -> None:
-        for n in itertools.count(1):
-            if self.config.orders and n > self.config.orders:
+        for serial in itertools.count(1):
+            if self.config.orders and serial > self.config.orders:
                 return
-            self._spawn(self._life_of_an_order(n))
+            self._spawn(self._life_of_an_order(serial))
             await asyncio.sleep(1 / self.config.rate)
 
-    async def _life_of_an_order(self, n: int) -> None:
-        sm_id = f"H{int(time.time()) % 10**6:06d}{n:05d}"
-        store = self.config.stores[n % len(self.config.stores)]
+    async def _life_of_an_order(self, serial: int) -> None:
+        sm_id = f"H{int(time.time()) % 10**6:06d}{serial:05d}"
+        store = self.config.stores[serial % len(self.config.stores)]
         payload = baskets.order(sm_id, store, datetime.now(UTC), self.rng)
         order = MarketOrder(
             sm_id,
@@ -275,7 +275,7 @@ class Marketplace:
     async def _pause(self, real_world_seconds: float) -> None:
         await asyncio.sleep(real_world_seconds / self.config.speed)
 
-    def _spawn(self, work: Any) -> None:
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.get_running_loop().create_task(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -283,19 +283,19 @@ class Marketplace:
     # -- what it saw ------------------------------------------------------------------------
 
     def summary(self) -> dict[str, Any]:
-        states = Counter(o.state for o in self.orders.values())
-        r = self.report
+        states = Counter(order.state for order in self.orders.values())
+        report = self.report
         return {
-            "orders": {"generated": r.generated, **dict(states)},
-            "webhooks": dict(r.webhooks),
-            "webhookRetries": r.webhook_retries,
-            "notifications": dict(r.notifications),
-            "generations": dict(r.generations),
-            "accepted": r.accepted,
-            "alreadyProcessed": r.already_processed,
-            "afterCancellation": r.after_cancellation,
-            "rejected": len(r.rejected),
-            "rejections": r.rejected[:100],
+            "orders": {"generated": report.generated, **dict(states)},
+            "webhooks": dict(report.webhooks),
+            "webhookRetries": report.webhook_retries,
+            "notifications": dict(report.notifications),
+            "generations": dict(report.generations),
+            "accepted": report.accepted,
+            "alreadyProcessed": report.already_processed,
+            "afterCancellation": report.after_cancellation,
+            "rejected": len(report.rejected),
+            "rejections": report.rejected[:100],
         }
 
     def order_view(self, sm_id: str) -> dict[str, Any] | None:
@@ -306,7 +306,7 @@ class Marketplace:
             "smOrderId": sm_id,
             "number": order.number,
             "state": order.state,
-            "notifications": [{"type": t, "receivedAt": at} for t, at in order.received],
+            "notifications": [{"type": kind, "receivedAt": at} for kind, at in order.received],
         }
 
 

@@ -52,12 +52,12 @@ def check_final_contents(payload: dict[str, Any], weighed: set[str]) -> None:
     if not isinstance(positions, list) or not positions:
         raise Refused("order.positions: the final contents are required")
     ids = {p.get("id") for p in positions if isinstance(p, dict)}
-    for n, position in enumerate(positions):
-        _check_position(n, position, weighed, ids)
+    for index, position in enumerate(positions):
+        _check_position(index, position, weighed, ids)
 
 
-def _check_position(n: int, position: object, weighed: set[str], ids: set[object]) -> None:
-    where = f"order.positions[{n}]"
+def _check_position(index: int, position: object, weighed: set[str], ids: set[object]) -> None:
+    where = f"order.positions[{index}]"
     if not isinstance(position, dict) or not isinstance(position.get("id"), str):
         raise Refused(f"{where}.id (string) is required")
     quantity = position.get("quantity")
@@ -70,7 +70,7 @@ def _check_position(n: int, position: object, weighed: set[str], ids: set[object
         raise Refused(f"{where}.weight must be a string of grams")
     codes = position.get("markingCode", [])
     if not isinstance(codes, list) or not all(
-        isinstance(c, dict) and isinstance(c.get("value"), str) for c in codes
+        isinstance(code, dict) and isinstance(code.get("value"), str) for code in codes
     ):
         raise Refused(f'{where}.markingCode must be [{{"value": str}}]')
     replaced_by = position.get("replacedByID")

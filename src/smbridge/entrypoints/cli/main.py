@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import typer
 
-from smbridge.emulators.telegram.app import emulate_telegram
-from smbridge.entrypoints.cli import admin, repair, start
+from smbridge.entrypoints.cli import admin, start
+from smbridge.entrypoints.cli.events import events_app
+from smbridge.entrypoints.cli.jobs import jobs_app
 from smbridge.entrypoints.cli.nginx import nginx_app
+from smbridge.entrypoints.cli.notifications import notifications_app
+from smbridge.entrypoints.cli.orders import orders_app
 from smbridge.entrypoints.cli.picker_emulator import emulate_pickers
 from smbridge.entrypoints.cli.settings import settings_app
 from smbridge.entrypoints.cli.sm_emulator import emulate_sm
+from smbridge.entrypoints.cli.telegram_emulator import emulate_telegram
 
 app = typer.Typer(
     help="smbridge: SberMarket (Kuper) integration for the retailer.",
@@ -29,10 +33,10 @@ app.add_typer(admin.stores_app, name="stores")
 app.add_typer(admin.pickers_app, name="pickers")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(admin.chats_app, name="chats")
-app.add_typer(repair.events_app, name="events")
-app.add_typer(repair.notifications_app, name="notifications")
-app.add_typer(repair.orders_app, name="orders")
-app.add_typer(repair.jobs_app, name="jobs")
+app.add_typer(events_app, name="events")
+app.add_typer(notifications_app, name="notifications")
+app.add_typer(orders_app, name="orders")
+app.add_typer(jobs_app, name="jobs")
 app.add_typer(nginx_app, name="nginx")
 app.add_typer(settings_app, name="settings")
 

@@ -29,7 +29,7 @@ from smbridge.kernel.database.tables import (
     telegram_outbox,
     webhook_journal,
 )
-from smbridge.settings import Settings
+from smbridge.monitoring.settings import MonitoringSettings
 from smbridge.telegram.messages import examples
 
 S = OrderStatus
@@ -51,7 +51,7 @@ class Look:
 
     db: Connection
     now: datetime
-    settings: Settings
+    settings: MonitoringSettings
     operations: str | None
     store_chats: dict[int, str | None]
     picker_chats: dict[int, str | None]

@@ -56,7 +56,7 @@ def test_every_group_starts_at_an_existing_setting() -> None:
     names = list(Settings.model_fields)
     starts = [field for field, _ in GROUPS]
     assert all(field in names for field in starts), "a group names a setting that is gone"
-    assert starts == sorted(starts, key=names.index), "groups out of config.py's order"
+    assert starts == sorted(starts, key=names.index), "groups out of the settings' order"
 
 
 def test_secrets_are_left_empty(output: str) -> None:

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
 from smbridge import __version__
-from smbridge.assembly.service import AssemblyPolicy
+from smbridge.assembly.factory import assembly_policy
 from smbridge.assembly.views import assembly_router, install_envelope_errors
 from smbridge.erp.views import ERP_TOKEN, erp_router
 from smbridge.kernel.clock import Clock, utc_now
@@ -54,7 +54,7 @@ def create_assembly_app(settings: Settings, db: Database | None = None, *, clock
     install_error_handlers(app)
     install_request_id(app)
     install_envelope_errors(app)
-    policy = AssemblyPolicy(notify_assembled=settings.notify_assembled)
+    policy = assembly_policy(settings)
     limit = settings.api_max_body_bytes
     app.include_router(
         assembly_router(database, policy, sender, executor, clock=clock, max_body_bytes=limit)

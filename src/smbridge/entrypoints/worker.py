@@ -23,7 +23,7 @@ import structlog
 import uvicorn
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
-from smbridge.settings import Settings
+from smbridge.entrypoints.settings import WorkerSettings
 
 log = structlog.get_logger(__name__)
 
@@ -111,7 +111,7 @@ def _address(client: tuple[str, int] | None) -> str | None:
 
 
 def worker_config(
-    app: Callable[..., Any], settings: Settings, host: str, port: int, factory: bool = False
+    app: Callable[..., Any], settings: WorkerSettings, host: str, port: int, factory: bool = False
 ) -> uvicorn.Config:
     """The uvicorn configuration of one worker process (``smbridge serve`` and tests)."""
     return uvicorn.Config(

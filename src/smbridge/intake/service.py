@@ -22,6 +22,7 @@ from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
 from smbridge.intake import acceptance
 from smbridge.intake.repository import JournalRepository
 from smbridge.intake.schemas import InboundWebhook, parse_webhook
+from smbridge.intake.settings import IntakeSettings, WebhookReplaySettings
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.errors import (
     DatabaseUnavailable,
@@ -32,7 +33,6 @@ from smbridge.kernel.database.errors import (
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.notifications.outbox import NotificationOutbox
 from smbridge.orders.repository import OrderRepository, StoreRepository
-from smbridge.settings import Settings
 from smbridge.telegram import messages
 from smbridge.telegram.outbox import TelegramOutbox
 
@@ -52,7 +52,7 @@ class IntakePolicy:
     store_wait: timedelta = timedelta(minutes=30)  # an unmapped store's order waits this long
 
 
-def intake_policy(settings: Settings) -> IntakePolicy:
+def intake_policy(settings: IntakeSettings) -> IntakePolicy:
     return IntakePolicy(
         order_number_prefix=settings.order_number_prefix,
         default_lead=timedelta(minutes=settings.default_assembly_lead_minutes),
@@ -72,7 +72,7 @@ class AutoReplay:
     first_delay: timedelta = timedelta(seconds=30)  # doubles after each try
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> AutoReplay:
+    def from_settings(cls, settings: WebhookReplaySettings) -> AutoReplay:
         return cls(
             settings.webhook_replay_attempts,
             timedelta(seconds=settings.webhook_replay_first_seconds),

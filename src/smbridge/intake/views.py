@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 
 from smbridge.intake.schemas import BadWebhook, HookAnswer, parse_webhook, webhook_body_schema
 from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.intake.settings import HookAuthMode, IntakeSettings
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.kernel.http import (
@@ -20,14 +21,15 @@ from smbridge.kernel.http import (
     error_responses,
     read_limited,
 )
-from smbridge.settings import HookAuthMode, Settings
 
 HOOK_PATH = "/sbermarket/orders/hook"
 # SM authenticates with a Client-Token, or with HTTP Basic in some setups (a setting).
 HOOK_SECURITY = {**CLIENT_TOKEN, "HTTPBasic": {"type": "http", "scheme": "basic"}}
 
 
-def hook_router(settings: Settings, db: Database, policy: IntakePolicy, clock: Clock) -> APIRouter:
+def hook_router(
+    settings: IntakeSettings, db: Database, policy: IntakePolicy, clock: Clock
+) -> APIRouter:
     router = APIRouter()
     authorize = _authorizer(settings)
 
@@ -64,7 +66,7 @@ def hook_router(settings: Settings, db: Database, policy: IntakePolicy, clock: C
     return router
 
 
-def _authorizer(settings: Settings) -> _Authorizer:
+def _authorizer(settings: IntakeSettings) -> _Authorizer:
     if settings.hook_auth_mode is HookAuthMode.BASIC:
         return _BasicAuth(settings)
     return _TokenAuth(settings)
@@ -80,7 +82,7 @@ class _Authorizer:
 
 
 class _TokenAuth(_Authorizer):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IntakeSettings) -> None:
         tokens = (settings.hook_token, settings.hook_token_previous)
         self._tokens = [t.get_secret_value().encode() for t in tokens if t.get_secret_value()]
 
@@ -92,7 +94,7 @@ class _TokenAuth(_Authorizer):
 
 
 class _BasicAuth(_Authorizer):
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: IntakeSettings) -> None:
         self._user = settings.hook_basic_user.encode()
         self._password = settings.hook_basic_password.get_secret_value().encode()
 

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from smbridge.domain.webhook import JournalStatus
 from smbridge.monitoring.queries import Chats, Incident, MonitoringQueries
-from smbridge.settings import Settings
+from smbridge.monitoring.settings import MonitoringSettings
 from smbridge.telegram.messages import examples
 
 
@@ -38,7 +38,7 @@ class RuleInputs:
 
     read: MonitoringQueries
     now: datetime
-    settings: Settings
+    settings: MonitoringSettings
     operations: str | None
     chats: Chats
     timezone: str

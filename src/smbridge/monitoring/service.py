@@ -19,7 +19,7 @@ from smbridge.metrics.queries import StatusCounts
 from smbridge.monitoring.queries import MonitoringQueries
 from smbridge.monitoring.repository import MonitoringProblems, OpenProblem, Snapshot
 from smbridge.monitoring.rules import RULES, Finding, RuleInputs
-from smbridge.settings import Settings
+from smbridge.monitoring.settings import MonitoringSettings
 from smbridge.telegram import messages
 from smbridge.telegram.outbox import TelegramOutbox
 
@@ -33,14 +33,14 @@ class _Intervals:
     update: timedelta
 
     @classmethod
-    def of(cls, settings: Settings) -> _Intervals:
+    def of(cls, settings: MonitoringSettings) -> _Intervals:
         return cls(
             timedelta(minutes=settings.monitor_remind_minutes),
             timedelta(minutes=settings.monitor_incident_update_minutes),
         )
 
 
-def run_monitoring(db: Database, settings: Settings, now: datetime) -> dict[str, Any]:
+def run_monitoring(db: Database, settings: MonitoringSettings, now: datetime) -> dict[str, Any]:
     findings = _look(db, settings, now)
     intervals = _Intervals.of(settings)
     counts = {"found": len(findings), "reported": 0, "updated": 0, "reminded": 0, "resolved": 0}
@@ -76,7 +76,9 @@ def _follow_up(
     return None
 
 
-def _look(db: Database, settings: Settings, now: datetime) -> dict[tuple[str, str], Finding]:
+def _look(
+    db: Database, settings: MonitoringSettings, now: datetime
+) -> dict[tuple[str, str], Finding]:
     with db.unit_of_work(read_only=True) as uow:
         read = uow.repo(MonitoringQueries)
         inputs = RuleInputs(

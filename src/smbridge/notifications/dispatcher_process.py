@@ -10,12 +10,12 @@ import structlog
 from smbridge.kernel.clock import utc_now
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.notifications.factory import dispatcher
-from smbridge.settings import Settings
+from smbridge.notifications.settings import NotificationSettings
 
 log = structlog.get_logger(__name__)
 
 
-def run_dispatcher(settings: Settings, db: Database, stop: threading.Event) -> None:
+def run_dispatcher(settings: NotificationSettings, db: Database, stop: threading.Event) -> None:
     """Send whatever is due; when nothing is, look again after the poll interval."""
     worker = dispatcher(settings, db, utc_now)
     if worker is None:

@@ -9,11 +9,11 @@ from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.notifications.dispatcher import Dispatcher, DispatchPolicy
 from smbridge.notifications.link import LinkPolicy
+from smbridge.notifications.settings import NotificationSettings
 from smbridge.notifications.sm_client import SmApiConfig, SmClient
-from smbridge.settings import Settings
 
 
-def sm_client(settings: Settings) -> SmClient | None:
+def sm_client(settings: NotificationSettings) -> SmClient | None:
     """None while SM's address is not configured: notifications then wait in the outbox."""
     if not settings.sm_base_url:
         return None
@@ -32,7 +32,7 @@ def sm_client(settings: Settings) -> SmClient | None:
     )
 
 
-def dispatch_policy(settings: Settings) -> DispatchPolicy:
+def dispatch_policy(settings: NotificationSettings) -> DispatchPolicy:
     return DispatchPolicy(
         retry=RetryPolicy(
             first_delay=timedelta(seconds=settings.dispatch_first_retry_seconds),
@@ -49,6 +49,6 @@ def dispatch_policy(settings: Settings) -> DispatchPolicy:
     )
 
 
-def dispatcher(settings: Settings, db: Database, clock: Clock) -> Dispatcher | None:
+def dispatcher(settings: NotificationSettings, db: Database, clock: Clock) -> Dispatcher | None:
     client = sm_client(settings)
     return None if client is None else Dispatcher(db, client, dispatch_policy(settings), clock)

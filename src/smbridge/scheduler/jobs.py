@@ -1,4 +1,4 @@
-"""The periodic jobs of SPEC.md, built from settings."""
+"""The periodic jobs of SPEC.md: each feature's job at the interval its section sets."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from smbridge.assembly.factory import idempotency_retention
 from smbridge.assembly.service import purge_idempotency_keys
 from smbridge.intake.acceptance import settle_waiting
 from smbridge.intake.service import AutoReplay, intake_policy, replay_due_failures
@@ -15,9 +16,7 @@ from smbridge.monitoring.service import run_monitoring
 from smbridge.sales.service import create_documents, write_export_files
 from smbridge.scheduler.runner import Job, JobContext
 from smbridge.settings import Settings
-from smbridge.telegram.bot_client import TelegramClient
-from smbridge.telegram.limits import RateLimiter, TelegramLimits
-from smbridge.telegram.sender import SenderPolicy, TelegramSender
+from smbridge.telegram.factory import telegram_sender
 
 TELEGRAM, MONITORING, SALES = "telegram_sender", "monitoring", "sales_documents"
 WEBHOOK_REPLAY = "webhook_replay"
@@ -52,31 +51,15 @@ def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
 
 
 def _telegram_job(settings: Settings, db: Database, clock: Clock) -> Any:
-    token = settings.telegram_bot_token.get_secret_value()
-    if not token:
+    # One sender, so one rate limiter, for the scheduler's life: Telegram's windows span runs.
+    sender = telegram_sender(settings, db, clock)
+    if sender is None:
         return lambda _ctx: {"skipped": 1}  # no bot yet: messages wait in the queue
-    # One limiter for the scheduler's life: Telegram's windows span runs.
-    sender = TelegramSender(
-        db,
-        TelegramClient(settings.telegram_api_url, token),
-        RateLimiter(
-            TelegramLimits(
-                settings.telegram_per_second,
-                settings.telegram_private_per_second,
-                settings.telegram_group_per_minute,
-            )
-        ),
-        SenderPolicy(
-            operations_chat_id=settings.operations_chat_id or None,
-            budget=timedelta(seconds=max(1.0, settings.job_telegram_seconds - 2)),
-        ),
-        clock=clock,
-    )
     return lambda _ctx: sender.run().as_dict()
 
 
 def _housekeeping(ctx: JobContext) -> dict[str, Any]:
-    retention = timedelta(hours=ctx.settings.idempotency_retention_hours)
+    retention = idempotency_retention(ctx.settings)
     return {"idempotency_keys_purged": purge_idempotency_keys(ctx.db, ctx.now, retention)}
 
 

@@ -15,7 +15,8 @@ import typer
 from pydantic import SecretStr
 from pydantic.fields import FieldInfo
 
-from smbridge.settings import Settings
+from smbridge.kernel.settings import SettingsSection
+from smbridge.settings import Settings, declaring_section
 
 settings_app = typer.Typer(
     help="The settings: environment variables SMBRIDGE_* (or a .env file).",
@@ -26,18 +27,17 @@ PREFIX = str(Settings.model_config.get("env_prefix", ""))
 REGENERATE = "smbridge settings env-file > deploy/smbridge.env"
 WIDTH = 100
 
-#: The groups of config.py, each named by its first field. A field belongs to the last group
-#: started before it (fields keep config.py's order), so a new setting lands in its group.
-GROUPS: tuple[tuple[str, str], ...] = (
-    ("database_url", "Database"),
-    ("hook_auth_mode", "Hook service: SM's order webhooks (SM -> us)"),
-    ("order_number_prefix", "Orders and the operations chat"),
-    ("sm_api_generation", "Notifications to SM (SM-API.md section 2)"),
-    ("telegram_api_url", "Scheduled procedures: Telegram sender, monitoring, sales documents"),
-    ("worker_host", "Worker pools on this machine (systemd units and `smbridge run`)"),
-    ("nginx_server_name", "nginx, the single entry point (`smbridge nginx render`)"),
-    ("log_level", "Logging"),
-)
+
+def _groups() -> tuple[tuple[str, str], ...]:
+    """Each section's heading, named by its first field (sections list their fields together)."""
+    firsts: dict[type[SettingsSection], str] = {}
+    for name in Settings.model_fields:
+        firsts.setdefault(declaring_section(name), name)
+    return tuple((name, section.heading) for section, name in firsts.items())
+
+
+#: The groups of the file: one per settings section, in the order of ``Settings``' fields.
+GROUPS: tuple[tuple[str, str], ...] = _groups()
 
 HEADER = f"""\
 # smbridge: every setting, its meaning and its default.
@@ -72,8 +72,8 @@ def render_env_file() -> str:
 
 
 def _entry(name: str, field: FieldInfo) -> str:
-    if not field.description:  # config.py is the one place that says what a setting means
-        raise ValueError(f"setting {name} has no description in config.py")
+    if not field.description:  # its section is the one place that says what a setting means
+        raise ValueError(f"setting {name} has no description in its settings section")
     description = field.description
     value = _value(name, field)
     shown = value if value and field.annotation is not SecretStr else "empty"

@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from smbridge.settings import Settings
+from smbridge.kernel.database.settings import DatabaseSettings
 
 #: Execution option marking a read-only transaction (SQLite then takes no write lock).
 READ_ONLY = "smbridge_read_only"
@@ -31,7 +31,7 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_db_engine(settings: Settings) -> Engine:
+def create_db_engine(settings: DatabaseSettings) -> Engine:
     url = normalize_url(settings.database_url)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings.sqlite_busy_timeout_ms)

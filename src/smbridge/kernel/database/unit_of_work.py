@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from smbridge.kernel.database.engine import READ_ONLY, create_db_engine, is_sqlite
 from smbridge.kernel.database.errors import translate
+from smbridge.kernel.database.settings import DatabaseSettings
 from smbridge.kernel.database.tables import start_mappers
-from smbridge.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -46,7 +46,7 @@ class Database:
         self.write_lock: threading.Lock | None = threading.Lock() if is_sqlite(engine) else None
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> Database:
+    def from_settings(cls, settings: DatabaseSettings) -> Database:
         return cls(create_db_engine(settings))
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:

@@ -1,0 +1,23 @@
+"""The scheduler's settings section (how often each job runs is its feature's setting)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import Field
+
+from smbridge.kernel.settings import SettingsSection
+
+
+class SchedulerSettings(SettingsSection):
+    heading: ClassVar[str] = "Scheduler"
+
+    job_lease_seconds: float = Field(
+        default=60,
+        gt=0,
+        description=(
+            "a scheduler's lease on a job run, renewed while it runs; it "
+            "expires if its holder dies, and another scheduler may run "
+            "the job"
+        ),
+    )

@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from smbridge.domain.assembly import AssemblyError
 from smbridge.domain.notification import DeliveryState
-from smbridge.domain.order import AssemblyError
 from smbridge.domain.webhook import JournalStatus
 from smbridge.entrypoints.cli.context import console, database
 from smbridge.intake.repository import JournalRepository

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from smbridge.domain import notification
+from smbridge.domain.assembly import Substitute
 from smbridge.domain.notification import Notification, NotificationType
-from smbridge.domain.order import Substitute
 from smbridge.domain.store import Store
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.notifications.outbox import NotificationOutbox

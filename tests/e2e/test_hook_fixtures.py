@@ -161,26 +161,34 @@ def test_order_created_stores_the_order_and_answers_with_our_number(
     assert body["expectedAssemblyTime"] == "2026-11-29T09:45:00+03:00"
 
     assert (order.number, order.store_id, order.status) == ("SM00000001", store.id, "new")
-    assert (order.sm_uuid, order.sm_state, order.payment_state) == (
+    assert (order.header.sm_uuid, order.header.sm_state, order.header.payment_state) == (
         "6f1c2a9e-58b4-4c1e-9d0a-3b7f2e8c1a55",
         "new",
         "not_paid",
     )
     assert (order.customer_name, order.customer_phone) == ("Иван Петров", "+79991111111")
-    assert order.address["apartment"] == "45"
-    assert order.comment == "Позвоните за 10 минут, домофон 45"
-    assert (order.delivery_from, order.delivery_to) == (
+    assert order.header.address["apartment"] == "45"
+    assert order.header.comment == "Позвоните за 10 минут, домофон 45"
+    assert (order.header.delivery_from, order.header.delivery_to) == (
         datetime(2026, 11, 29, 7, 0, tzinfo=UTC),
         datetime(2026, 11, 29, 8, 0, tzinfo=UTC),
     )
-    assert order.complete_before == datetime(2026, 11, 29, 6, 45, tzinfo=UTC)
-    assert (order.is_planned, order.shipment_method, order.replacement_policy) == (
+    assert order.header.complete_before == datetime(2026, 11, 29, 6, 45, tzinfo=UTC)
+    assert (
+        order.header.is_planned,
+        order.header.shipment_method,
+        order.header.replacement_policy,
+    ) == (
         True,
         "by_courier",
         "call_or_replace",
     )
-    assert order.payment_methods == ["card_online", "sber_spasibo"]
-    money = (order.total_price, order.discount_total_price, order.delivery_cost)
+    assert order.header.payment_methods == ["card_online", "sber_spasibo"]
+    money = (
+        order.header.total_price,
+        order.header.discount_total_price,
+        order.header.delivery_cost,
+    )
     assert [str(m) for m in money] == ["1079.10", "1027.64", "99.00"]
 
     lines = [
@@ -252,12 +260,16 @@ def test_a_legal_entity_keeps_its_details(client: TestClient, db: Database, stor
     assert (status, body["number"]) == (200, "SM00000001")
     order = stored_order(db, LEGAL_ORDER)
     assert order.customer_name == "ООО «Ромашка»"
-    assert (order.customer["inn"], order.customer["kpp"], order.customer["legalAddress"]) == (
+    assert (
+        order.header.customer["inn"],
+        order.header.customer["kpp"],
+        order.header.customer["legalAddress"],
+    ) == (
         "7701234567",
         "770101001",
         "Москва, ул. Тверская, д. 10, офис 5",
     )
-    assert order.payment_methods == ["invoice"]
+    assert order.header.payment_methods == ["invoice"]
     assert len(order.positions) == 5
 
 
@@ -287,8 +299,11 @@ def test_order_updated_merges_the_new_basket_of_a_new_order(
         "100502": (5, "0", "64.00"),  # taken out by the customer: kept at zero
         "100513": (6, "2", "199.80"),  # added
     }
-    assert (str(order.total_price), str(order.discount_total_price)) == ("1304.80", "1243.34")
-    assert order.comment == "Добавил шоколад"
+    assert (str(order.header.total_price), str(order.header.discount_total_price)) == (
+        "1304.80",
+        "1243.34",
+    )
+    assert order.header.comment == "Добавил шоколад"
     assert (order.status, order.changed_by_customer) == ("new", False)
     assert outbox_rows(db) == []  # nobody works on it yet: nobody to warn
     assert statuses(db) == [("order.created", "applied"), ("order.updated", "applied")]
@@ -315,8 +330,8 @@ def test_a_change_during_assembly_is_merged_flagged_and_the_store_warned(
     bananas = next(p for p in order.positions if p.sku == "100505")
     assert (bananas.picked_quantity, bananas.picked_weight_grams) == (Decimal(1), Decimal(1310))
     if name == "order.changed":  # the older spelling moved the window one hour later
-        assert order.delivery_from == datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
-        assert order.comment == "Позвоните за 10 минут, домофон 45"
+        assert order.header.delivery_from == datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+        assert order.header.comment == "Позвоните за 10 минут, домофон 45"
     else:
         assert {p.sku for p in order.positions} >= {"100513"}
 
@@ -340,7 +355,7 @@ def test_a_change_after_the_final_contents_went_to_sm_is_not_applied(
     order = stored_order(db)
     assert order.changed_by_customer
     assert "100513" not in {p.sku for p in order.positions}  # the basket was not touched
-    assert order.comment == "Позвоните за 10 минут, домофон 45"
+    assert order.header.comment == "Позвоните за 10 минут, домофон 45"
     assert journal_rows(db)[-1]["status"] == "ignored"
     (message,) = outbox_rows(db)
     assert message["chat_id"] == STORE_CHAT
@@ -354,7 +369,7 @@ def test_order_paid_records_the_amount(client: TestClient, db: Database, store: 
     created(client)
     assert post(client, "order.paid") == (200, {"status": "ok"})
     order = stored_order(db)
-    assert (str(order.paid_amount), order.payment_state) == ("1004.37", "paid")
+    assert (str(order.paid_amount), order.header.payment_state) == ("1004.37", "paid")
     assert order.paid_at is not None
     assert order.status == "new"  # payment is a fact, not a step of the picking flow
     assert statuses(db)[-1] == ("order.paid", "applied")
@@ -516,7 +531,7 @@ def test_events_before_their_order_wait_for_it(
     created(client)
     order = stored_order(db)
     assert str(order.paid_amount) == "1004.37"
-    assert order.payment_state == "paid"
+    assert order.header.payment_state == "paid"
     assert order.courier_assigned_at is not None
     # The facts keep the time SM told us about them, not the time they were applied.
     assert order.paid_at == parked[0]["received_at"]

@@ -140,7 +140,7 @@ def test_every_fixture_gets_its_answer_from_a_real_worker(worker: Worker, db: Da
     order = stored_order(db)
     assert (order.number, order.status) == ("SM00000001", "delivered")
     assert order.paid_amount == Decimal("1004.37")
-    assert order.delivery_from == datetime.fromisoformat("2026-11-29T11:00:00+03:00")
+    assert order.header.delivery_from == datetime.fromisoformat("2026-11-29T11:00:00+03:00")
     assert None not in (
         order.courier_assigned_at,
         order.courier_arrived_at,
@@ -148,7 +148,7 @@ def test_every_fixture_gets_its_answer_from_a_real_worker(worker: Worker, db: Da
         order.delivered_at,
     )
     assert (order.cancelled_at, order.cancel_reason) == (None, None)
-    assert stored_order(db, LEGAL_ORDER).customer["inn"] == "7701234567"
+    assert stored_order(db, LEGAL_ORDER).header.customer["inn"] == "7701234567"
 
     with db.engine.connect() as c:
         journal = c.execute(

@@ -111,7 +111,7 @@ def test_order_created_again_with_another_body_answers_the_same_number(db: Datab
     second = send(db, "order.created", comment="другой комментарий")
     assert second.body == first.body
     assert count(db, orders) == 1
-    assert the_order(db).comment == "Позвоните за 10 минут"
+    assert the_order(db).header.comment == "Позвоните за 10 минут"
 
 
 def test_a_failed_event_is_replayed_after_its_cause_is_fixed(db: Database) -> None:
@@ -285,4 +285,4 @@ def test_webhooks_and_pickers_changing_one_order_at_once_never_fail(db: Database
         t.join(timeout=120)
     assert errors == []
     assert [s for _, s, _ in journal(db)].count("failed") == 0
-    assert the_order(db).comment == "правка 29"
+    assert the_order(db).header.comment == "правка 29"

@@ -20,7 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
-from smbridge.domain.notification import Notification
+from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
 from smbridge.entrypoints.supervisor import stop_processes
@@ -189,7 +189,7 @@ def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Se
                     type="order.in_work",
                     payload={},
                     created_at=t0,
-                    state="sending",
+                    state=DeliveryState.SENDING,
                     lease_owner="dispatcher-elsewhere",
                     lease_until=t0 + timedelta(minutes=5),
                 )

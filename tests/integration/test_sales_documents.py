@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from starlette.testclient import TestClient
 
 from smbridge.domain import sales
-from smbridge.domain.order import Substitute
+from smbridge.domain.assembly import Substitute
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.intake.schemas import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook

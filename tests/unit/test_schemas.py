@@ -39,19 +39,24 @@ def test_a_complete_order_created() -> None:
     )
     data = hook.data
     assert data is not None
-    assert (data.sm_order_id, data.sm_store_id, data.sm_uuid) == (
+    assert (data.sm_order_id, data.sm_store_id, data.header.sm_uuid) == (
         "H1234567890",
         "101",
         "uuid-H1234567890",
     )
-    assert data.customer == {"name": "Иван Петров", "phone": PHONE}
-    assert data.delivery_from == datetime(2026, 11, 29, 10, 0, tzinfo=timezone(timedelta(hours=3)))
-    assert data.delivery_from is not None
-    assert data.delivery_from.utcoffset() == timedelta(hours=3)
-    assert (data.is_planned, data.payment_methods) == (True, ("card_online",))
-    assert (data.total_price, data.discount_total_price) == (Decimal("328.55"), Decimal("308.55"))
-    assert data.positions is not None
-    assert [p.sku for p in data.positions] == ["100500", "200300"]
+    assert data.header.customer == {"name": "Иван Петров", "phone": PHONE}
+    assert data.header.delivery_from == datetime(
+        2026, 11, 29, 10, 0, tzinfo=timezone(timedelta(hours=3))
+    )
+    assert data.header.delivery_from is not None
+    assert data.header.delivery_from.utcoffset() == timedelta(hours=3)
+    assert (data.header.is_planned, data.header.payment_methods) == (True, ("card_online",))
+    assert (data.header.total_price, data.header.discount_total_price) == (
+        Decimal("328.55"),
+        Decimal("308.55"),
+    )
+    assert data.lines is not None
+    assert [p.sku for p in data.lines] == ["100500", "200300"]
 
 
 def test_money_and_weights_are_exact_decimals() -> None:
@@ -61,16 +66,16 @@ def test_money_and_weights_are_exact_decimals() -> None:
     )
     hook = parse_webhook(envelope("order.created", payload))
     assert hook.data is not None
-    assert hook.data.positions is not None
-    first, second = hook.data.positions
+    assert hook.data.lines is not None
+    first, second = hook.data.lines
     assert (first.price, first.quantity) == (Decimal("0.10"), Decimal("1.5"))
     assert str(first.price) == "0.10"  # the trailing zero is kept: exact, not a float
     assert type(first.quantity) is Decimal
     assert second.weight_grams == Decimal("1250.5")
     assert type(second.weight_grams) is Decimal
     assert (second.total_price, second.original_quantity) == (Decimal("148.75"), Decimal(1))
-    assert hook.data.discount_total_price == Decimal("308.55")
-    assert hook.data.delivery_cost == Decimal("149.90")
+    assert hook.data.header.discount_total_price == Decimal("308.55")
+    assert hook.data.header.delivery_cost == Decimal("149.90")
 
 
 def test_money_given_as_json_numbers_keeps_its_written_value() -> None:
@@ -79,16 +84,16 @@ def test_money_given_as_json_numbers_keeps_its_written_value() -> None:
     )
     hook = parse_webhook(envelope("order.created", payload))
     assert hook.data is not None
-    assert hook.data.positions is not None
-    assert hook.data.positions[0].price == Decimal("0.1")  # not 0.1000000000000000055...
-    assert hook.data.positions[1].weight_grams == Decimal("1250.5")
+    assert hook.data.lines is not None
+    assert hook.data.lines[0].price == Decimal("0.1")  # not 0.1000000000000000055...
+    assert hook.data.lines[1].weight_grams == Decimal("1250.5")
 
 
 def test_original_quantity_defaults_to_the_quantity() -> None:
     hook = parse_webhook(created(positions=[position(originalQuantity=None, quantity=4)]))
     assert hook.data is not None
-    assert hook.data.positions is not None
-    assert hook.data.positions[0].original_quantity == Decimal(4)
+    assert hook.data.lines is not None
+    assert hook.data.lines[0].original_quantity == Decimal(4)
 
 
 @pytest.mark.parametrize("value", ["NaN", "Infinity", "-inf", "abc"])
@@ -113,20 +118,20 @@ def test_blank_money_is_none(blank: str) -> None:
     )
     hook = parse_webhook(envelope("order.created", payload))
     assert hook.data is not None
-    assert hook.data.positions is not None
-    assert (hook.data.positions[0].price, hook.data.positions[0].discount_price) == (None, None)
-    assert hook.data.positions[0].total_price == Decimal("179.80")
-    assert (hook.data.delivery_cost, hook.data.total_price) == (None, None)
-    assert hook.data.discount_total_price == Decimal("10.00")
+    assert hook.data.lines is not None
+    assert (hook.data.lines[0].price, hook.data.lines[0].discount_price) == (None, None)
+    assert hook.data.lines[0].total_price == Decimal("179.80")
+    assert (hook.data.header.delivery_cost, hook.data.header.total_price) == (None, None)
+    assert hook.data.header.discount_total_price == Decimal("10.00")
 
 
 def test_numbers_for_ids_become_strings() -> None:
     payload = order_payload(storeID=101, positions=[position(id=100500)])
     hook = parse_webhook(envelope("order.created", payload))
     assert hook.data is not None
-    assert hook.data.positions is not None
+    assert hook.data.lines is not None
     assert hook.data.sm_store_id == "101"
-    assert hook.data.positions[0].sku == "100500"
+    assert hook.data.lines[0].sku == "100500"
     paid = parse_webhook(envelope("order.paid", {"originalOrderId": 1234567890}))
     assert paid.sm_order_id == "1234567890"
     assert paid.data is not None
@@ -143,8 +148,8 @@ def test_unknown_fields_are_accepted_and_the_raw_body_kept() -> None:
     assert hook.kind is EventType.ORDER_CREATED
     assert hook.body == body.decode()
     assert hook.data is not None
-    assert hook.data.positions is not None
-    assert len(hook.data.positions) == 1
+    assert hook.data.lines is not None
+    assert len(hook.data.lines) == 1
 
 
 def test_old_spellings_are_understood_and_the_raw_type_kept() -> None:
@@ -164,7 +169,11 @@ def test_old_spellings_are_understood_and_the_raw_type_kept() -> None:
 def test_an_update_without_positions_says_so() -> None:
     hook = parse_webhook(envelope("order.updated", {"originalOrderId": "H1"}))
     assert hook.data is not None
-    assert (hook.data.positions, hook.data.payment_methods, hook.data.comment) == (None, None, None)
+    assert (hook.data.lines, hook.data.header.payment_methods, hook.data.header.comment) == (
+        None,
+        None,
+        None,
+    )
 
 
 @pytest.mark.parametrize(
@@ -181,7 +190,7 @@ def test_a_new_order_without_positions_or_store_is_taken_in(fields: dict[str, An
     hook = parse_webhook(created(**fields))
     assert hook.kind is EventType.ORDER_CREATED
     assert hook.data is not None
-    assert not hook.data.positions or not hook.data.sm_store_id
+    assert not hook.data.lines or not hook.data.sm_store_id
 
 
 @pytest.mark.parametrize("missing", ["positions", "storeID"])
@@ -190,7 +199,7 @@ def test_a_new_order_with_a_field_left_out_is_taken_in(missing: str) -> None:
     del payload[missing]
     hook = parse_webhook(envelope("order.created", payload))
     assert hook.data is not None
-    assert (hook.data.positions, hook.data.sm_store_id)[missing == "storeID"] is None
+    assert (hook.data.lines, hook.data.sm_store_id)[missing == "storeID"] is None
 
 
 def test_the_stores_own_key_is_enough() -> None:
@@ -254,7 +263,7 @@ def test_naive_times_are_refused(fields: dict[str, Any], where: str) -> None:
 def test_utc_times_are_accepted() -> None:
     hook = parse_webhook(created(delivery={"expectedFrom": "2026-11-29T07:00:00Z"}))
     assert hook.data is not None
-    assert hook.data.delivery_from == datetime(
+    assert hook.data.header.delivery_from == datetime(
         2026, 11, 29, 10, 0, tzinfo=timezone(timedelta(hours=3))
     )
 

@@ -9,9 +9,12 @@ from smbridge.assembly.repository import PickerRepository
 from smbridge.assembly.service import ApiFailure, CallContext, Method
 from smbridge.assembly.texts import status_text
 from smbridge.domain import notification as notify
+from smbridge.domain.assembly import Substitute
 from smbridge.domain.notification import Notification, NotificationType
-from smbridge.domain.order import Effect, Order, Position, Substitute
+from smbridge.domain.order import Order
+from smbridge.domain.outcome import Effect
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.position import Position
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.notifications.outbox import NotificationOutbox
@@ -64,7 +67,7 @@ def get_notifications(ctx: CallContext, data: s.OrderRef) -> s.NotificationList:
 def take_order(ctx: CallContext, data: s.TakeOrder) -> s.OrderCard:
     order = _order(ctx, data.orderNumber)
     picker = _picker_on_shift(ctx, data.pickerId)
-    if order.current_status is OrderStatus.IN_ASSEMBLY and order.picker_id != picker.id:
+    if order.status is OrderStatus.IN_ASSEMBLY and order.picker_id != picker.id:
         raise ApiFailure(409, "taken_by_other")
     if order.take(_id(picker.id), ctx.now).effect is Effect.APPLIED:
         _notify(ctx, order, NotificationType.IN_WORK, notify.order_only(order))
@@ -300,8 +303,8 @@ def _summary(order: Order) -> dict[str, object]:
         "takenAt": order.taken_at,
         "assembledAt": order.assembled_at,
         "deadline": order.expected_assembly_at,
-        "deliveryFrom": order.delivery_from,
-        "deliveryTo": order.delivery_to,
+        "deliveryFrom": order.header.delivery_from,
+        "deliveryTo": order.header.delivery_to,
         "changedByCustomer": order.changed_by_customer,
         "courierArrived": order.courier_arrived_at is not None,
     }
@@ -310,8 +313,8 @@ def _summary(order: Order) -> dict[str, object]:
 def _card(order: Order) -> s.OrderCard:
     return s.OrderCard(
         **_summary(order),
-        comment=order.comment,
-        replacementPolicy=order.replacement_policy,
+        comment=order.header.comment,
+        replacementPolicy=order.header.replacement_policy,
         bags=order.bags,
         positions=[_position_view(p) for p in order.positions],
     )

@@ -18,7 +18,7 @@ from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
 from smbridge.assembly.repository import ApiTokenRepository, IdempotencyKeys, StoredAnswer
-from smbridge.domain.order import AssemblyError
+from smbridge.domain.assembly import AssemblyError
 from smbridge.domain.status import TransitionRefused
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.errors import retrying_conflicts

@@ -10,7 +10,8 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from smbridge.domain.order import Order, Position
+from smbridge.domain.order import Order
+from smbridge.domain.position import Position
 
 
 class NotificationType(StrEnum):
@@ -38,7 +39,7 @@ class Notification:
     type: str
     payload: dict[str, Any]
     created_at: datetime
-    state: str = DeliveryState.PENDING.value
+    state: DeliveryState = DeliveryState.PENDING
     attempts: int = 0
     next_attempt_at: datetime | None = None
     lease_owner: str | None = None
@@ -131,7 +132,7 @@ def final_contents(order: Order) -> list[dict[str, Any]]:
     A replaced line travels with quantity 0 and ``replacedByID``; its substitute follows as a
     position of its own. Weighed goods always carry their weight (SM recomputes from it).
     """
-    return [_final_position(p) for p in order.positions]
+    return [_final_position(position) for position in order.positions]
 
 
 def _final_position(position: Position) -> dict[str, Any]:

@@ -6,7 +6,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from smbridge.domain.order import Order, Position
+from smbridge.domain.order import Order
+from smbridge.domain.position import Position
 
 KOPECK = Decimal("0.01")
 
@@ -49,7 +50,7 @@ class SalesDocument:
 
 def sales_lines(order: Order) -> list[SalesLine]:
     """What left the store: picked lines (substitutes included), at the discounted price."""
-    by_line = {p.line_no: p for p in order.positions}
+    by_line = {position.line_no: position for position in order.positions}
     lines: list[SalesLine] = []
     for position in order.positions:
         if not position.picked_quantity:
@@ -78,7 +79,7 @@ def document_for(
         order_number=order.number,
         sm_order_id=order.sm_order_id,
         customer_name=order.customer_name,
-        customer_inn=_text(order.customer.get("inn")),
+        customer_inn=_text(order.header.customer.get("inn")),
         total=total,
         discount=sum((line.discount for line in lines), Decimal(0)),
         paid_amount=paid,
@@ -87,16 +88,16 @@ def document_for(
     )
 
 
-def _line(line_no: int, p: Position, replaces: str | None) -> SalesLine:
-    quantity = p.picked_quantity or Decimal(0)
-    price = p.price if p.price is not None else Decimal(0)
-    discounted = p.discount_price if p.discount_price is not None else price
-    weight = p.picked_weight_grams if p.is_weighed else None
+def _line(line_no: int, position: Position, replaces: str | None) -> SalesLine:
+    quantity = position.picked_quantity or Decimal(0)
+    price = position.price if position.price is not None else Decimal(0)
+    discounted = position.discount_price if position.discount_price is not None else price
+    weight = position.picked_weight_grams if position.is_weighed else None
     amount = _amount(discounted, quantity, weight)
     return SalesLine(
         line_no=line_no,
-        sku=p.sku,
-        name=p.name,
+        sku=position.sku,
+        name=position.name,
         quantity=quantity,
         weight_grams=weight,
         price=price,

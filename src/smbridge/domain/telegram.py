@@ -29,7 +29,7 @@ class OutgoingMessage:
     chat_id: str | None  # None: no chat configured yet; the sender raises it to operations
     store_id: int | None = None
     order_id: int | None = None
-    status: str = MessageStatus.QUEUED.value
+    status: MessageStatus = MessageStatus.QUEUED
     attempts: int = 0
     not_before: datetime | None = None
     sent_at: datetime | None = None
@@ -37,5 +37,5 @@ class OutgoingMessage:
     error: str | None = None
     parts_sent: int = 0  # a long text goes in parts; a restart resumes after the last sent
     problem_id: int | None = None  # the monitoring problem this alert is about, if any
-    alert_event: str | None = None  # an AlertEvent when problem_id is set
+    alert_event: AlertEvent | None = None  # set when problem_id is
     id: int | None = None

@@ -70,7 +70,7 @@ class JournalEntry:
     body: str
     headers: dict[str, str]
     sm_order_id: str | None = None
-    status: str = JournalStatus.APPLIED.value
+    status: JournalStatus = JournalStatus.APPLIED
     detail: str | None = None  # why ignored / parked / failed
     attempts: int = 0
     deliveries: int = 1
@@ -82,7 +82,7 @@ class JournalEntry:
     id: int | None = None
 
     def settle(self, status: JournalStatus, now: datetime, detail: str | None = None) -> None:
-        self.status = status.value
+        self.status = status
         self.detail = detail
         if status is JournalStatus.APPLIED or status is JournalStatus.IGNORED:
             self.applied_at = now

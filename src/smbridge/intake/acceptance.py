@@ -18,7 +18,9 @@ import structlog
 from smbridge.domain import notification
 from smbridge.domain.assembly_time import expected_assembly_time
 from smbridge.domain.notification import Notification, NotificationType
-from smbridge.domain.order import Effect, Order, OrderData
+from smbridge.domain.order import Order
+from smbridge.domain.outcome import Effect
+from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
@@ -39,7 +41,7 @@ BY_US = "smbridge"  # cancelled_by: neither SM nor the store, the integration it
 
 
 def open_order(
-    uow: UnitOfWork, data: OrderData, policy: IntakePolicy, at: datetime
+    uow: UnitOfWork, data: SmOrder, policy: IntakePolicy, at: datetime
 ) -> tuple[Order, str | None]:
     """Store a new order with our number, and accept it, let it wait for its store, or
     cancel it; returns the order and what the journal says about it."""
@@ -48,7 +50,7 @@ def open_order(
         data,
         store_id=None if store is None else _id(store.id),
         received_at=at,
-        expected_assembly_at=promise(store, policy, at, data.delivery_from),
+        expected_assembly_at=promise(store, policy, at, data.header.delivery_from),
     )
     uow.repo(OrderRepository).add(order)
     order.number = f"{policy.order_number_prefix}{_id(order.id):08d}"
@@ -139,7 +141,7 @@ def _settle(uow: UnitOfWork, order: Order, policy: IntakePolicy, now: datetime) 
 def _adopt(
     uow: UnitOfWork, order: Order, store: Store, policy: IntakePolicy, now: datetime
 ) -> None:
-    order.adopt(_id(store.id), promise(store, policy, now, order.delivery_from), now)
+    order.adopt(_id(store.id), promise(store, policy, now, order.header.delivery_from), now)
     if policy.notify_accepted:
         _queue_accepted(uow, order, store, now)
     log.info("order.adopted", sm_order_id=order.sm_order_id, number=order.number, store_id=store.id)

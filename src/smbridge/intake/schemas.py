@@ -19,7 +19,7 @@ from pydantic import (
     ValidationError,
 )
 
-from smbridge.domain.order import OrderData, PositionData
+from smbridge.domain.sm_order import SmOrder, SmOrderHeader, SmOrderLine
 from smbridge.domain.webhook import EventType, event_key, normalize_event_type
 from smbridge.kernel.bounds import (
     FreeText,
@@ -122,18 +122,25 @@ class OrderIn(_SmModel):
     completeBefore: OptionalTime = None
     positions: Annotated[list[PositionIn], Field(max_length=1000)] | None = None
 
-    def to_domain(self) -> OrderData:
-        delivery = self.delivery or DeliveryIn()
-        total = self.total or TotalIn()
+    def to_domain(self) -> SmOrder:
         reason = self.cancellationReason
         if self.cancellation is not None:
             reason = self.cancellation.slug or self.cancellation.description or reason
-        return OrderData(
+        return SmOrder(
             sm_order_id=self.originalOrderId,
+            header=self._header(),
             sm_store_id=self.storeID,
             sm_import_key=self.storeImportKey,
+            cancellation_reason=reason,
+            lines=None if self.positions is None else tuple(_line(p) for p in self.positions),
+        )
+
+    def _header(self) -> SmOrderHeader:
+        delivery = self.delivery or DeliveryIn()
+        total = self.total or TotalIn()
+        return SmOrderHeader(
             sm_uuid=self.orderUUID,
-            state=self.state,
+            sm_state=self.state,
             payment_state=self.paymentState,
             comment=self.comment,
             customer=_as_sent(self.customer),
@@ -148,10 +155,6 @@ class OrderIn(_SmModel):
             shipment_method=self.shipmentMethod,
             replacement_policy=self.replacementPolicy,
             complete_before=self.completeBefore,
-            cancellation_reason=reason,
-            positions=None
-            if self.positions is None
-            else tuple(_position(p) for p in self.positions),
         )
 
 
@@ -159,8 +162,8 @@ def _as_sent(model: BaseModel | None) -> dict[str, Any]:
     return {} if model is None else model.model_dump(exclude_unset=True)
 
 
-def _position(p: PositionIn) -> PositionData:
-    return PositionData(
+def _line(p: PositionIn) -> SmOrderLine:
+    return SmOrderLine(
         sku=p.id,
         name=p.name,
         quantity=p.quantity,
@@ -239,7 +242,7 @@ class InboundWebhook:
     key: str
     body: str
     sm_order_id: str | None
-    data: OrderData | None
+    data: SmOrder | None
 
 
 def parse_webhook(body: bytes) -> InboundWebhook:

@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from smbridge.domain.order import Effect, Order, OrderData, Outcome
+from smbridge.domain.order import Order
+from smbridge.domain.outcome import Effect, Outcome
+from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
@@ -226,7 +228,7 @@ def _process(
 
 
 def _create_order(
-    uow: UnitOfWork, entry: JournalEntry, data: OrderData, policy: IntakePolicy
+    uow: UnitOfWork, entry: JournalEntry, data: SmOrder, policy: IntakePolicy
 ) -> HookReply:
     at = entry.received_at
     order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
@@ -259,7 +261,7 @@ def _apply_parked(uow: UnitOfWork, order: Order) -> None:
 
 
 def _apply_to_order(
-    uow: UnitOfWork, entry: JournalEntry, kind: EventType, data: OrderData, order: Order
+    uow: UnitOfWork, entry: JournalEntry, kind: EventType, data: SmOrder, order: Order
 ) -> None:
     at = entry.received_at  # the fact happened when SM told us, even if applied later
     outcome = _effect_of(kind, data, order, at)
@@ -274,12 +276,12 @@ def _apply_to_order(
         _queue_for_store(uow, order, messages.for_notice(notice, order), at)
 
 
-def _effect_of(kind: EventType, data: OrderData, order: Order, at: datetime) -> Outcome:
+def _effect_of(kind: EventType, data: SmOrder, order: Order, at: datetime) -> Outcome:
     match kind:
         case EventType.ORDER_UPDATED:
             return order.apply_update(data, at)
         case EventType.ORDER_PAID:
-            return order.record_payment(_paid_amount(data), data.payment_state, at)
+            return order.record_payment(_paid_amount(data), data.header.payment_state, at)
         case EventType.ORDER_RECEIVED | EventType.ORDER_DELIVERING:
             return order.hand_over(at)
         case EventType.ORDER_DELIVERED:
@@ -294,11 +296,11 @@ def _effect_of(kind: EventType, data: OrderData, order: Order, at: datetime) -> 
             return Outcome(Effect.NO_CHANGE, "order already exists")
 
 
-def _paid_amount(data: OrderData) -> Decimal | None:
+def _paid_amount(data: SmOrder) -> Decimal | None:
     """SM charges the discounted total of the final contents."""
-    if data.discount_total_price is not None:
-        return data.discount_total_price
-    return data.total_price
+    if data.header.discount_total_price is not None:
+        return data.header.discount_total_price
+    return data.header.total_price
 
 
 def _store_of(uow: UnitOfWork, order: Order) -> Store | None:

@@ -128,7 +128,7 @@ def _say(
             created_at=now,
             chat_id=chat_id,
             problem_id=problem_id,
-            alert_event=event.value,
+            alert_event=event,
         )
     )
 

@@ -110,7 +110,7 @@ class Dispatcher:
             due = uow.repo(NotificationOutbox).due(now, allowed, order_id)
             claims = []
             for row in due:
-                row.state = DeliveryState.SENDING.value
+                row.state = DeliveryState.SENDING
                 row.lease_owner = self.owner
                 row.lease_until = now + self._policy.lease
                 row.attempts += 1
@@ -159,7 +159,7 @@ class Dispatcher:
         row.lease_owner = row.lease_until = None
         row.last_status, row.last_response = result.status, result.detail
         if result.verdict is Verdict.DELIVERED:
-            row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED.value, now, None
+            row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED, now, None
             log.info(
                 "sm_notification.delivered",
                 id=row.id,
@@ -176,7 +176,7 @@ class Dispatcher:
             else None
         )
         if retry_at is not None:
-            row.state, row.next_attempt_at = DeliveryState.PENDING.value, retry_at
+            row.state, row.next_attempt_at = DeliveryState.PENDING, retry_at
             log.warning(
                 "sm_notification.retry",
                 id=row.id,
@@ -186,7 +186,7 @@ class Dispatcher:
                 attempts=row.attempts,
             )
             return
-        row.state = DeliveryState.DEAD.value
+        row.state = DeliveryState.DEAD
         uow.repo(TelegramOutbox).add(
             OutgoingMessage(
                 text=messages.notification_dead(row),
@@ -217,7 +217,7 @@ def resend(db: Database, ids: Iterable[int]) -> list[int]:
             row = uow.repo(NotificationOutbox).get(notification_id)
             if row is not None and row.state == DeliveryState.DEAD.value:
                 _rebuild(uow, row)
-                row.state, row.attempts, row.next_attempt_at = DeliveryState.PENDING.value, 0, None
+                row.state, row.attempts, row.next_attempt_at = DeliveryState.PENDING, 0, None
                 moved.append(notification_id)
         uow.commit()
     return moved

@@ -17,7 +17,7 @@ from smbridge.kernel.database.tables import (
     stores,
 )
 
-ACTIVE_STATUSES = [s.value for s in OrderStatus if s not in FINAL]
+ACTIVE_STATUSES = [status for status in OrderStatus if status not in FINAL]
 
 
 class StoreRepository:
@@ -63,7 +63,7 @@ class OrderRepository:
         """New orders whose SM store is not mapped to ours yet, oldest first."""
         query = (
             select(Order)
-            .where(orders.c.store_id.is_(None), orders.c.status == OrderStatus.NEW.value)
+            .where(orders.c.store_id.is_(None), orders.c.status == OrderStatus.NEW)
             .order_by(orders.c.id)
         )
         if for_update:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import timedelta
 
 from smbridge.domain.notification import Notification
-from smbridge.domain.order import Notice, Order
+from smbridge.domain.order import Order
+from smbridge.domain.outcome import Notice
 
 
 def order_label(order: Order) -> str:

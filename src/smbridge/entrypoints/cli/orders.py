@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from smbridge.domain.order import AssemblyError
+from smbridge.domain.assembly import AssemblyError
 from smbridge.entrypoints.cli.context import console, database
 from smbridge.orders.repository import OrderRepository
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from sqlalchemy import JSON, Dialect, Numeric, String, TypeDecorator
 from sqlalchemy.dialects.postgresql import JSONB
@@ -51,6 +52,30 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         assert isinstance(value, datetime)
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_Enum = TypeVar("_Enum", bound=StrEnum)
+
+
+class EnumText(TypeDecorator[_Enum]):
+    """A status enum stored as its plain string value in a VARCHAR, as it always was.
+
+    Not ``sqlalchemy.Enum``: that would add a CHECK constraint or a native type, a schema
+    change. Strings in queries are checked against the enum too, so a typo fails loudly.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_class: type[_Enum], length: int) -> None:
+        super().__init__(length)
+        self.enum_class = enum_class
+
+    def process_bind_param(self, value: _Enum | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum_class(value).value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> _Enum | None:
+        return None if value is None else self.enum_class(value)
 
 
 JsonDocument = JSON().with_variant(JSONB(), "postgresql")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import fields
+
 from sqlalchemy import (
     Boolean,
     Column,
@@ -16,16 +18,19 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.orm import registry, relationship
+from sqlalchemy.orm import composite, registry, relationship
 
-from smbridge.domain.notification import Notification
-from smbridge.domain.order import Order, Position
+from smbridge.domain.notification import DeliveryState, Notification
+from smbridge.domain.order import Order
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.position import Position, PositionSource
 from smbridge.domain.sales import SalesDocument, SalesLine
+from smbridge.domain.sm_order import SmOrderHeader
+from smbridge.domain.status import OrderStatus
 from smbridge.domain.store import Store
-from smbridge.domain.telegram import OutgoingMessage
-from smbridge.domain.webhook import JournalEntry
-from smbridge.kernel.database.column_types import ExactDecimal, JsonDocument, UtcDateTime
+from smbridge.domain.telegram import AlertEvent, MessageStatus, OutgoingMessage
+from smbridge.domain.webhook import JournalEntry, JournalStatus
+from smbridge.kernel.database.column_types import EnumText, ExactDecimal, JsonDocument, UtcDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -63,7 +68,9 @@ orders = Table(
     Column("store_id", ForeignKey("stores.id")),
     Column("sm_store_id", Text),  # SM's storeID and storeImportKey, as they came
     Column("sm_store_import_key", Text),
-    Column("status", String(32), nullable=False),
+    Column("status", EnumText(OrderStatus, 32), nullable=False),
+    # The columns of SM's header (sm_uuid, sm_state, ... complete_before) bear the names of
+    # SmOrderHeader's fields: the mapper below finds them by name.
     Column("sm_state", Text),
     Column("payment_state", Text),
     Column("comment", Text),
@@ -135,7 +142,7 @@ order_positions = Table(
     Column("total_discount_price", ExactDecimal),
     Column("replaced_by_sku", String(64)),
     Column("state", Text),
-    Column("source", String(16), nullable=False),
+    Column("source", EnumText(PositionSource, 16), nullable=False),
     Column("replaces_line_no", Integer),  # a substitute: the line it stands in for
     Column("marking_codes", JsonDocument, nullable=False),
     UniqueConstraint("order_id", "line_no"),
@@ -153,7 +160,7 @@ webhook_journal = Table(
     Column("deliveries", Integer, nullable=False),
     Column("body", Text, nullable=False),
     Column("headers", JsonDocument, nullable=False),
-    Column("status", String(16), nullable=False),
+    Column("status", EnumText(JournalStatus, 16), nullable=False),
     Column("detail", Text),
     Column("attempts", Integer, nullable=False),
     Column("applied_at", UtcDateTime),
@@ -173,7 +180,7 @@ telegram_outbox = Table(
     Column("text", Text, nullable=False),
     Column("store_id", ForeignKey("stores.id")),
     Column("order_id", ForeignKey("orders.id")),
-    Column("status", String(16), nullable=False),
+    Column("status", EnumText(MessageStatus, 16), nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     Column("not_before", UtcDateTime),
     Column("attempts", Integer, nullable=False),
@@ -183,7 +190,7 @@ telegram_outbox = Table(
     Column("parts_sent", Integer, nullable=False, server_default="0"),
     # A monitoring alert names its problem, so the sender can drop it once it is stale.
     Column("problem_id", Integer),
-    Column("alert_event", String(16)),
+    Column("alert_event", EnumText(AlertEvent, 16)),
     Index("ix_telegram_outbox_status_id", "status", "id"),
     Index("ix_telegram_outbox_problem_id", "problem_id"),
 )
@@ -270,7 +277,7 @@ sm_notifications = Table(
     Column("type", String(64), nullable=False),
     Column("payload", JsonDocument, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
-    Column("state", String(16), nullable=False),
+    Column("state", EnumText(DeliveryState, 16), nullable=False),
     Column("attempts", Integer, nullable=False),
     Column("next_attempt_at", UtcDateTime),
     Column("lease_owner", String(64)),
@@ -399,6 +406,9 @@ def start_mappers() -> None:
         Order,
         orders,
         properties={
+            "header": composite(
+                SmOrderHeader, *(orders.c[sm_field.name] for sm_field in fields(SmOrderHeader))
+            ),
             "positions": relationship(
                 Position,
                 order_by=order_positions.c.line_no,

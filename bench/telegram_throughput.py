@@ -26,6 +26,7 @@ from smbridge.emulators.telegram.bot import TelegramEmulator
 from smbridge.kernel.clock import utc_now
 from smbridge.kernel.database import migrations
 from smbridge.kernel.database.unit_of_work import Database
+from smbridge.monitoring.alerts import MonitoringAlertGate
 from smbridge.settings import Settings
 from smbridge.telegram.bot_client import TelegramClient
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
@@ -71,6 +72,7 @@ def measure(kind: str, messages: int, chats: int) -> dict[str, float]:
             client,
             RateLimiter(TelegramLimits()),
             SenderPolicy(budget=timedelta(seconds=8)),
+            alerts=MonitoringAlertGate(),
             clock=utc_now,
         )
         total = SendCounts()

@@ -20,6 +20,7 @@ from smbridge.emulators.telegram.bot import TelegramEmulator
 from smbridge.emulators.telegram.limits import BotLimits
 from smbridge.kernel.database.tables import telegram_archive, telegram_outbox
 from smbridge.kernel.database.unit_of_work import Database
+from smbridge.monitoring.alerts import MonitoringAlertGate
 from smbridge.telegram.bot_client import TelegramClient
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
 from smbridge.telegram.outbox import TelegramOutbox
@@ -77,6 +78,7 @@ def test_every_message_arrives_exactly_once(db: Database, tmp_path: Path) -> Non
                 max_attempts=100,
             ),
         ),
+        alerts=MonitoringAlertGate(),
         clock=RunningClock(),  # its backoffs pass in real time
     )
 

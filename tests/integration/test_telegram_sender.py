@@ -13,6 +13,7 @@ from sqlalchemy import select
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.kernel.database.tables import telegram_archive, telegram_outbox
 from smbridge.kernel.database.unit_of_work import Database
+from smbridge.monitoring.alerts import MonitoringAlertGate
 from smbridge.telegram.bot_client import TelegramClient
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
 from smbridge.telegram.outbox import TelegramOutbox
@@ -80,6 +81,7 @@ def sender(
         client,
         limiter,
         SenderPolicy(operations_chat_id="-900"),
+        alerts=MonitoringAlertGate(),
         clock=clock.now,
         sleep=clock.sleep,
     )

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from smbridge.domain.telegram import AlertEvent, OutgoingMessage
+from smbridge.kernel.database.unit_of_work import UnitOfWork
 from smbridge.monitoring.repository import MonitoringProblems
 from smbridge.telegram.outbox import TelegramOutbox
 
@@ -38,3 +39,13 @@ def mark_announced(problems: MonitoringProblems, message: OutgoingMessage, now: 
     """Telegram took a message about this problem: its «Решено» will be worth sending."""
     if message.problem_id is not None:
         problems.announced(message.problem_id, now)
+
+
+class MonitoringAlertGate:
+    """The Telegram sender's ``AlertGate``: asks the rules above about monitoring's alerts."""
+
+    def still_relevant(self, uow: UnitOfWork, message: OutgoingMessage) -> bool:
+        return still_relevant(uow.repo(MonitoringProblems), uow.repo(TelegramOutbox), message)
+
+    def announced(self, uow: UnitOfWork, message: OutgoingMessage, now: datetime) -> None:
+        mark_announced(uow.repo(MonitoringProblems), message, now)

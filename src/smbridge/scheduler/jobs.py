@@ -12,6 +12,7 @@ from smbridge.intake.acceptance import settle_waiting
 from smbridge.intake.service import AutoReplay, intake_policy, replay_due_failures
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database
+from smbridge.monitoring.alerts import MonitoringAlertGate
 from smbridge.monitoring.service import run_monitoring
 from smbridge.sales.service import create_documents, write_export_files
 from smbridge.scheduler.runner import Job, JobContext
@@ -52,7 +53,7 @@ def build_jobs(settings: Settings, db: Database, clock: Clock) -> list[Job]:
 
 def _telegram_job(settings: Settings, db: Database, clock: Clock) -> Any:
     # One sender, so one rate limiter, for the scheduler's life: Telegram's windows span runs.
-    sender = telegram_sender(settings, db, clock)
+    sender = telegram_sender(settings, db, clock, MonitoringAlertGate())
     if sender is None:
         return lambda _ctx: {"skipped": 1}  # no bot yet: messages wait in the queue
     return lambda _ctx: sender.run().as_dict()

@@ -8,7 +8,7 @@ from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.telegram.bot_client import TelegramClient
 from smbridge.telegram.limits import RateLimiter, TelegramLimits
-from smbridge.telegram.sender import SenderPolicy, TelegramSender
+from smbridge.telegram.sender import AlertGate, SenderPolicy, TelegramSender
 from smbridge.telegram.settings import TelegramSettings
 
 
@@ -29,7 +29,7 @@ def sender_policy(settings: TelegramSettings) -> SenderPolicy:
 
 
 def telegram_sender(
-    settings: TelegramSettings, db: Database, clock: Clock
+    settings: TelegramSettings, db: Database, clock: Clock, alerts: AlertGate
 ) -> TelegramSender | None:
     """None while the bot has no token: messages then wait in the queue."""
     token = settings.telegram_bot_token.get_secret_value()
@@ -40,5 +40,6 @@ def telegram_sender(
         TelegramClient(settings.telegram_api_url, token),
         RateLimiter(telegram_limits(settings)),
         sender_policy(settings),
+        alerts=alerts,
         clock=clock,
     )

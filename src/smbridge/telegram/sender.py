@@ -6,7 +6,8 @@ on the next run: a crash costs at most one duplicate part per message in flight 
 message at a time is in flight), never a lost message.
 
 A monitoring alert is checked just before it is sent: one about a problem that has
-cleared meanwhile is archived as dropped instead (monitoring/alerts.py).
+cleared meanwhile is archived as dropped instead. Whether an alert is still news is
+monitoring's knowledge; the sender asks it through the ``AlertGate`` it is given.
 """
 
 from __future__ import annotations
@@ -14,7 +15,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 import structlog
 
@@ -22,8 +24,6 @@ from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
-from smbridge.monitoring.alerts import mark_announced, still_relevant
-from smbridge.monitoring.repository import MonitoringProblems
 from smbridge.telegram.bot_client import Outcome, SendAnswer, TelegramClient
 from smbridge.telegram.formatting import split_for_telegram, to_html
 from smbridge.telegram.limits import RateLimiter
@@ -48,8 +48,26 @@ class SendCounts:
         return dict(self.__dict__)
 
 
+class AlertGate(Protocol):
+    """What the sender asks about an alert-carrying message, inside its transaction."""
+
+    def still_relevant(self, uow: UnitOfWork, message: OutgoingMessage) -> bool: ...
+
+    def announced(self, uow: UnitOfWork, message: OutgoingMessage, now: datetime) -> None: ...
+
+
+class EveryMessageRelevant:
+    """The gate for a sender with no monitoring behind it: every message goes."""
+
+    def still_relevant(self, uow: UnitOfWork, message: OutgoingMessage) -> bool:
+        return True
+
+    def announced(self, uow: UnitOfWork, message: OutgoingMessage, now: datetime) -> None:
+        return None
+
+
 @dataclass
-class _Pass:
+class SendingRun:
     """One run's state: what it did, and chats whose older message must go first."""
 
     counts: SendCounts = field(default_factory=SendCounts)
@@ -76,6 +94,7 @@ class TelegramSender:
         limiter: RateLimiter,
         policy: SenderPolicy,
         *,
+        alerts: AlertGate,
         clock: Clock,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -83,11 +102,12 @@ class TelegramSender:
         self._client = client
         self._limiter = limiter
         self._policy = policy
+        self._alerts = alerts
         self._clock = clock
         self._sleep = sleep
 
     def run(self) -> SendCounts:
-        run = _Pass()
+        run = SendingRun()
         deadline = time.monotonic() + self._policy.budget.total_seconds()
         for message_id in self._queued_ids():
             if time.monotonic() > deadline:
@@ -100,14 +120,14 @@ class TelegramSender:
         with self._db.unit_of_work() as uow:
             return [m.id for m in uow.repo(TelegramOutbox).queued(limit=1000) if m.id is not None]
 
-    def _send_one(self, message_id: int, run: _Pass) -> None:
+    def _send_one(self, message_id: int, run: SendingRun) -> None:
         counts, held = run.counts, run.held
         with self._db.unit_of_work() as uow:
-            outbox, problems = uow.repo(TelegramOutbox), uow.repo(MonitoringProblems)
+            outbox = uow.repo(TelegramOutbox)
             message = outbox.get(message_id)
             if message is None or message.status != MessageStatus.QUEUED.value:
                 return
-            if not still_relevant(problems, outbox, message):
+            if not self._alerts.still_relevant(uow, message):
                 self._archive(uow, message, MessageStatus.DROPPED, "stale alert")
                 counts.dropped += 1
                 return
@@ -130,7 +150,7 @@ class TelegramSender:
                 if not self._record(uow, message, answer, chat, run):
                     return
                 counts.parts += 1
-            mark_announced(problems, message, self._clock())
+            self._alerts.announced(uow, message, self._clock())
             self._archive(uow, message, MessageStatus.SENT, None)
             counts.sent += 1
 
@@ -146,7 +166,12 @@ class TelegramSender:
         return answer
 
     def _record(
-        self, uow: UnitOfWork, message: OutgoingMessage, answer: SendAnswer, chat: str, run: _Pass
+        self,
+        uow: UnitOfWork,
+        message: OutgoingMessage,
+        answer: SendAnswer,
+        chat: str,
+        run: SendingRun,
     ) -> bool:
         """Commit the outcome of one part; True when the next part may follow."""
         now, counts = self._clock(), run.counts

@@ -1,9 +1,18 @@
-"""The unit of work: one database transaction around one use case."""
+"""The unit of work: one database transaction around one use case.
+
+Work that must follow a commit, and only a commit (such as sending the notifications it
+queued), is handed to ``after_commit``; a process entry point can also give the database
+commit listeners that see every unit of work as it commits. The kernel knows no feature:
+listeners are plain callables that the entry points wire in.
+"""
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import threading
+from collections.abc import Callable
+from functools import partial
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
@@ -28,6 +37,10 @@ class Repository(Protocol):
 
 RepositoryT = TypeVar("RepositoryT", bound=Repository)
 
+#: Told of each unit of work that committed, after its commit; it reads the transaction's
+#: repositories (``uow.repo``) to find what to do next.
+CommitListener = Callable[["UnitOfWork"], None]
+
 
 class Database:
     """An engine, its session factory, and this process's SQLite writer lock."""
@@ -44,10 +57,21 @@ class Database:
         # own writers on a lock instead keeps their latency flat. Other processes still meet
         # the busy timeout. PostgreSQL needs no such lock.
         self.write_lock: threading.Lock | None = threading.Lock() if is_sqlite(engine) else None
+        self.commit_listeners: tuple[CommitListener, ...] = ()
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings) -> Database:
         return cls(create_db_engine(settings))
+
+    def with_commit_listener(self, listener: CommitListener) -> Database:
+        """This database (same engine, sessions and write lock) with one more listener.
+
+        A copy, so that a process wiring its listeners never changes a database that others
+        (tests, a second app in the same process) hold.
+        """
+        listening = copy.copy(self)
+        listening.commit_listeners = (*self.commit_listeners, listener)
+        return listening
 
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """A transaction; ``read_only`` ones take no write lock and must not commit."""
@@ -70,6 +94,7 @@ class UnitOfWork:
             self._write_lock.acquire()
         self.session: Session = self._sessions()
         self._repositories: dict[type[Repository], Repository] = {}
+        self._after_commit: list[Callable[[], None]] = []
         return self
 
     def __exit__(
@@ -103,7 +128,25 @@ class UnitOfWork:
         return found  # type: ignore[return-value]  # keyed by its own type
 
     def commit(self) -> None:
+        """Commit, then run the post-commit hooks: first this transaction's, then the
+        database's listeners. A failing hook is logged; the commit stands all the same."""
         self.session.commit()
+        hooks, self._after_commit = self._after_commit, []
+        for hook in hooks:
+            _run_hook(hook)
+        for listener in self._database.commit_listeners:
+            _run_hook(partial(listener, self))
+
+    def rollback(self) -> None:
+        """Undo this transaction's changes and forget what was to follow its commit; the
+        repositories start afresh (what they remembered was rolled back too)."""
+        self.session.rollback()
+        self._after_commit.clear()
+        self._repositories.clear()
+
+    def after_commit(self, callback: Callable[[], None]) -> None:
+        """Run ``callback`` once this transaction's next commit succeeded (never on rollback)."""
+        self._after_commit.append(callback)
 
     def lock_order_key(self, key: str) -> None:
         """Serialize every transaction that concerns one SM order.
@@ -118,3 +161,10 @@ class UnitOfWork:
             hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True
         )
         self.session.execute(select(func.pg_advisory_xact_lock(lock_id)))
+
+
+def _run_hook(hook: Callable[[], None]) -> None:
+    try:
+        hook()
+    except Exception as exc:  # the commit is done: what follows it must not undo the answer
+        log.error("database.after_commit_failed", error=f"{type(exc).__name__}: {exc}")

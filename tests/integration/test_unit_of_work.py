@@ -1,0 +1,76 @@
+"""Post-commit hooks of the unit of work: after a commit only, and never its undoing."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from smbridge.domain.webhook import JournalEntry
+from smbridge.intake.repository import JournalRepository
+from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
+
+T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
+
+
+def entry(key: str) -> JournalEntry:
+    return JournalEntry(
+        event_key=key,
+        event_type="order.paid",
+        received_at=T0,
+        last_received_at=T0,
+        body="{}",
+        headers={},
+        sm_order_id=None,
+        attempts=1,
+    )
+
+
+def test_hooks_run_after_a_commit_once(db: Database) -> None:
+    ran: list[str] = []
+    with db.unit_of_work() as uow:
+        uow.repo(JournalRepository).add(entry("k1"))
+        uow.after_commit(lambda: ran.append("first"))
+        assert ran == []
+        uow.commit()
+        assert ran == ["first"]
+        uow.commit()  # a second commit runs only what was registered since
+    assert ran == ["first"]
+
+
+def test_hooks_never_run_without_a_commit(db: Database) -> None:
+    ran: list[str] = []
+    with db.unit_of_work() as uow:
+        uow.after_commit(lambda: ran.append("rolled back"))
+        uow.rollback()
+        uow.commit()
+    with db.unit_of_work() as uow:
+        uow.after_commit(lambda: ran.append("no commit"))
+    assert ran == []
+
+
+def test_a_failing_hook_leaves_the_commit_and_the_next_hooks(db: Database) -> None:
+    ran: list[str] = []
+
+    def broken() -> None:
+        raise RuntimeError("boom")
+
+    with db.unit_of_work() as uow:
+        uow.repo(JournalRepository).add(entry("k2"))
+        uow.after_commit(broken)
+        uow.after_commit(lambda: ran.append("next"))
+        uow.commit()
+    assert ran == ["next"]
+    with db.unit_of_work(read_only=True) as uow:
+        assert uow.repo(JournalRepository).by_key("k2") is not None
+
+
+def test_commit_listeners_see_every_commit_of_their_database_only(db: Database) -> None:
+    seen: list[UnitOfWork] = []
+    listening = db.with_commit_listener(seen.append)
+    with listening.unit_of_work() as uow:
+        uow.commit()
+    with listening.unit_of_work() as rolled_back:
+        rolled_back.repo(JournalRepository).add(entry("k3"))
+    with db.unit_of_work() as plain:
+        plain.commit()
+    assert seen == [uow]
+    assert db.commit_listeners == ()

@@ -283,7 +283,6 @@ def _notify(
             created_at=ctx.now,
         )
     )
-    ctx.notify_orders.add(_id(order.id))
 
 
 def _deadline(ctx: CallContext, order: Order) -> str:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -48,7 +48,6 @@ class CallContext:
     store_id: int
     now: datetime
     policy: AssemblyPolicy
-    notify_orders: set[int] = field(default_factory=set)  # orders with new notifications
 
 
 Handler = Callable[[CallContext, Any], BaseModel]
@@ -68,7 +67,6 @@ class Method:
 class CallResult:
     status: int
     result: dict[str, Any]
-    notify_orders: frozenset[int] = frozenset()
 
 
 def token_hash(token: str) -> str:
@@ -123,7 +121,7 @@ def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
             uow.repo(IdempotencyKeys).add(store_id, call.request_id, answer, context.now)
         if call.method.changes_state:
             uow.commit()
-        return CallResult(200, result, frozenset(context.notify_orders))
+        return CallResult(200, result)
 
 
 def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable
-from concurrent.futures import Executor
 from typing import Any
 
 import orjson
@@ -35,7 +34,6 @@ from smbridge.kernel.http import (
     database_unavailable_response,
     error_responses,
 )
-from smbridge.notifications.dispatcher import Dispatcher
 
 API_PREFIX = "/sbermarket/orders/api"
 log = structlog.get_logger(__name__)
@@ -44,8 +42,6 @@ log = structlog.get_logger(__name__)
 def assembly_router(
     db: Database,
     policy: AssemblyPolicy,
-    dispatcher: Dispatcher | None,
-    executor: Executor | None,
     *,
     clock: Clock,
     max_body_bytes: int,
@@ -59,7 +55,7 @@ def assembly_router(
     for method in METHODS.values():
         router.add_api_route(
             f"/{method.name}",
-            _endpoint(method, db, policy, dispatcher, executor=executor, clock=clock),
+            _endpoint(method, db, policy, clock=clock),
             methods=["POST"],
             summary=method.summary,
             name=method.name,
@@ -76,9 +72,7 @@ def _endpoint(
     method: Method,
     db: Database,
     policy: AssemblyPolicy,
-    dispatcher: Dispatcher | None,
     *,
-    executor: Executor | None,
     clock: Clock,
 ) -> Callable[..., Awaitable[JsonResponse]]:
     async def endpoint(request: Request, body: Any) -> JsonResponse:
@@ -98,9 +92,6 @@ def _endpoint(
             return database_unavailable_response(
                 {"requestId": request_id, "error": _error_body("database_unavailable")}
             )
-        if dispatcher is not None and executor is not None:
-            for order_id in result.notify_orders:  # deliver now; the outbox is the fallback
-                executor.submit(dispatcher.drain_order, order_id)
         return JsonResponse(
             {"requestId": request_id, "result": result.result}, status_code=result.status
         )

@@ -26,13 +26,14 @@ from smbridge.kernel.http import (
 from smbridge.kernel.logs import configure_logging
 from smbridge.metrics.prometheus import install_metrics, worker_exiting
 from smbridge.notifications.factory import dispatcher
+from smbridge.notifications.prompt import sending_promptly
 from smbridge.settings import Settings, get_settings
 
 
 def create_assembly_app(settings: Settings, db: Database | None = None, *, clock: Clock) -> FastAPI:
-    database = db or Database.from_settings(settings)
-    sender = dispatcher(settings, database, clock)
+    plain = db or Database.from_settings(settings)
     executor = ThreadPoolExecutor(settings.dispatch_threads, thread_name_prefix="notify")
+    database = sending_promptly(plain, dispatcher(settings, plain, clock), executor)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
@@ -56,9 +57,7 @@ def create_assembly_app(settings: Settings, db: Database | None = None, *, clock
     install_envelope_errors(app)
     policy = assembly_policy(settings)
     limit = settings.api_max_body_bytes
-    app.include_router(
-        assembly_router(database, policy, sender, executor, clock=clock, max_body_bytes=limit)
-    )
+    app.include_router(assembly_router(database, policy, clock=clock, max_body_bytes=limit))
     app.include_router(erp_router(database, settings.erp_token.get_secret_value(), clock, limit))
     document_security(app, {**CLIENT_TOKEN, **ERP_TOKEN})
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 
 import structlog
@@ -23,19 +24,25 @@ from smbridge.kernel.http import (
 )
 from smbridge.kernel.logs import configure_logging
 from smbridge.metrics.prometheus import install_metrics, worker_exiting
+from smbridge.notifications.factory import dispatcher
+from smbridge.notifications.prompt import sending_promptly
 from smbridge.settings import Settings, get_settings
 
 log = structlog.get_logger(__name__)
 
 
 def create_hook_app(settings: Settings, db: Database | None = None, *, clock: Clock) -> FastAPI:
-    database = db or Database.from_settings(settings)
+    plain = db or Database.from_settings(settings)
+    # order.accepted goes to SM right after the webhook's commit (the dispatcher: fallback).
+    executor = ThreadPoolExecutor(settings.dispatch_threads, thread_name_prefix="notify")
+    database = sending_promptly(plain, dispatcher(settings, plain, clock), executor)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         if not settings.hook_token.get_secret_value() and settings.hook_auth_mode == "token":
             log.warning("hook.no_token_configured", hint="set SMBRIDGE_HOOK_TOKEN")
         yield
+        executor.shutdown(wait=True)  # let in-flight notifications finish their record
         worker_exiting()
         if db is None:  # we made it, we close it
             database.dispose()

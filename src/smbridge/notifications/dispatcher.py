@@ -21,10 +21,9 @@ from smbridge.domain import notification
 from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.kernel.clock import Clock
-from smbridge.kernel.database.engine import READ_ONLY
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.notifications.link import LinkPolicy, SmLink
-from smbridge.notifications.outbox import NotificationOutbox, any_notification_due
+from smbridge.notifications.outbox import NotificationOutbox
 from smbridge.notifications.sm_client import NotificationSender, SendResult, Verdict
 from smbridge.orders.repository import OrderRepository, StoreRepository
 from smbridge.telegram import messages
@@ -120,9 +119,8 @@ class Dispatcher:
         return claims
 
     def _anything_due(self, now: datetime, order_id: int | None) -> bool:
-        with self._db.engine.connect() as connection:
-            connection.execution_options(**{READ_ONLY: True})
-            return any_notification_due(connection, now, order_id)
+        with self._db.unit_of_work(read_only=True) as uow:
+            return uow.repo(NotificationOutbox).any_due(now, order_id)
 
     def _send_and_record(self, claim: _Claim) -> Verdict:
         result = self._sender.send(claim.body)

@@ -1,4 +1,8 @@
-"""The outbox of notifications to SM."""
+"""The outbox of notifications to SM.
+
+It remembers which orders got new rows in its transaction, so that after the commit they
+can be sent at once (prompt.py); the dispatcher's poll is the fallback.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +11,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     ColumnElement,
-    Connection,
     and_,
     exists,
     or_,
@@ -27,9 +30,16 @@ class NotificationOutbox:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+        self._orders_with_new: set[int] = set()
 
     def add(self, notification: Notification) -> None:
         self._session.add(notification)
+        self._orders_with_new.add(notification.order_id)
+
+    def take_orders_with_new(self) -> list[int]:
+        """The orders this transaction queued notifications for (each told once)."""
+        taken, self._orders_with_new = sorted(self._orders_with_new), set()
+        return taken
 
     def get(self, notification_id: int) -> Notification | None:
         return self._session.get(Notification, notification_id)
@@ -84,6 +94,13 @@ class NotificationOutbox:
             query = query.with_for_update(skip_locked=True, of=n)
         return self._session.scalars(query).all()
 
+    def any_due(self, now: datetime, order_id: int | None = None) -> bool:
+        """Whether anything is due (of one order): a cheap look before claiming."""
+        query = select(sm_notifications.c.id).where(notifications_due(now)).limit(1)
+        if order_id is not None:
+            query = query.where(sm_notifications.c.order_id == order_id)
+        return self._session.execute(query).first() is not None
+
     def pull_forward(self, now: datetime, limit: int) -> int:
         """Make up to ``limit`` rows waiting out a backoff due now, oldest first (SM is back).
 
@@ -115,10 +132,3 @@ def notifications_due(now: datetime) -> ColumnElement[bool]:
         ),
         and_(n.c.state == DeliveryState.SENDING.value, n.c.lease_until < now),
     )
-
-
-def any_notification_due(connection: Connection, now: datetime, order_id: int | None) -> bool:
-    query = select(sm_notifications.c.id).where(notifications_due(now)).limit(1)
-    if order_id is not None:
-        query = query.where(sm_notifications.c.order_id == order_id)
-    return connection.execute(query).first() is not None

@@ -5,8 +5,9 @@ from __future__ import annotations
 from zoneinfo import ZoneInfo
 
 from smbridge.assembly import schemas as s
+from smbridge.assembly.errors import Conflict, NotFound
 from smbridge.assembly.repository import PickerRepository
-from smbridge.assembly.service import ApiFailure, CallContext, Method
+from smbridge.assembly.service import CallContext, Method
 from smbridge.assembly.texts import status_text
 from smbridge.domain import notification as notify
 from smbridge.domain.assembly import Substitute
@@ -28,7 +29,7 @@ from smbridge.telegram.outbox import TelegramOutbox
 def open_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
     picker = _picker(ctx, data.pickerId)
     if ctx.uow.repo(PickerRepository).open_shift(_id(picker.id)) is not None:
-        raise ApiFailure(409, "shift_already_open")
+        raise Conflict("shift_already_open")
     shift = Shift(picker_id=_id(picker.id), store_id=ctx.store_id, opened_at=ctx.now)
     ctx.uow.repo(PickerRepository).add_shift(shift)
     return _shift_view(shift)
@@ -38,7 +39,7 @@ def close_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
     picker = _picker(ctx, data.pickerId)
     shift = ctx.uow.repo(PickerRepository).open_shift(_id(picker.id))
     if shift is None:
-        raise ApiFailure(409, "shift_not_open")
+        raise Conflict("shift_not_open")
     shift.closed_at = ctx.now
     return _shift_view(shift)
 
@@ -68,7 +69,7 @@ def take_order(ctx: CallContext, data: s.TakeOrder) -> s.OrderCard:
     order = _order(ctx, data.orderNumber)
     picker = _picker_on_shift(ctx, data.pickerId)
     if order.status is OrderStatus.IN_ASSEMBLY and order.picker_id != picker.id:
-        raise ApiFailure(409, "taken_by_other")
+        raise Conflict("taken_by_other")
     if order.take(_id(picker.id), ctx.now).effect is Effect.APPLIED:
         _notify(ctx, order, NotificationType.IN_WORK, notify.order_only(order))
     return _card(order)
@@ -247,14 +248,14 @@ METHODS: dict[str, Method] = {
 def _order(ctx: CallContext, number: str, *, lock: bool = True) -> Order:
     order = ctx.uow.repo(OrderRepository).by_number(ctx.store_id, number, for_update=lock)
     if order is None:  # another store's order answers exactly like a missing one
-        raise ApiFailure(404, "order_not_found")
+        raise NotFound("order_not_found")
     return order
 
 
 def _picker(ctx: CallContext, picker_id: int) -> Picker:
     picker = ctx.uow.repo(PickerRepository).get(picker_id)
     if picker is None or picker.store_id != ctx.store_id or not picker.active:
-        raise ApiFailure(404, "picker_not_found")
+        raise NotFound("picker_not_found")
     return picker
 
 
@@ -262,7 +263,7 @@ def _picker_on_shift(ctx: CallContext, picker_id: int) -> Picker:
     picker = _picker(ctx, picker_id)
     shift = ctx.uow.repo(PickerRepository).open_shift(_id(picker.id))
     if shift is None or shift.store_id != ctx.store_id:
-        raise ApiFailure(409, "no_open_shift")
+        raise Conflict("no_open_shift")
     return picker
 
 

@@ -17,22 +17,13 @@ import orjson
 from pydantic import BaseModel
 from sqlalchemy.exc import IntegrityError
 
+from smbridge.assembly.errors import Conflict, Forbidden, InvalidRequest
 from smbridge.assembly.repository import ApiTokenRepository, IdempotencyKeys, StoredAnswer
 from smbridge.domain.assembly import AssemblyError
 from smbridge.domain.status import TransitionRefused
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.errors import retrying_conflicts
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
-
-
-class ApiFailure(Exception):
-    """An answer other than success: HTTP status and machine code (the text is Russian)."""
-
-    def __init__(self, status: int, code: str, detail: str = "") -> None:
-        super().__init__(detail or code)
-        self.status = status
-        self.code = code
-        self.detail = detail
 
 
 @dataclass(frozen=True)
@@ -64,7 +55,9 @@ class Method:
 
 
 @dataclass(frozen=True)
-class CallResult:
+class MethodAnswer:
+    """A successful call's answer: its status and result, new or the stored first answer."""
+
     status: int
     result: dict[str, Any]
 
@@ -86,8 +79,8 @@ class Call:
         return self.request_id is not None and self.method.changes_state
 
 
-def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> CallResult:
-    """Run one API call; raises ApiFailure for every answer that is not a success.
+def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
+    """Run one API call; raises ``AssemblyRefused`` for every answer that is not a success.
 
     Raises ``DatabaseUnavailable`` when the database cannot take the call now: its one
     transaction was rolled back whole, so the picker's app may send it again (with the
@@ -96,7 +89,7 @@ def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> C
     return retrying_conflicts(lambda: _execute_keyed(db, call, policy, clock), call.method.name)
 
 
-def _execute_keyed(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> CallResult:
+def _execute_keyed(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
     try:
         return _execute_once(db, call, policy, clock)
     except IntegrityError:
@@ -106,7 +99,7 @@ def _execute_keyed(db: Database, call: Call, policy: AssemblyPolicy, clock: Cloc
         return _execute_once(db, call, policy, clock)
 
 
-def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> CallResult:
+def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
     with db.unit_of_work(read_only=not call.method.changes_state) as uow:
         store_id = _authenticate(uow, call.token)
         request_hash = _fingerprint(call.method.name, call.data)
@@ -121,22 +114,22 @@ def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
             uow.repo(IdempotencyKeys).add(store_id, call.request_id, answer, context.now)
         if call.method.changes_state:
             uow.commit()
-        return CallResult(200, result)
+        return MethodAnswer(200, result)
 
 
 def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any]:
     try:
         return method.handler(context, data).model_dump(mode="json")
     except AssemblyError as refused:
-        status = 409 if refused.conflict else 422
-        raise ApiFailure(status, refused.code, refused.detail) from None
+        kind = Conflict if refused.conflict else InvalidRequest
+        raise kind(refused.code, refused.detail) from None
     except TransitionRefused as refused:
-        raise ApiFailure(409, "wrong_status", str(refused)) from None
+        raise Conflict("wrong_status", str(refused)) from None
 
 
 def check_token(db: Database, token: str) -> None:
-    """Refuse (403) a token that is missing, unknown, revoked or of an inactive store, before
-    the request's body is read; ``execute`` checks it again inside its transaction."""
+    """Refuse a token that is missing, unknown, revoked or of an inactive store, before the
+    request's body is read; ``execute`` checks it again inside its transaction."""
     with db.unit_of_work(read_only=True) as uow:
         _authenticate(uow, token)
 
@@ -144,7 +137,7 @@ def check_token(db: Database, token: str) -> None:
 def _authenticate(uow: UnitOfWork, token: str) -> int:
     store_id = uow.repo(ApiTokenRepository).store_of(token_hash(token)) if token else None
     if store_id is None:
-        raise ApiFailure(403, "forbidden", "missing, unknown or revoked token")
+        raise Forbidden("forbidden", "missing, unknown or revoked token")
     return store_id
 
 
@@ -163,7 +156,7 @@ def purge_idempotency_keys(db: Database, now: datetime, retention: timedelta) ->
         return removed
 
 
-def _replay(stored: StoredAnswer, request_hash: str) -> CallResult:
+def _replay(stored: StoredAnswer, request_hash: str) -> MethodAnswer:
     if stored.request_sha256 != request_hash:
-        raise ApiFailure(422, "request_id_reused", "requestId was used for another request")
-    return CallResult(stored.status_code, stored.response)
+        raise InvalidRequest("request_id_reused", "requestId was used for another request")
+    return MethodAnswer(stored.status_code, stored.response)

@@ -14,9 +14,15 @@ from pydantic import TypeAdapter, ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from smbridge.assembly import schemas
+from smbridge.assembly.errors import (
+    AssemblyRefused,
+    Conflict,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+)
 from smbridge.assembly.methods import METHODS
 from smbridge.assembly.service import (
-    ApiFailure,
     AssemblyPolicy,
     Call,
     Method,
@@ -37,6 +43,24 @@ from smbridge.kernel.http import (
 
 API_PREFIX = "/sbermarket/orders/api"
 log = structlog.get_logger(__name__)
+
+
+class BodyTooLarge(AssemblyRefused):
+    """The request's body is over the limit: refused before it is read (HTTP only)."""
+
+
+#: The one place that knows which HTTP status answers which refusal.
+HTTP_STATUS: dict[type[AssemblyRefused], int] = {
+    Forbidden: 403,
+    NotFound: 404,
+    Conflict: 409,
+    BodyTooLarge: 413,
+    InvalidRequest: 422,
+}
+
+
+def http_status(refused: AssemblyRefused) -> int:
+    return HTTP_STATUS[type(refused)]
 
 
 def assembly_router(
@@ -85,8 +109,8 @@ def _endpoint(
         )
         try:
             result = await run_in_threadpool(execute, db, call, policy, clock)
-        except ApiFailure as failure:
-            return answer_error(request_id, failure.status, failure.code)
+        except AssemblyRefused as refused:
+            return answer_error(request_id, http_status(refused), refused.code)
         except DatabaseUnavailable as down:
             log.warning("assembly.database_unavailable", method=method.name, error=str(down))
             return database_unavailable_response(
@@ -115,8 +139,8 @@ def _endpoint(
     return endpoint
 
 
-def _too_large(_limit: int) -> ApiFailure:
-    return ApiFailure(413, "payload_too_large")
+def _too_large(_limit: int) -> BodyTooLarge:
+    return BodyTooLarge("payload_too_large")
 
 
 def answer_error(request_id: str | None, status: int, code: str) -> JsonResponse:
@@ -131,9 +155,9 @@ def install_envelope_errors(app: FastAPI) -> None:
     """Malformed and refused requests answer in the API's envelope too (400 shape, 422 data;
     403 and 413 before the body is read, so without its requestId)."""
 
-    @app.exception_handler(ApiFailure)
-    async def _refused(_request: Request, failure: ApiFailure) -> JsonResponse:
-        return answer_error(None, failure.status, failure.code)
+    @app.exception_handler(AssemblyRefused)
+    async def _refused(_request: Request, refused: AssemblyRefused) -> JsonResponse:
+        return answer_error(None, http_status(refused), refused.code)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:

@@ -43,7 +43,7 @@ from smbridge.domain.notification import Notification
 from smbridge.domain.store import Store
 from smbridge.emulators.sm import baskets
 from smbridge.emulators.sm.app import MarketConfig, MarketOrder, Marketplace, create_app
-from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.kernel.clock import utc_now
 from smbridge.kernel.database import migrations

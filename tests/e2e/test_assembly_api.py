@@ -15,7 +15,7 @@ from smbridge.assembly.service import token_hash
 from smbridge.domain.picker import Picker
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.intake.acceptance import adopt_waiting
-from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.kernel.database.tables import (
     idempotency_keys,

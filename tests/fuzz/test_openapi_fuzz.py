@@ -24,7 +24,7 @@ from smbridge.domain.picker import Picker
 from smbridge.domain.webhook import EventType
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
-from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.settings import Settings

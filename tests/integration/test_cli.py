@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from smbridge.entrypoints.cli import context
 from smbridge.entrypoints.cli.main import app
-from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.kernel.database import migrations
 from smbridge.kernel.database.tables import (

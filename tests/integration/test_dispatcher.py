@@ -18,7 +18,7 @@ from sqlalchemy import event, func, select
 from smbridge.domain.notification import Notification, RetryPolicy
 from smbridge.emulators.sm import rules
 from smbridge.emulators.sm.app import MarketConfig, MarketOrder, Marketplace, create_app
-from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.kernel.database.tables import sm_notifications, telegram_outbox
 from smbridge.kernel.database.unit_of_work import Database

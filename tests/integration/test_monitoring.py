@@ -12,8 +12,9 @@ from sqlalchemy import delete, insert, select, update
 
 from smbridge.assembly.repository import PickerRepository
 from smbridge.domain.picker import Picker
-from smbridge.intake.schemas import parse_webhook
-from smbridge.intake.service import AutoReplay, IntakePolicy, ingest_webhook
+from smbridge.intake.events import parse_webhook
+from smbridge.intake.failures import AutoReplay
+from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.kernel.database.tables import (
     monitoring_problems,
     monitoring_snapshots,

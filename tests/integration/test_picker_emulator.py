@@ -14,7 +14,7 @@ from smbridge.domain.picker import Picker
 from smbridge.emulators.pickers.crew import PickerHabits, PickerTeam
 from smbridge.emulators.sm import baskets
 from smbridge.entrypoints.assembly_app import create_assembly_app
-from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.orders.repository import OrderRepository

@@ -15,7 +15,7 @@ from starlette.testclient import TestClient
 from smbridge.domain import sales
 from smbridge.domain.assembly import Substitute
 from smbridge.entrypoints.assembly_app import create_assembly_app
-from smbridge.intake.schemas import parse_webhook
+from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.kernel.database.tables import sales_documents
 from smbridge.kernel.database.unit_of_work import Database

@@ -10,7 +10,7 @@ import orjson
 import pytest
 
 from smbridge.domain.webhook import EventType
-from smbridge.intake.schemas import BadWebhook, parse_webhook
+from smbridge.intake.events import BadWebhook, parse_webhook
 from tests.factories import envelope, order_payload, position, weighed_position
 
 PHONE = "+79991111111"

@@ -1,4 +1,7 @@
-"""SM's webhook body as it arrives (SM-API.md §1), validated and turned into domain data.
+"""SM's webhook body as it arrives (SM-API.md §1), validated and turned into domain data,
+and the hook's body and answer as the OpenAPI document shows them.
+
+events.py reads a whole event (as it arrives or as the journal keeps it) with these models.
 
 Unknown fields are allowed everywhere: SM adds fields without notice and the raw body is
 kept in the journal anyway.
@@ -6,21 +9,17 @@ kept in the journal anyway.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
-import orjson
 from pydantic import (
     BaseModel,
     BeforeValidator,
     ConfigDict,
     Field,
-    ValidationError,
 )
 
 from smbridge.domain.sm_order import SmOrder, SmOrderHeader, SmOrderLine
-from smbridge.domain.webhook import EventType, event_key, normalize_event_type
 from smbridge.kernel.bounds import (
     FreeText,
     Label,
@@ -30,7 +29,6 @@ from smbridge.kernel.bounds import (
     SmId,
     SmMoney,
     WeightGrams,
-    unfit_texts,
 )
 
 
@@ -186,8 +184,8 @@ class EnvelopeIn(BaseModel):
 
 
 class WebhookIn(BaseModel):
-    """The webhook as the OpenAPI document shows it. parse_webhook checks the same rules in
-    two steps (an unknown event type is stored whatever its payload)."""
+    """The webhook as the OpenAPI document shows it. events.parse_webhook checks the same
+    rules in two steps (an unknown event type is stored whatever its payload)."""
 
     model_config = ConfigDict(extra="allow")
     event_type: SmId
@@ -218,73 +216,3 @@ def webhook_body_schema() -> dict[str, Any]:
 
     body: dict[str, Any] = inline(schema)
     return {"required": True, "content": {"application/json": {"schema": body}}}
-
-
-_M = TypeVar("_M", bound=BaseModel)
-
-
-class BadWebhook(Exception):
-    """The body is not a webhook we can accept; nothing is stored."""
-
-    def __init__(self, code: str, message: str, details: list[dict[str, str]] | None = None):
-        super().__init__(message)
-        self.code = code
-        self.message = message
-        self.details = details or []
-
-
-@dataclass(frozen=True)
-class InboundWebhook:
-    """A validated webhook: what SM sent, and what it means to us."""
-
-    raw_type: str
-    kind: EventType | None  # None: a type we do not know
-    key: str
-    body: str
-    sm_order_id: str | None
-    data: SmOrder | None
-
-
-def parse_webhook(body: bytes) -> InboundWebhook:
-    try:
-        document = orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise BadWebhook("invalid_json", f"body is not valid JSON: {exc.msg}") from None
-    _require_fit_texts(document)
-    envelope = _validate(EnvelopeIn, document, "")
-    kind = normalize_event_type(envelope.event_type)
-    key = event_key(envelope.event_type, envelope.payload, envelope.timestamp)
-    text = body.decode("utf-8")
-    if kind is None:
-        # Unknown types are kept whatever they carry (SM adds types); no shape to check.
-        sm_order_id = envelope.payload.get("originalOrderId")
-        if not isinstance(sm_order_id, str | int) or len(str(sm_order_id)) > 64:
-            sm_order_id = None  # nothing to index it by; the body keeps whatever it was
-        return InboundWebhook(
-            envelope.event_type, None, key, text, str(sm_order_id) if sm_order_id else None, None
-        )
-    # An order.created without positions or a store is valid too: SM would retry a 400 for
-    # ever, so it gets "created" and a number and is then cancelled (orders/acceptance.py).
-    order = _validate(OrderIn, envelope.payload, "payload")
-    return InboundWebhook(
-        envelope.event_type, kind, key, text, order.originalOrderId, order.to_domain()
-    )
-
-
-def _require_fit_texts(document: object) -> None:
-    """No NUL can be stored, and the event key cannot hash what nests too deep."""
-    problems = [{"loc": loc, "msg": why} for loc, why in unfit_texts(document)]
-    if problems:
-        raise BadWebhook("invalid_payload", "webhook does not have SM's shape", problems[:20])
-
-
-def _validate(model: type[_M], document: object, prefix: str) -> _M:
-    try:
-        return model.model_validate(document)
-    except ValidationError as exc:
-        # Never echo the input back: it may carry a customer's name, phone or address.
-        details = [
-            {"loc": ".".join([prefix, *map(str, e["loc"])]).strip("."), "msg": e["msg"]}
-            for e in exc.errors(include_url=False, include_input=False)
-        ]
-        raise BadWebhook("invalid_payload", "webhook does not have SM's shape", details) from None

@@ -1,8 +1,9 @@
-"""Use cases of the hook service: take in an SM webhook, replay the ones that failed.
+"""The hook's use case: take in an SM webhook, apply it to its order, say what to answer.
 
 Every webhook is journaled in the same transaction as its effect, and the caller answers
 SM only after that commit: a 2xx means "we have it". A webhook that fails to apply is
-journaled as failed in a second transaction, so it is never lost.
+journaled as failed in a second transaction, so it is never lost; failures.py applies such
+events again.
 """
 
 from __future__ import annotations
@@ -22,15 +23,14 @@ from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
 from smbridge.intake import acceptance
+from smbridge.intake.events import InboundWebhook, parse_webhook
 from smbridge.intake.repository import JournalRepository
-from smbridge.intake.schemas import InboundWebhook, parse_webhook
-from smbridge.intake.settings import IntakeSettings, WebhookReplaySettings
+from smbridge.intake.settings import IntakeSettings
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.errors import (
     DatabaseUnavailable,
     WriteConflict,
     retrying_conflicts,
-    translate,
 )
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.notifications.outbox import NotificationOutbox
@@ -67,39 +67,20 @@ def intake_policy(settings: IntakeSettings) -> IntakePolicy:
 
 
 @dataclass(frozen=True)
-class AutoReplay:
-    """Failed webhooks are tried again on their own a few times before a person is asked."""
+class AnswerToSm:
+    """What the hook answers SM: an HTTP status and a JSON body (stored with the event)."""
 
-    attempts: int = 5  # in all, the first try included
-    first_delay: timedelta = timedelta(seconds=30)  # doubles after each try
-
-    @classmethod
-    def from_settings(cls, settings: WebhookReplaySettings) -> AutoReplay:
-        return cls(
-            settings.webhook_replay_attempts,
-            timedelta(seconds=settings.webhook_replay_first_seconds),
-        )
-
-    def due(self, entry: JournalEntry, now: datetime) -> bool:
-        if entry.attempts >= self.attempts:
-            return False  # exhausted: monitoring alerts, replays are by hand
-        waited = self.first_delay * ((1 << max(entry.attempts, 1)) - 1)
-        return entry.received_at + waited <= now
-
-
-@dataclass(frozen=True)
-class HookReply:
     status_code: int
     body: dict[str, Any]
 
 
-ACCEPTED = HookReply(202, {"status": "accepted"})
-OK = HookReply(200, {"status": "ok"})
+ACCEPTED = AnswerToSm(202, {"status": "accepted"})
+OK = AnswerToSm(200, {"status": "ok"})
 
 
 def ingest_webhook(
     db: Database, hook: InboundWebhook, policy: IntakePolicy, clock: Clock
-) -> HookReply:
+) -> AnswerToSm:
     """Store one webhook and apply it; return what to answer SM.
 
     Raises ``DatabaseUnavailable`` when the database cannot take it now: nothing was
@@ -113,7 +94,7 @@ def ingest_webhook(
 
 def _ingest_once(
     db: Database, hook: InboundWebhook, policy: IntakePolicy, now: datetime
-) -> HookReply:
+) -> AnswerToSm:
     try:
         with db.unit_of_work() as uow:
             uow.lock_order_key(hook.sm_order_id or hook.key)
@@ -122,93 +103,21 @@ def _ingest_once(
                 return _redelivery(uow, known, now)
             entry = _new_entry(hook, now)
             uow.repo(JournalRepository).add(entry)
-            reply = _process(uow, entry, hook, policy)
+            reply = apply_event(uow, entry, hook, policy)
             uow.commit()
     except (WriteConflict, DatabaseUnavailable):
         raise  # not the event's fault: never journaled as failed
     except Exception as exc:
         return _journal_failure(db, hook, exc, now)
-    _log_outcome(entry)
+    log_outcome(entry)
     return reply
 
 
-def replay_failed(db: Database, entry_id: int, policy: IntakePolicy, clock: Clock) -> JournalStatus:
-    """Apply a failed event again (after its cause was fixed); returns its new status."""
-    with db.unit_of_work() as uow:
-        entry = uow.repo(JournalRepository).get(entry_id)
-        if entry is None:
-            raise LookupError(f"no journal entry {entry_id}")
-        if entry.status != JournalStatus.FAILED.value:
-            return JournalStatus(entry.status)
-        hook = parse_webhook(entry.body.encode())
-        uow.lock_order_key(hook.sm_order_id or hook.key)
-        try:
-            entry.attempts += 1
-            _process(uow, entry, hook, policy)
-            uow.commit()
-        except Exception as exc:
-            if translate(exc) is not None:
-                raise  # the database's trouble, not the event's: it stays as it was
-            uow.session.rollback()
-            _mark_failed(uow, entry_id, exc, clock())
-            uow.commit()
-    _log_outcome(entry)
-    return JournalStatus(entry.status)
-
-
-def replay_due_failures(
-    db: Database, policy: IntakePolicy, retry: AutoReplay, clock: Clock
-) -> dict[str, int]:
-    """The scheduled job: apply again the failed webhooks whose next try is due.
-
-    A webhook fails when applying it raised (a bug, or a cause outside the database); the
-    database's own outages never get this far, they are answered 503 and SM redelivers.
-    """
-    now = clock()
-    with db.unit_of_work() as uow:
-        failed = uow.repo(JournalRepository).with_status(JournalStatus.FAILED, 500)
-        due = [entry.id for entry in failed if entry.id is not None and retry.due(entry, now)]
-    counts = {"applied": 0, "failed": 0}
-    for entry_id in due:
-        status = replay_failed(db, entry_id, policy, clock)
-        counts["failed" if status is JournalStatus.FAILED else "applied"] += 1
-    return counts
-
-
-# --- internals ----------------------------------------------------------------------------
-
-
-def _new_entry(hook: InboundWebhook, now: datetime) -> JournalEntry:
-    return JournalEntry(
-        event_key=hook.key,
-        event_type=hook.raw_type,
-        received_at=now,
-        last_received_at=now,
-        body=hook.body,
-        headers={},
-        sm_order_id=hook.sm_order_id,
-        attempts=1,
-    )
-
-
-def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> HookReply:
-    """SM sent this event again: count it, change nothing, answer as the first time."""
-    known.deliveries += 1
-    known.last_received_at = now
-    uow.commit()
-    log.info(
-        "webhook.redelivered",
-        journal_id=known.id,
-        event_type=known.event_type,
-        sm_order_id=known.sm_order_id,
-        deliveries=known.deliveries,
-    )
-    return HookReply(known.reply_status, known.reply_body)
-
-
-def _process(
+def apply_event(
     uow: UnitOfWork, entry: JournalEntry, hook: InboundWebhook, policy: IntakePolicy
-) -> HookReply:
+) -> AnswerToSm:
+    """Apply a journaled event to its order (or park it, or only keep it); records and
+    returns the answer SM gets. The caller commits."""
     now = entry.received_at
     if hook.kind is None or hook.data is None:
         entry.settle(JournalStatus.IGNORED, now, "unknown event type: stored only")
@@ -227,9 +136,56 @@ def _process(
     return reply
 
 
+def log_outcome(entry: JournalEntry) -> None:
+    log.info(
+        "webhook.stored",
+        journal_id=entry.id,
+        event_type=entry.event_type,
+        sm_order_id=entry.sm_order_id,
+        status=entry.status,
+        detail=entry.detail,
+    )
+
+
+def failure_reason(exc: Exception) -> str:
+    # hide_parameters on the engine keeps customer data out of database error texts.
+    return f"{type(exc).__name__}: {exc}"[:2000]
+
+
+# --- internals ----------------------------------------------------------------------------
+
+
+def _new_entry(hook: InboundWebhook, now: datetime) -> JournalEntry:
+    return JournalEntry(
+        event_key=hook.key,
+        event_type=hook.raw_type,
+        received_at=now,
+        last_received_at=now,
+        body=hook.body,
+        headers={},
+        sm_order_id=hook.sm_order_id,
+        attempts=1,
+    )
+
+
+def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> AnswerToSm:
+    """SM sent this event again: count it, change nothing, answer as the first time."""
+    known.deliveries += 1
+    known.last_received_at = now
+    uow.commit()
+    log.info(
+        "webhook.redelivered",
+        journal_id=known.id,
+        event_type=known.event_type,
+        sm_order_id=known.sm_order_id,
+        deliveries=known.deliveries,
+    )
+    return AnswerToSm(known.reply_status, known.reply_body)
+
+
 def _create_order(
     uow: UnitOfWork, entry: JournalEntry, data: SmOrder, policy: IntakePolicy
-) -> HookReply:
+) -> AnswerToSm:
     at = entry.received_at
     order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
     if order is not None:  # the same order created again, with a different body
@@ -244,7 +200,7 @@ def _create_order(
     entry.order_id = order.id
     zone = ZoneInfo(acceptance.store_timezone(_store_of(uow, order), policy))
     expected = order.expected_assembly_at.astimezone(zone)
-    return HookReply(
+    return AnswerToSm(
         200,
         {"status": "created", "number": order.number, "expectedAssemblyTime": expected.isoformat()},
     )
@@ -319,7 +275,7 @@ def _queue_for_store(uow: UnitOfWork, order: Order, text: str, now: datetime) ->
 
 def _journal_failure(
     db: Database, hook: InboundWebhook, exc: Exception, now: datetime
-) -> HookReply:
+) -> AnswerToSm:
     with db.unit_of_work() as uow:
         uow.lock_order_key(hook.sm_order_id or hook.key)
         known = uow.repo(JournalRepository).by_key(hook.key)
@@ -333,38 +289,14 @@ def _journal_failure(
     return ACCEPTED
 
 
-def _mark_failed(uow: UnitOfWork, entry_id: int, exc: Exception, now: datetime) -> None:
-    entry = uow.repo(JournalRepository).get(entry_id)
-    assert entry is not None
-    entry.attempts += 1  # the failed attempt's own increment went with its rollback
-    entry.settle(JournalStatus.FAILED, now, _reason(exc))
-    log.warning("webhook.replay_failed", journal_id=entry_id, error=_reason(exc))
-
-
 def _fail(entry: JournalEntry, exc: Exception, now: datetime) -> None:
-    entry.settle(JournalStatus.FAILED, now, _reason(exc))
+    entry.settle(JournalStatus.FAILED, now, failure_reason(exc))
     log.error(
         "webhook.apply_failed",
         journal_id=entry.id,
         event_type=entry.event_type,
         sm_order_id=entry.sm_order_id,
-        error=_reason(exc),
-    )
-
-
-def _reason(exc: Exception) -> str:
-    # hide_parameters on the engine keeps customer data out of database error texts.
-    return f"{type(exc).__name__}: {exc}"[:2000]
-
-
-def _log_outcome(entry: JournalEntry) -> None:
-    log.info(
-        "webhook.stored",
-        journal_id=entry.id,
-        event_type=entry.event_type,
-        sm_order_id=entry.sm_order_id,
-        status=entry.status,
-        detail=entry.detail,
+        error=failure_reason(exc),
     )
 
 

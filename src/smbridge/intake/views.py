@@ -9,7 +9,8 @@ import hmac
 from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 
-from smbridge.intake.schemas import BadWebhook, HookAnswer, parse_webhook, webhook_body_schema
+from smbridge.intake.events import BadWebhook, parse_webhook
+from smbridge.intake.schemas import HookAnswer, webhook_body_schema
 from smbridge.intake.service import IntakePolicy, ingest_webhook
 from smbridge.intake.settings import HookAuthMode, IntakeSettings
 from smbridge.kernel.clock import Clock

@@ -9,7 +9,8 @@ from typing import Any
 from smbridge.assembly.factory import idempotency_retention
 from smbridge.assembly.service import purge_idempotency_keys
 from smbridge.intake.acceptance import settle_waiting
-from smbridge.intake.service import AutoReplay, intake_policy, replay_due_failures
+from smbridge.intake.failures import AutoReplay, replay_due_failures
+from smbridge.intake.service import intake_policy
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.monitoring.alerts import MonitoringAlertGate

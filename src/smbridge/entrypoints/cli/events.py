@@ -9,8 +9,9 @@ from rich.table import Table
 
 from smbridge.domain.webhook import JournalStatus
 from smbridge.entrypoints.cli.context import console, database
+from smbridge.intake.failures import replay_failed
 from smbridge.intake.repository import JournalRepository
-from smbridge.intake.service import intake_policy, replay_failed
+from smbridge.intake.service import intake_policy
 from smbridge.kernel.clock import utc_now
 from smbridge.settings import get_settings
 

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select
 
 from smbridge.assembly import schemas
+from smbridge.assembly.jobs import HOUSEKEEPING
 from smbridge.assembly.methods import METHODS
 from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import (
@@ -19,9 +20,9 @@ from smbridge.assembly.service import (
     token_hash,
 )
 from smbridge.domain.picker import Picker
+from smbridge.entrypoints.scheduled_jobs import build_jobs
 from smbridge.kernel.database.tables import idempotency_keys
 from smbridge.kernel.database.unit_of_work import Database
-from smbridge.scheduler.jobs import HOUSEKEEPING, build_jobs
 from smbridge.scheduler.runner import JobContext
 from smbridge.settings import Settings
 from tests.conftest import make_settings
@@ -85,9 +86,9 @@ def test_the_housekeeping_job_purges_by_the_retention_setting(
     assert job.interval == timedelta(seconds=settings.job_housekeeping_seconds)
 
     late = T0 + timedelta(minutes=59)
-    context = JobContext(db, settings, late, FrozenClock(late), threading.Event())
+    context = JobContext(db, late, FrozenClock(late), threading.Event())
     assert job.run(context) == {"idempotency_keys_purged": 0}
     later = T0 + timedelta(minutes=61)
-    context = JobContext(db, settings, later, FrozenClock(later), threading.Event())
+    context = JobContext(db, later, FrozenClock(later), threading.Event())
     assert job.run(context) == {"idempotency_keys_purged": 1}
     assert keys(db) == 0

@@ -29,9 +29,7 @@ def test_a_run_is_recorded_with_its_counts_and_errors(db: Database, settings: Se
         raise RuntimeError("boom")
 
     job, _ = counting_job()
-    scheduler = Scheduler(
-        db, settings, [job, Job("broken", timedelta(seconds=1), broken)], FrozenClock()
-    )
+    scheduler = Scheduler(db, [job, Job("broken", timedelta(seconds=1), broken)], FrozenClock())
     assert scheduler.run_once("count").counts == {"calls": 1}
     assert scheduler.run_once("broken").error == "RuntimeError: boom"
     with db.unit_of_work() as uow:
@@ -46,8 +44,8 @@ def test_a_run_is_recorded_with_its_counts_and_errors(db: Database, settings: Se
 def test_a_job_is_due_after_its_interval_whoever_ran_it(db: Database, settings: Settings) -> None:
     clock = FrozenClock()
     job, _calls = counting_job(interval=60)
-    first = Scheduler(db, settings, [job], clock)
-    second = Scheduler(db, settings, [job], clock)
+    first = Scheduler(db, [job], clock)
+    second = Scheduler(db, [job], clock)
     assert second.is_due(job)
     first.run_once("count")
     assert not second.is_due(job)  # the other scheduler's run counts
@@ -70,7 +68,7 @@ def test_two_schedulers_never_run_a_job_at_the_same_time(db: Database, settings:
         return {}
 
     job = Job("slow", timedelta(seconds=0), slow)
-    schedulers = [Scheduler(db, settings, [job], FrozenClock()) for _ in range(2)]
+    schedulers = [Scheduler(db, [job], FrozenClock()) for _ in range(2)]
     outcomes: list[bool] = []
     threads = [
         threading.Thread(
@@ -94,8 +92,8 @@ def test_a_dead_holders_lease_expires_and_another_takes_over(
 ) -> None:
     clock = FrozenClock()
     job, calls = counting_job()
-    dead = Scheduler(db, settings, [job], clock, lease=timedelta(seconds=30))
-    alive = Scheduler(db, settings, [job], clock, lease=timedelta(seconds=30))
+    dead = Scheduler(db, [job], clock, lease=timedelta(seconds=30))
+    alive = Scheduler(db, [job], clock, lease=timedelta(seconds=30))
     assert dead._take_lease("count")  # took the job, then its VM died
     assert not alive.run_once("count").ran
     clock.now += timedelta(seconds=31)
@@ -105,7 +103,7 @@ def test_a_dead_holders_lease_expires_and_another_takes_over(
 
 def test_serve_runs_due_jobs_and_stops_when_told(db: Database, settings: Settings) -> None:
     job, calls = counting_job(interval=0.05)
-    scheduler = Scheduler(db, settings, [job], RunningClock())  # intervals pass in real time
+    scheduler = Scheduler(db, [job], RunningClock())  # intervals pass in real time
     thread = threading.Thread(target=scheduler.serve, kwargs={"tick": 0.01})
     thread.start()
     deadline = time.monotonic() + 20

@@ -13,13 +13,14 @@ import pytest
 from sqlalchemy import select
 
 from smbridge.domain.order import Order
+from smbridge.entrypoints.scheduled_jobs import build_jobs
 from smbridge.intake.acceptance import adopt_waiting, settle_waiting
 from smbridge.intake.events import parse_webhook
+from smbridge.intake.jobs import WAITING_ORDERS
 from smbridge.intake.service import AnswerToSm, IntakePolicy, ingest_webhook
 from smbridge.kernel.database.tables import sm_notifications, telegram_outbox
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.orders.repository import OrderRepository
-from smbridge.scheduler.jobs import WAITING_ORDERS, build_jobs
 from smbridge.scheduler.runner import Scheduler
 from smbridge.settings import Settings
 from tests.conftest import make_settings
@@ -213,7 +214,7 @@ def test_the_scheduler_runs_the_job_on_its_own_clock(db: Database, database_url:
     )
     send(db, "order.created")
     clock = FrozenClock(T0 + timedelta(minutes=14))
-    scheduler = Scheduler(db, settings, build_jobs(settings, db, clock), clock)
+    scheduler = Scheduler(db, build_jobs(settings, db, clock), clock)
     assert scheduler.run_once(WAITING_ORDERS).counts == {
         "adopted": 0,
         "cancelled": 0,

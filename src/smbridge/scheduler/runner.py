@@ -21,7 +21,6 @@ from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.scheduler.job_store import JobStore
-from smbridge.settings import Settings
 
 log = structlog.get_logger(__name__)
 
@@ -29,7 +28,6 @@ log = structlog.get_logger(__name__)
 @dataclass(frozen=True)
 class JobContext:
     db: Database
-    settings: Settings
     now: datetime
     clock: Clock  # for the times a long run records as it goes
     stop: threading.Event  # long jobs check it between batches
@@ -53,13 +51,11 @@ class Scheduler:
     def __init__(
         self,
         db: Database,
-        settings: Settings,
         jobs: list[Job],
         clock: Clock,
         lease: timedelta = timedelta(seconds=60),
     ) -> None:
         self._db = db
-        self._settings = settings
         self.jobs = {job.name: job for job in jobs}
         self._lease = lease
         self._clock = clock
@@ -115,9 +111,7 @@ class Scheduler:
             uow.commit()
         outcome = RunOutcome(ran=True)
         try:
-            outcome.counts = job.run(
-                JobContext(self._db, self._settings, started, self._clock, self.stop)
-            )
+            outcome.counts = job.run(JobContext(self._db, started, self._clock, self.stop))
         except Exception as exc:
             outcome.error = _text(exc)
             log.error("scheduler.job_failed", job=job.name, error=outcome.error)

@@ -8,9 +8,9 @@ import typer
 from rich.table import Table
 
 from smbridge.entrypoints.cli.context import console, database
+from smbridge.entrypoints.scheduled_jobs import build_jobs
 from smbridge.kernel.clock import utc_now
 from smbridge.scheduler.job_store import JobStore
-from smbridge.scheduler.jobs import build_jobs
 from smbridge.scheduler.runner import Scheduler
 from smbridge.settings import get_settings
 
@@ -30,7 +30,7 @@ def jobs_run(
     """Run one job once, now (unless another scheduler is running it)."""
     settings = get_settings()
     with database() as db:
-        runner = Scheduler(db, settings, build_jobs(settings, db, utc_now), utc_now)
+        runner = Scheduler(db, build_jobs(settings, db, utc_now), utc_now)
         if name not in runner.jobs:
             raise typer.BadParameter(f"no job {name!r}; jobs: {', '.join(runner.jobs)}")
         outcome = runner.run_once(name)

@@ -26,6 +26,7 @@ from smbridge.entrypoints.draining import (
     DrainState,
 )
 from smbridge.entrypoints.openapi import openapi_json
+from smbridge.entrypoints.scheduled_jobs import build_jobs
 from smbridge.entrypoints.stack import (
     Secrets,
     StackPlan,
@@ -40,7 +41,6 @@ from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict, 
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.metrics.summary import Overview, overview
 from smbridge.notifications.dispatcher_process import run_dispatcher
-from smbridge.scheduler.jobs import build_jobs
 from smbridge.scheduler.runner import Scheduler
 from smbridge.settings import get_settings
 
@@ -91,7 +91,6 @@ def scheduler() -> None:
     with database() as db:
         runner = Scheduler(
             db,
-            settings,
             build_jobs(settings, db, utc_now),
             utc_now,
             lease=timedelta(seconds=settings.job_lease_seconds),

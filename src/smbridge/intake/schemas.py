@@ -13,8 +13,8 @@ from smbridge.kernel.bounds import SmId
 
 
 class WebhookIn(BaseModel):
-    """The webhook as the OpenAPI document shows it. events.parse_webhook checks the same
-    rules in two steps (an unknown event type is stored whatever its payload)."""
+    """The webhook as the OpenAPI document shows it. parse_webhook (events.py) checks the
+    same rules in two steps (an unknown event type is stored whatever its payload)."""
 
     model_config = ConfigDict(extra="allow")
     event_type: SmId

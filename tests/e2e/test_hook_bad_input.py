@@ -379,7 +379,7 @@ def test_after_bad_input_the_good_event_is_taken(client: TestClient, db: Databas
     with db.unit_of_work() as uow:
         order = uow.repo(OrderRepository).by_sm_id(SM_ORDER)
         assert order is not None
-        assert str(order.positions[0].price) == "89.90"
+        assert str(order.positions[0].line.price) == "89.90"
 
 
 # --- bounds: input that the database or the business cannot take (docs/input-bounds.md) -----
@@ -494,4 +494,4 @@ def test_exponents_are_stored_as_plain_numbers(client: TestClient, db: Database)
     with db.unit_of_work() as uow:
         order = uow.repo(OrderRepository).by_sm_id(SM_ORDER)
         assert order is not None
-        assert str(order.positions[0].quantity) == "10"
+        assert str(order.positions[0].line.quantity) == "10"

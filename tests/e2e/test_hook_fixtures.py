@@ -194,18 +194,18 @@ def test_order_created_stores_the_order_and_answers_with_our_number(
     lines = [
         (
             p.line_no,
-            p.sku,
-            p.name,
-            str(p.original_quantity),
-            str(p.quantity),
-            str(p.price),
-            str(p.discount_price),
-            str(p.total_price),
-            str(p.total_discount_price),
-            None if p.weight_grams is None else str(p.weight_grams),
-            p.state,
-            p.source,
-            p.picked_quantity,
+            p.line.sku,
+            p.line.name,
+            str(p.line.original_quantity),
+            str(p.line.quantity),
+            str(p.line.price),
+            str(p.line.discount_price),
+            str(p.line.total_price),
+            str(p.line.total_discount_price),
+            None if p.line.weight_grams is None else str(p.line.weight_grams),
+            p.line.state,
+            p.pick.source,
+            p.pick.quantity,
         )
         for p in order.positions
     ]
@@ -221,7 +221,7 @@ def test_order_created_stores_the_order_and_answers_with_our_number(
         (5, "100502", "Хлеб Бородинский 400 г", "1", "1", "64.00", "64.00", "64.00", "64.00",
          None, "new", "sm", None),
     ]  # fmt: skip
-    assert all(isinstance(p.weight_grams, Decimal | None) for p in order.positions)
+    assert all(isinstance(p.line.weight_grams, Decimal | None) for p in order.positions)
 
     (entry,) = journal_rows(db)
     assert (entry["event_type"], entry["status"], entry["deliveries"]) == (
@@ -290,7 +290,10 @@ def test_order_updated_merges_the_new_basket_of_a_new_order(
     created(client)
     assert post(client, "order.updated") == (200, {"status": "ok"})
     order = stored_order(db)
-    lines = {p.sku: (p.line_no, str(p.quantity), str(p.total_price)) for p in order.positions}
+    lines = {
+        p.line.sku: (p.line_no, str(p.line.quantity), str(p.line.total_price))
+        for p in order.positions
+    }
     assert lines == {
         "100500": (1, "3", "269.70"),
         "100505": (2, "1", "161.25"),
@@ -327,13 +330,13 @@ def test_a_change_during_assembly_is_merged_flagged_and_the_store_warned(
     assert order.status == "in_assembly"
     assert order.changed_by_customer
     assert order.changed_at is not None
-    bananas = next(p for p in order.positions if p.sku == "100505")
-    assert (bananas.picked_quantity, bananas.picked_weight_grams) == (Decimal(1), Decimal(1310))
+    bananas = next(p for p in order.positions if p.line.sku == "100505")
+    assert (bananas.pick.quantity, bananas.pick.weight_grams) == (Decimal(1), Decimal(1310))
     if name == "order.changed":  # the older spelling moved the window one hour later
         assert order.header.delivery_from == datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
         assert order.header.comment == "Позвоните за 10 минут, домофон 45"
     else:
-        assert {p.sku for p in order.positions} >= {"100513"}
+        assert {p.line.sku for p in order.positions} >= {"100513"}
 
     (message,) = outbox_rows(db)
     assert (message["chat_id"], message["store_id"], message["order_id"]) == (
@@ -354,7 +357,7 @@ def test_a_change_after_the_final_contents_went_to_sm_is_not_applied(
     assert post(client, "order.updated") == (200, {"status": "ok"})
     order = stored_order(db)
     assert order.changed_by_customer
-    assert "100513" not in {p.sku for p in order.positions}  # the basket was not touched
+    assert "100513" not in {p.line.sku for p in order.positions}  # the basket was not touched
     assert order.header.comment == "Позвоните за 10 минут, домофон 45"
     assert journal_rows(db)[-1]["status"] == "ignored"
     (message,) = outbox_rows(db)
@@ -434,7 +437,7 @@ def test_an_event_that_would_move_the_order_backwards_is_kept_but_not_applied(
     order = stored_order(db)
     assert (order.status, order.handed_over_at, order.cancelled_at) == ("delivered", None, None)
     assert order.delivered_at == delivered.delivered_at
-    assert "100513" not in {p.sku for p in order.positions}
+    assert "100513" not in {p.line.sku for p in order.positions}
     rows = journal_rows(db)
     assert [(r["event_type"], r["status"]) for r in rows[2:]] == [
         ("order.received", "ignored"),

@@ -80,11 +80,12 @@ def test_pickers_take_pick_and_finish_every_order(db: Database, settings: Settin
     for order in orders_in(db):
         assert order.status == "ready_for_delivery"
         assert order.picker_id in picker_ids
-        for line in order.positions:
-            assert line.picked_quantity is not None
-            if line.is_weighed and line.picked_quantity > 0:
-                assert line.picked_weight_grams is not None
-                assert line.picked_weight_grams > Decimal(0)
+        for position in order.positions:
+            line, pick = position.line, position.pick
+            assert pick.quantity is not None
+            if position.is_weighed and pick.quantity > 0:
+                assert pick.weight_grams is not None
+                assert pick.weight_grams > Decimal(0)
             product = baskets.CATALOG_BY_SKU.get(line.sku)
             if product is not None and product.marked and line.replaced_by_sku is None:
-                assert len(line.marking_codes) == int(line.picked_quantity)
+                assert len(pick.marking_codes) == int(pick.quantity)

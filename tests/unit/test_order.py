@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from smbridge.domain.assembly import AssemblyError, Substitute
 from smbridge.domain.order import Order
 from smbridge.domain.outcome import Effect, Notice, Outcome
+from smbridge.domain.pick import PickRecord
 from smbridge.domain.sm_order import SmOrder, SmOrderHeader, SmOrderLine
 from smbridge.domain.status import FLOW, OrderStatus
 
@@ -52,7 +53,7 @@ def order(status: OrderStatus = OrderStatus.NEW, **fields: object) -> Order:
 def test_create_takes_header_and_numbers_lines() -> None:
     made = order()
     assert (made.status, made.customer_name, made.customer_phone) == ("new", "Иван", "+79991111111")
-    assert [(p.line_no, p.sku, p.is_weighed) for p in made.positions] == [
+    assert [(p.line_no, p.line.sku, p.is_weighed) for p in made.positions] == [
         (1, "100500", False),
         (2, "200300", True),
     ]
@@ -112,13 +113,18 @@ def test_create_copies_every_field_sm_sent() -> None:
         WINDOW_FROM,
     )
     bananas = made.positions[1]
-    assert (bananas.price, bananas.weight_grams, bananas.source, bananas.picked_quantity) == (
+    assert (
+        bananas.line.price,
+        bananas.line.weight_grams,
+        bananas.pick.source,
+        bananas.pick.quantity,
+    ) == (
         Decimal("129.00"),
         Decimal(1250),
         "sm",
         None,
     )
-    assert all(isinstance(p.quantity, Decimal) for p in made.positions)
+    assert all(isinstance(p.line.quantity, Decimal) for p in made.positions)
 
 
 def test_only_a_new_order_waiting_for_its_store_is_adopted() -> None:
@@ -152,12 +158,12 @@ def test_update_in_new_merges_by_sku_and_keeps_what_sm_left_out() -> None:
     update = SmOrder(sm_order_id="H1", lines=(replace(MILK, quantity=Decimal(3)), kefir))
     outcome = made.apply_update(update, LATER)
     assert outcome == Outcome(Effect.APPLIED)
-    assert [(p.line_no, p.sku, p.quantity) for p in made.positions] == [
+    assert [(p.line_no, p.line.sku, p.line.quantity) for p in made.positions] == [
         (1, "100500", Decimal(3)),
         (2, "200300", Decimal(0)),  # no longer sent: quantity 0, the row stays
         (3, "100501", Decimal(1)),  # new SKU: the next line number
     ]
-    assert made.positions[1].name == "Бананы"
+    assert made.positions[1].line.name == "Бананы"
     assert made.header.comment == "Позвонить"  # not sent: kept
     assert made.customer_name == "Иван"
     assert made.header.total_price == Decimal("327.80")
@@ -193,7 +199,7 @@ def test_update_without_positions_leaves_them_alone() -> None:
     made = order()
     made.apply_update(SmOrder(sm_order_id="H1", header=SmOrderHeader(comment="Новый")), NOW)
     assert made.header.comment == "Новый"
-    assert [(p.sku, p.quantity) for p in made.positions] == [
+    assert [(p.line.sku, p.line.quantity) for p in made.positions] == [
         ("100500", Decimal(2)),
         ("200300", Decimal(1)),
     ]
@@ -202,14 +208,17 @@ def test_update_without_positions_leaves_them_alone() -> None:
 def test_an_empty_position_list_removes_every_line_but_keeps_the_rows() -> None:
     made = order()
     made.apply_update(SmOrder(sm_order_id="H1", lines=()), NOW)
-    assert [(p.line_no, p.quantity) for p in made.positions] == [(1, Decimal(0)), (2, Decimal(0))]
+    assert [(p.line_no, p.line.quantity) for p in made.positions] == [
+        (1, Decimal(0)),
+        (2, Decimal(0)),
+    ]
 
 
 def test_a_removed_line_that_comes_back_keeps_its_line_number() -> None:
     made = order()
     made.apply_update(SmOrder(sm_order_id="H1", lines=(MILK,)), NOW)
     made.apply_update(SmOrder(sm_order_id="H1", lines=(MILK, BANANAS)), NOW)
-    assert [(p.line_no, p.sku, p.quantity) for p in made.positions] == [
+    assert [(p.line_no, p.line.sku, p.line.quantity) for p in made.positions] == [
         (1, "100500", Decimal(2)),
         (2, "200300", Decimal(1)),
     ]
@@ -219,13 +228,16 @@ def test_repeated_sku_lines_are_matched_by_occurrence() -> None:
     data = replace(DATA, lines=(MILK, replace(MILK, quantity=Decimal(5))))
     made = Order.create(data, store_id=1, received_at=NOW, expected_assembly_at=NOW)
     made.apply_update(replace(data, lines=(MILK, replace(MILK, quantity=Decimal(6)))), NOW)
-    assert [p.quantity for p in made.positions] == [Decimal(2), Decimal(6)]
+    assert [p.line.quantity for p in made.positions] == [Decimal(2), Decimal(6)]
     # SM now sends only one occurrence: it is the first; the second is removed.
     made.apply_update(replace(data, lines=(replace(MILK, quantity=Decimal(1)),)), NOW)
-    assert [(p.line_no, p.quantity) for p in made.positions] == [(1, Decimal(1)), (2, Decimal(0))]
+    assert [(p.line_no, p.line.quantity) for p in made.positions] == [
+        (1, Decimal(1)),
+        (2, Decimal(0)),
+    ]
     # A third occurrence is a new line.
     made.apply_update(replace(data, lines=(MILK, MILK, MILK)), NOW)
-    assert [(p.line_no, p.sku, p.quantity) for p in made.positions] == [
+    assert [(p.line_no, p.line.sku, p.line.quantity) for p in made.positions] == [
         (1, "100500", Decimal(2)),
         (2, "100500", Decimal(2)),
         (3, "100500", Decimal(2)),
@@ -235,10 +247,8 @@ def test_repeated_sku_lines_are_matched_by_occurrence() -> None:
 @pytest.mark.parametrize("status", [OrderStatus.IN_ASSEMBLY, OrderStatus.ASSEMBLED])
 def test_update_in_work_is_applied_flagged_and_keeps_picking(status: OrderStatus) -> None:
     made = order(status)
-    made.positions[0].picked_quantity = Decimal(2)
-    made.positions[0].marking_codes = ["0104600"]
-    made.positions[1].picked_quantity = Decimal(1)
-    made.positions[1].picked_weight_grams = Decimal(1190)
+    made.positions[0].pick = PickRecord(Decimal(2), marking_codes=["0104600"])
+    made.positions[1].pick = PickRecord(Decimal(1), Decimal(1190))
     update = replace(
         DATA,
         header=replace(DATA.header, comment="Без пакета"),
@@ -250,13 +260,13 @@ def test_update_in_work_is_applied_flagged_and_keeps_picking(status: OrderStatus
     assert made.status == status.value
     assert made.header.comment == "Без пакета"
     milk, bananas = made.positions
-    assert (milk.quantity, milk.picked_quantity, milk.marking_codes) == (
+    assert (milk.line.quantity, milk.pick.quantity, milk.pick.marking_codes) == (
         Decimal(1),
         Decimal(2),
         ["0104600"],
     )
     # removed by the customer, but what the picker did stays visible
-    assert (bananas.quantity, bananas.picked_quantity, bananas.picked_weight_grams) == (
+    assert (bananas.line.quantity, bananas.pick.quantity, bananas.pick.weight_grams) == (
         Decimal(0),
         Decimal(1),
         Decimal(1190),
@@ -268,9 +278,9 @@ def test_update_in_assembly_keeps_the_pickers_substitution() -> None:
     made.replace(1, Substitute("100501", "Кефир", Decimal(2), Decimal("79.50")), NOW)
     made.apply_update(replace(DATA, lines=(MILK, BANANAS)), LATER)
     milk, bananas, kefir = made.positions
-    assert (milk.replaced_by_sku, milk.picked_quantity) == ("100501", Decimal(0))
-    assert (kefir.line_no, kefir.source, kefir.replaces_line_no) == (3, "replacement", 1)
-    assert bananas.replaced_by_sku is None
+    assert (milk.line.replaced_by_sku, milk.pick.quantity) == ("100501", Decimal(0))
+    assert (kefir.line_no, kefir.pick.source, kefir.pick.replaces_line_no) == (3, "replacement", 1)
+    assert bananas.line.replaced_by_sku is None
     with pytest.raises(AssemblyError) as refused:
         made.replace(1, Substitute("100502", "Ряженка", Decimal(1), Decimal(1)), LATER)
     assert refused.value.code == "line_replaced"
@@ -279,7 +289,7 @@ def test_update_in_assembly_keeps_the_pickers_substitution() -> None:
         replace(DATA, lines=(MILK, BANANAS, SmOrderLine("9", "Хлеб", Decimal(1), Decimal(1)))),
         LATER,
     )
-    assert [(p.line_no, p.sku, p.source) for p in made.positions][-1] == (4, "9", "sm")
+    assert [(p.line_no, p.line.sku, p.pick.source) for p in made.positions][-1] == (4, "9", "sm")
 
 
 @pytest.mark.parametrize("status", [OrderStatus.READY, OrderStatus.HANDED_OVER])
@@ -296,7 +306,7 @@ def test_update_after_final_contents_is_only_recorded(status: OrderStatus) -> No
         (Notice.CHANGED_AFTER_READY,),
     )
     assert made.header.comment == "Позвонить"
-    assert [(p.sku, p.quantity) for p in made.positions] == [
+    assert [(p.line.sku, p.line.quantity) for p in made.positions] == [
         ("100500", Decimal(2)),
         ("200300", Decimal(1)),
     ]
@@ -478,7 +488,7 @@ def test_pick_data_rules() -> None:
             made.record_pick(line, Decimal(quantity), None, None, NOW)
         assert (refused.value.code, refused.value.conflict) == (code, False)
     made.record_pick(2, Decimal(0), None, None, NOW)  # out of stock needs no weight
-    assert made.positions[1].picked_quantity == Decimal(0)
+    assert made.positions[1].pick.quantity == Decimal(0)
 
 
 def test_finish_needs_every_line() -> None:
@@ -498,12 +508,12 @@ def test_replace_links_both_lines_and_forgets_the_originals_codes() -> None:
         NOW,
     )
     original = made.positions[0]
-    assert (original.replaced_by_sku, original.picked_quantity, original.marking_codes) == (
+    assert (original.line.replaced_by_sku, original.pick.quantity, original.pick.marking_codes) == (
         "100501",
         Decimal(0),
         [],
     )
-    assert (added.line_no, added.replaces_line_no, added.source, added.picked_quantity) == (
+    assert (added.line_no, added.pick.replaces_line_no, added.pick.source, added.pick.quantity) == (
         3,
         1,
         "replacement",
@@ -522,10 +532,10 @@ def test_a_weighed_substitute_needs_its_weight_like_a_weighed_pick() -> None:
         made.replace(2, cheese, NOW)  # for the bananas: weighed, like the line it replaces
     assert (refused.value.code, refused.value.conflict) == ("weight_required", False)
     assert len(made.positions) == 2
-    assert made.positions[1].replaced_by_sku is None  # the refusal changed nothing
+    assert made.positions[1].line.replaced_by_sku is None  # the refusal changed nothing
 
     added = made.replace(2, replace(cheese, weight_grams=Decimal(412)), NOW)
-    assert (added.is_weighed, added.picked_weight_grams) == (True, Decimal(412))
+    assert (added.is_weighed, added.pick.weight_grams) == (True, Decimal(412))
 
 
 def test_the_picker_says_whether_a_substitute_is_weighed() -> None:
@@ -536,7 +546,7 @@ def test_the_picker_says_whether_a_substitute_is_weighed() -> None:
         order(OrderStatus.IN_ASSEMBLY).replace(1, loose, NOW)  # for the milk, a piece good
     none_taken = replace(loose, quantity=Decimal(0))
     added = order(OrderStatus.IN_ASSEMBLY).replace(1, none_taken, NOW)
-    assert (added.is_weighed, added.picked_weight_grams) == (True, Decimal(0))
+    assert (added.is_weighed, added.pick.weight_grams) == (True, Decimal(0))
 
 
 def test_a_weight_is_corrected_only_in_final_contents() -> None:
@@ -546,7 +556,7 @@ def test_a_weight_is_corrected_only_in_final_contents() -> None:
     made.status = OrderStatus.READY
     made.correct_weight(2, Decimal(1200), LATER)
     made.correct_weight(1, Decimal(1860), LATER)  # a line taken as a piece good weighs now
-    assert [(p.weight_grams, p.picked_weight_grams) for p in made.positions] == [
+    assert [(p.line.weight_grams, p.pick.weight_grams) for p in made.positions] == [
         (Decimal(1860), Decimal(1860)),
         (Decimal(1250), Decimal(1200)),  # SM's ordered weight stays
     ]

@@ -320,22 +320,23 @@ def _card(order: Order) -> s.OrderCard:
     )
 
 
-def _position_view(p: Position) -> s.PositionView:
+def _position_view(position: Position) -> s.PositionView:
+    line, pick = position.line, position.pick
     return s.PositionView(
-        lineNo=p.line_no,
-        sku=p.sku,
-        name=p.name,
-        originalQuantity=p.original_quantity,
-        quantity=p.quantity,
-        pickedQuantity=p.picked_quantity,
-        weightGrams=p.weight_grams,
-        pickedWeightGrams=p.picked_weight_grams,
-        price=p.price,
-        discountPrice=p.discount_price,
-        markingCodes=list(p.marking_codes),
-        replacedBySku=p.replaced_by_sku,
-        replacesLineNo=p.replaces_line_no,
-        source=p.source,
+        lineNo=position.line_no,
+        sku=line.sku,
+        name=line.name,
+        originalQuantity=line.original_quantity,
+        quantity=line.quantity,
+        pickedQuantity=pick.quantity,
+        weightGrams=line.weight_grams,
+        pickedWeightGrams=pick.weight_grams,
+        price=line.price,
+        discountPrice=line.discount_price,
+        markingCodes=list(pick.marking_codes),
+        replacedBySku=line.replaced_by_sku,
+        replacesLineNo=pick.replaces_line_no,
+        source=pick.source,
     )
 
 

@@ -136,12 +136,13 @@ def final_contents(order: Order) -> list[dict[str, Any]]:
 
 
 def _final_position(position: Position) -> dict[str, Any]:
-    quantity = position.picked_quantity if position.picked_quantity is not None else Decimal(0)
-    line: dict[str, Any] = {"id": position.sku, "quantity": json_number(quantity)}
+    pick = position.pick
+    quantity = pick.quantity if pick.quantity is not None else Decimal(0)
+    line: dict[str, Any] = {"id": position.line.sku, "quantity": json_number(quantity)}
     if position.is_weighed:
-        line["weight"] = grams(position.picked_weight_grams or Decimal(0))
-    if position.marking_codes:
-        line["markingCode"] = [{"value": code} for code in position.marking_codes]
-    if position.replaced_by_sku is not None:
-        line["replacedByID"] = position.replaced_by_sku
+        line["weight"] = grams(pick.weight_grams or Decimal(0))
+    if pick.marking_codes:
+        line["markingCode"] = [{"value": code} for code in pick.marking_codes]
+    if position.line.replaced_by_sku is not None:
+        line["replacedByID"] = position.line.replaced_by_sku
     return line

@@ -9,8 +9,9 @@ from decimal import Decimal
 from smbridge.domain.assembly import AssemblyError, Substitute, require_whole, substitute_weight
 from smbridge.domain.order_merge import merge_lines, merged_header
 from smbridge.domain.outcome import Effect, Notice, Outcome
-from smbridge.domain.position import Position, PositionSource
-from smbridge.domain.sm_order import SmOrder, SmOrderHeader
+from smbridge.domain.pick import PickRecord
+from smbridge.domain.position import Position
+from smbridge.domain.sm_order import SmOrder, SmOrderHeader, SmOrderLine
 from smbridge.domain.status import (
     FINAL,
     OrderStatus,
@@ -77,8 +78,7 @@ class Order:
         )
         order._take_header(data.header)
         order.positions = [
-            Position.from_sm_line(line_no, line)
-            for line_no, line in enumerate(data.lines or (), start=1)
+            Position(line_no, line) for line_no, line in enumerate(data.lines or (), start=1)
         ]
         return order
 
@@ -190,8 +190,8 @@ class Order:
         now: datetime,
     ) -> Position:
         self._require(OrderStatus.IN_ASSEMBLY)
-        position = self._line(line_no)
-        if position.replaced_by_sku is not None:
+        position = self._position(line_no)
+        if position.line.replaced_by_sku is not None:
             raise AssemblyError("line_replaced", f"line {line_no} was replaced")
         if position.is_weighed and quantity > 0 and weight_grams is None:
             raise AssemblyError(
@@ -199,44 +199,41 @@ class Order:
             )
         if not position.is_weighed:
             require_whole(line_no, quantity)
-            if quantity > position.quantity:
+            ordered = position.line.quantity
+            if quantity > ordered:
                 raise AssemblyError(
-                    "too_many", f"line {line_no}: ordered {position.quantity}", conflict=False
+                    "too_many", f"line {line_no}: ordered {ordered}", conflict=False
                 )
-        position.picked_quantity = quantity
-        position.picked_weight_grams = weight_grams
-        if marking_codes is not None:
-            position.marking_codes = list(marking_codes)
+        position.pick = position.pick.picked(quantity, weight_grams, marking_codes)
         self.updated_at = now
         return position
 
     def replace(self, line_no: int, substitute: Substitute, now: datetime) -> Position:
         """The picker puts another product in place of a line (SM: ``replacedByID``)."""
         self._require(OrderStatus.IN_ASSEMBLY)
-        original = self._line(line_no)
-        if original.source != PositionSource.SM or original.replaced_by_sku is not None:
+        original = self._position(line_no)
+        if original.pick.is_substitute or original.line.replaced_by_sku is not None:
             raise AssemblyError("line_replaced", f"line {line_no} cannot be replaced again")
         weight = substitute_weight(original, substitute)
         if weight is None:  # a piece good: whole pieces only
             require_whole(line_no, substitute.quantity)
-        original.replaced_by_sku = substitute.sku
+        original.line = replace(original.line, replaced_by_sku=substitute.sku)
         # Nothing of the original goes to the customer, so neither do its scanned codes.
-        original.picked_quantity, original.picked_weight_grams = Decimal(0), None
-        original.marking_codes = []
+        original.pick = original.pick.replaced()
         added = Position(
             line_no=max(position.line_no for position in self.positions) + 1,
-            sku=substitute.sku,
-            name=substitute.name,
-            original_quantity=Decimal(0),
-            quantity=substitute.quantity,
-            price=substitute.price,
-            discount_price=substitute.price,
-            weight_grams=weight,
-            source=PositionSource.REPLACEMENT,
-            replaces_line_no=line_no,
-            picked_quantity=substitute.quantity,
-            picked_weight_grams=weight,
-            marking_codes=list(substitute.marking_codes),
+            line=SmOrderLine(
+                sku=substitute.sku,
+                name=substitute.name,
+                original_quantity=Decimal(0),
+                quantity=substitute.quantity,
+                price=substitute.price,
+                discount_price=substitute.price,
+                weight_grams=weight,
+            ),
+            pick=PickRecord.substitute(
+                line_no, substitute.quantity, weight, substitute.marking_codes
+            ),
         )
         self.positions.append(added)
         self.updated_at = now
@@ -263,12 +260,12 @@ class Order:
         """
         if self.status not in (OrderStatus.ASSEMBLED, OrderStatus.READY):
             raise AssemblyError("wrong_status", f"order is {self.status}: no final contents")
-        position = self._line(line_no)
-        if position.replaced_by_sku is not None:
+        position = self._position(line_no)
+        if position.line.replaced_by_sku is not None:
             raise AssemblyError("line_replaced", f"line {line_no} was replaced")
-        if position.weight_grams is None:
-            position.weight_grams = grams
-        position.picked_weight_grams = grams
+        if not position.is_weighed:
+            position.line = replace(position.line, weight_grams=grams)
+        position.pick = position.pick.weighed(grams)
         self.updated_at = now
         return position
 
@@ -309,13 +306,11 @@ class Order:
         self.status = target
 
     def _require_all_picked(self) -> None:
-        unpicked = [
-            position.line_no for position in self.positions if position.picked_quantity is None
-        ]
+        unpicked = [position.line_no for position in self.positions if not position.pick.is_picked]
         if unpicked:
             raise AssemblyError("not_all_picked", f"lines not picked yet: {unpicked}")
 
-    def _line(self, line_no: int) -> Position:
+    def _position(self, line_no: int) -> Position:
         for position in self.positions:
             if position.line_no == line_no:
                 return position

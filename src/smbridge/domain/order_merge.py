@@ -6,9 +6,8 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import replace
 from decimal import Decimal
-from typing import Protocol, TypeVar
 
-from smbridge.domain.position import Position, PositionSource
+from smbridge.domain.position import Position
 from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
 
 
@@ -27,43 +26,37 @@ def merge_lines(positions: list[Position], incoming: tuple[SmOrderLine, ...]) ->
     A line SM no longer sends was removed by the customer: its quantity becomes 0 but the
     row stays, so whatever the picker already did with it remains visible.
     """
-    ours = dict(_keyed(position for position in positions if position.source == PositionSource.SM))
+    from_sm = [position for position in positions if not position.pick.is_substitute]
+    ours = dict(zip(_keys(position.line for position in from_sm), from_sm, strict=True))
     # The picker's substitutions are the picker's record: SM's view must not unlink them.
     substituted = {
-        position.replaces_line_no: position.sku
+        position.pick.replaces_line_no: position.line.sku
         for position in positions
-        if position.source == PositionSource.REPLACEMENT and position.replaces_line_no is not None
+        if position.pick.is_substitute and position.pick.replaces_line_no is not None
     }
     seen: set[tuple[str, int]] = set()
     next_line = max((position.line_no for position in positions), default=0) + 1
-    for key, line in _keyed(incoming):
+    for key, line in zip(_keys(incoming), incoming, strict=True):
         seen.add(key)
         if key in ours:
             position = ours[key]
-            position.refresh_from(line)
             if position.line_no in substituted:
-                position.replaced_by_sku = substituted[position.line_no]
+                position.line = replace(line, replaced_by_sku=substituted[position.line_no])
+            else:
+                position.line = line
         else:
-            positions.append(Position.from_sm_line(next_line, line))
+            positions.append(Position(next_line, line))
             next_line += 1
     for key, position in ours.items():
         if key not in seen:
-            position.quantity = Decimal(0)
+            position.line = replace(position.line, quantity=Decimal(0))
 
 
-class _HasSku(Protocol):
-    @property
-    def sku(self) -> str: ...
-
-
-_WithSku = TypeVar("_WithSku", bound=_HasSku)
-
-
-def _keyed(items: Iterable[_WithSku]) -> list[tuple[tuple[str, int], _WithSku]]:
-    """Each item keyed by its SKU and which occurrence of that SKU it is (1, 2, ...)."""
+def _keys(lines: Iterable[SmOrderLine]) -> list[tuple[str, int]]:
+    """Each line's SKU and which occurrence of that SKU it is (1, 2, ...)."""
     counts: Counter[str] = Counter()
-    keyed: list[tuple[tuple[str, int], _WithSku]] = []
-    for item in items:
-        counts[item.sku] += 1
-        keyed.append(((item.sku, counts[item.sku]), item))
-    return keyed
+    keys: list[tuple[str, int]] = []
+    for line in lines:
+        counts[line.sku] += 1
+        keys.append((line.sku, counts[line.sku]))
+    return keys

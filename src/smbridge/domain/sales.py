@@ -53,10 +53,11 @@ def sales_lines(order: Order) -> list[SalesLine]:
     by_line = {position.line_no: position for position in order.positions}
     lines: list[SalesLine] = []
     for position in order.positions:
-        if not position.picked_quantity:
+        pick = position.pick
+        if not pick.quantity:
             continue
-        replaced = by_line.get(position.replaces_line_no) if position.replaces_line_no else None
-        lines.append(_line(len(lines) + 1, position, replaced.sku if replaced else None))
+        replaced = by_line.get(pick.replaces_line_no) if pick.replaces_line_no else None
+        lines.append(_line(len(lines) + 1, position, replaced.line.sku if replaced else None))
     return lines
 
 
@@ -89,15 +90,16 @@ def document_for(
 
 
 def _line(line_no: int, position: Position, replaces: str | None) -> SalesLine:
-    quantity = position.picked_quantity or Decimal(0)
-    price = position.price if position.price is not None else Decimal(0)
-    discounted = position.discount_price if position.discount_price is not None else price
-    weight = position.picked_weight_grams if position.is_weighed else None
+    sm_line, pick = position.line, position.pick
+    quantity = pick.quantity or Decimal(0)
+    price = sm_line.price if sm_line.price is not None else Decimal(0)
+    discounted = sm_line.discount_price if sm_line.discount_price is not None else price
+    weight = pick.weight_grams if position.is_weighed else None
     amount = _amount(discounted, quantity, weight)
     return SalesLine(
         line_no=line_no,
-        sku=position.sku,
-        name=position.name,
+        sku=sm_line.sku,
+        name=sm_line.name,
         quantity=quantity,
         weight_grams=weight,
         price=price,

@@ -1,8 +1,9 @@
 """What SM tells us about an order (SM-API.md §1), already validated at the edge.
 
 These value objects are the one description of SM's order: the webhook schema builds them,
-the order keeps its header as one of them, and the database maps their fields onto columns
-by name. A new SM field is a field here, plus its column and migration.
+the order keeps its header and each position its line as one of them, and the database maps
+their fields onto columns by name. A new SM field is a field here, plus its column and
+migration.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SmOrderLine:
-    """One line of the basket as SM sees it (the picker's work is kept apart)."""
+    """One line of the basket as SM sees it (the picker's work is a PickRecord, pick.py)."""
 
     sku: str
     name: str

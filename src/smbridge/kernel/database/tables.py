@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
     Boolean,
@@ -22,15 +23,19 @@ from sqlalchemy.orm import composite, registry, relationship
 
 from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import Order
+from smbridge.domain.pick import PickRecord, PositionSource
 from smbridge.domain.picker import Picker, Shift
-from smbridge.domain.position import Position, PositionSource
+from smbridge.domain.position import Position
 from smbridge.domain.sales import SalesDocument, SalesLine
-from smbridge.domain.sm_order import SmOrderHeader
+from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import AlertEvent, MessageStatus, OutgoingMessage
 from smbridge.domain.webhook import JournalEntry, JournalStatus
 from smbridge.kernel.database.column_types import EnumText, ExactDecimal, JsonDocument, UtcDateTime
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 metadata = MetaData(
     naming_convention={
@@ -129,6 +134,8 @@ order_positions = Table(
     Column("id", Integer, primary_key=True),
     Column("order_id", ForeignKey("orders.id", ondelete="CASCADE"), nullable=False),
     Column("line_no", Integer, nullable=False),
+    # The columns of SM's line (sku ... state) bear the names of SmOrderLine's fields; the
+    # picker's record (picked_*, marking_codes, source, replaces_line_no) is a PickRecord.
     Column("sku", String(64), nullable=False),
     Column("name", Text, nullable=False),
     Column("original_quantity", ExactDecimal, nullable=False),
@@ -401,14 +408,31 @@ def start_mappers() -> None:
     if any(m.class_ is Order for m in mapper_registry.mappers):
         return
     mapper_registry.map_imperatively(Store, stores)
-    mapper_registry.map_imperatively(Position, order_positions)
+    mapper_registry.map_imperatively(
+        Position,
+        order_positions,
+        # A position is read through its two value objects only: the columns behind them get
+        # private names, so no code can read or write a column beside its value object.
+        column_prefix="_",
+        properties={
+            "id": order_positions.c.id,
+            "line_no": order_positions.c.line_no,
+            "line": composite(SmOrderLine, *_named_columns(order_positions, SmOrderLine)),
+            "pick": composite(
+                PickRecord,  # in the order of its fields
+                order_positions.c.picked_quantity,
+                order_positions.c.picked_weight_grams,
+                order_positions.c.marking_codes,
+                order_positions.c.source,
+                order_positions.c.replaces_line_no,
+            ),
+        },
+    )
     mapper_registry.map_imperatively(
         Order,
         orders,
         properties={
-            "header": composite(
-                SmOrderHeader, *(orders.c[sm_field.name] for sm_field in fields(SmOrderHeader))
-            ),
+            "header": composite(SmOrderHeader, *_named_columns(orders, SmOrderHeader)),
             "positions": relationship(
                 Position,
                 order_by=order_positions.c.line_no,
@@ -436,3 +460,8 @@ def start_mappers() -> None:
             )
         },
     )
+
+
+def _named_columns(table: Table, value_class: type[DataclassInstance]) -> list[Column[Any]]:
+    """The table's columns named like the value object's fields, in the order of its fields."""
+    return [table.c[value_field.name] for value_field in fields(value_class)]

@@ -131,7 +131,7 @@ def test_a_weighed_line_picked_without_its_weight_is_refused(shop: Shop) -> None
     with pytest.raises(InvalidRequest) as refused:
         shop.call("recordPick", orderNumber=NUMBER, lineNo=2, quantity="1")
     assert refused.value.code == "weight_required"
-    assert shop.db.committed.orders[0].positions[1].picked_quantity is None
+    assert shop.db.committed.orders[0].positions[1].pick.quantity is None
 
 
 def test_the_same_request_id_again_gets_the_first_answer_and_no_second_effect(
@@ -153,7 +153,7 @@ def test_a_request_id_reused_for_another_request_is_refused(shop: Shop) -> None:
     with pytest.raises(InvalidRequest) as refused:
         shop.call("recordPick", "req-1", **PICK_ALL[0])
     assert refused.value.code == "request_id_reused"
-    assert shop.db.committed.orders[0].positions[0].picked_quantity is None
+    assert shop.db.committed.orders[0].positions[0].pick.quantity is None
 
 
 def test_a_refused_call_leaves_its_request_id_free(shop: Shop) -> None:

@@ -43,7 +43,7 @@ def test_order_created_for_a_known_store_is_stored_and_accepted(
     assert (status, body["status"], body["number"]) == (200, "created", "SM00000001")
     [order] = db.committed.orders
     assert (order.sm_order_id, order.store_id, order.status) == (SM_ID, store.id, OrderStatus.NEW)
-    assert [p.sku for p in order.positions] == ["100500", "200300"]
+    assert [p.line.sku for p in order.positions] == ["100500", "200300"]
     assert outbox(db) == [("order.accepted", DeliveryState.PENDING)]
     assert db.committed.notifications[0].order_id == order.id
     assert journal(db) == [("order.created", JournalStatus.APPLIED, 1)]

@@ -13,7 +13,7 @@ from smbridge.domain import notification as notify
 from smbridge.domain.assembly import Substitute
 from smbridge.domain.notification import Notification, NotificationType
 from smbridge.domain.order import Order
-from smbridge.domain.outcome import Effect
+from smbridge.domain.order_change import Effect
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.position import Position
 from smbridge.domain.status import OrderStatus

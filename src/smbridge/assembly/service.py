@@ -55,7 +55,7 @@ class Method:
 
 
 @dataclass(frozen=True)
-class MethodAnswer:
+class AssemblyResponse:
     """A successful call's answer: its status and result, new or the stored first answer."""
 
     status: int
@@ -79,7 +79,7 @@ class Call:
         return self.request_id is not None and self.method.changes_state
 
 
-def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
+def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> AssemblyResponse:
     """Run one API call; raises ``AssemblyRefused`` for every answer that is not a success.
 
     Raises ``DatabaseUnavailable`` when the database cannot take the call now: its one
@@ -89,7 +89,9 @@ def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> M
     return retrying_conflicts(lambda: _execute_keyed(db, call, policy, clock), call.method.name)
 
 
-def _execute_keyed(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
+def _execute_keyed(
+    db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
+) -> AssemblyResponse:
     try:
         return _execute_once(db, call, policy, clock)
     except IntegrityError:
@@ -99,7 +101,9 @@ def _execute_keyed(db: Database, call: Call, policy: AssemblyPolicy, clock: Cloc
         return _execute_once(db, call, policy, clock)
 
 
-def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
+def _execute_once(
+    db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
+) -> AssemblyResponse:
     with db.unit_of_work(read_only=not call.method.changes_state) as uow:
         store_id = _authenticate(uow, call.token)
         request_hash = _fingerprint(call.method.name, call.data)
@@ -114,7 +118,7 @@ def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
             uow.repo(IdempotencyKeys).add(store_id, call.request_id, answer, context.now)
         if call.method.changes_state:
             uow.commit()
-        return MethodAnswer(200, result)
+        return AssemblyResponse(200, result)
 
 
 def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any]:
@@ -156,7 +160,7 @@ def purge_idempotency_keys(db: Database, now: datetime, retention: timedelta) ->
         return removed
 
 
-def _replay(stored: StoredAnswer, request_hash: str) -> MethodAnswer:
+def _replay(stored: StoredAnswer, request_hash: str) -> AssemblyResponse:
     if stored.request_sha256 != request_hash:
         raise InvalidRequest("request_id_reused", "requestId was used for another request")
-    return MethodAnswer(stored.status_code, stored.response)
+    return AssemblyResponse(stored.status_code, stored.response)

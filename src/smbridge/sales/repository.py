@@ -35,7 +35,7 @@ class SalesDocuments:
             update(orders)
             .where(orders.c.id == bindparam("order"))
             .values(sales_document_id=bindparam("document")),
-            [{"order": d.order_id, "document": d.id} for d in documents],
+            [{"order": document.order_id, "document": document.id} for document in documents],
         )
 
     def orders_without_document(self, limit: int) -> list[int]:

@@ -70,7 +70,7 @@ def _orders_without_document(db: Database, limit: int) -> list[int]:
 
 def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCounts) -> None:
     with db.unit_of_work() as uow:
-        zones = {s.id: ZoneInfo(s.timezone) for s in uow.repo(StoreRepository).all()}
+        zones = {store.id: ZoneInfo(store.timezone) for store in uow.repo(StoreRepository).all()}
         made = [
             _document(order, zones, now)
             for order in uow.repo(OrderRepository).by_ids(order_ids)

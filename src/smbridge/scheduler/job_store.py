@@ -88,6 +88,8 @@ class JobStore:
         if job is not None:
             query = query.where(job_runs.c.job == job)
         return [
-            RunRecord(r.id, r.job, r.owner, r.started_at, r.finished_at, r.counts, r.error)
-            for r in self._session.execute(query)
+            RunRecord(
+                row.id, row.job, row.owner, row.started_at, row.finished_at, row.counts, row.error
+            )
+            for row in self._session.execute(query)
         ]

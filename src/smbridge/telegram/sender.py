@@ -118,7 +118,11 @@ class TelegramSender:
 
     def _queued_ids(self) -> list[int]:
         with self._db.unit_of_work() as uow:
-            return [m.id for m in uow.repo(TelegramOutbox).queued(limit=1000) if m.id is not None]
+            return [
+                message.id
+                for message in uow.repo(TelegramOutbox).queued(limit=1000)
+                if message.id is not None
+            ]
 
     def _send_one(self, message_id: int, run: SendingRun) -> None:
         counts, held = run.counts, run.held

@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa
 from sqlalchemy.orm.exc import StaleDataError
 
 log = structlog.get_logger(__name__)
-T = TypeVar("T")
+Result = TypeVar("Result")
 
 #: SQLSTATEs of PostgreSQL that mean "the same rows were contended": retry at once.
 _CONFLICT_STATES = frozenset({"40001", "40P01", "55P03"})
@@ -62,7 +62,7 @@ _CONFLICT_ATTEMPTS = 4
 _CONFLICT_BACKOFF = 0.005  # seconds; doubled per attempt, jittered so rivals drift apart
 
 
-def retrying_conflicts(work: Callable[[], T], what: str) -> T:
+def retrying_conflicts(work: Callable[[], Result], what: str) -> Result:
     """Run a transaction again while it loses to concurrent writers, a few times with a
     short jittered backoff; a conflict that will not settle means "come back later"."""
     for attempt in range(1, _CONFLICT_ATTEMPTS + 1):

@@ -15,14 +15,13 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 
 from smbridge.assembly.errors import Conflict, Forbidden, InvalidRequest
 from smbridge.assembly.repository import ApiTokenRepository, IdempotencyKeys, StoredAnswer
 from smbridge.domain.assembly import AssemblyError
 from smbridge.domain.status import TransitionRefused
 from smbridge.kernel.clock import Clock
-from smbridge.kernel.database.errors import retrying_conflicts
+from smbridge.kernel.database.errors import AlreadyExists, retrying_conflicts
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 
 
@@ -94,7 +93,7 @@ def _execute_keyed(
 ) -> AssemblyResponse:
     try:
         return _execute_once(db, call, policy, clock)
-    except IntegrityError:
+    except AlreadyExists:
         if not call.keyed:
             raise
         # A concurrent call with the same requestId committed first: answer as it did.

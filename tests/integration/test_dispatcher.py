@@ -26,7 +26,7 @@ from smbridge.notifications.dispatcher import Dispatcher, DispatchPolicy, resend
 from smbridge.notifications.factory import dispatch_policy, sm_client
 from smbridge.notifications.link import LinkPolicy
 from smbridge.notifications.outbox import NotificationOutbox
-from smbridge.notifications.sm_client import NotificationSender, SendResult, Verdict
+from smbridge.notifications.sm_client import NotificationSender, SmAnswer, SmAnswerKind
 from smbridge.orders.repository import OrderRepository
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload, ready_with_an_unweighed_substitute
@@ -48,10 +48,10 @@ class Clock:
 
 
 class ScriptedSm:
-    """Answers each send with the next verdict of its script (then: delivered); while
+    """Answers each send with the next answer kind of its script (then: delivered); while
     ``down`` is set, every send gets a 503 (an outage) and the script waits."""
 
-    def __init__(self, *script: Verdict, delay: float = 0.0) -> None:
+    def __init__(self, *script: SmAnswerKind, delay: float = 0.0) -> None:
         self.script = list(script)
         self.delay = delay
         self.down = False
@@ -59,19 +59,23 @@ class ScriptedSm:
         self.delivered: list[tuple[str, str]] = []
         self._lock = threading.Lock()
 
-    def send(self, body: dict[str, Any]) -> SendResult:
+    def send(self, body: dict[str, Any]) -> SmAnswer:
         time.sleep(self.delay)
         sent = (body["event"]["payload"]["order_id"], body["event"]["type"])
         with self._lock:
             self.received.append(sent)
             if self.down:
-                verdict = Verdict.RETRY
+                kind = SmAnswerKind.RETRY
             else:
-                verdict = self.script.pop(0) if self.script else Verdict.DELIVERED
-            if verdict is Verdict.DELIVERED:
+                kind = self.script.pop(0) if self.script else SmAnswerKind.DELIVERED
+            if kind is SmAnswerKind.DELIVERED:
                 self.delivered.append(sent)
-        status = {Verdict.DELIVERED: 200, Verdict.RETRY: 503, Verdict.REFUSED: 422}[verdict]
-        return SendResult(verdict, status, f"status {status}")
+        status = {
+            SmAnswerKind.DELIVERED: 200,
+            SmAnswerKind.RETRY: 503,
+            SmAnswerKind.REFUSED: 422,
+        }[kind]
+        return SmAnswer(kind, status, f"status {status}")
 
 
 def make_orders(db: Database, *sm_ids: str) -> dict[str, int]:
@@ -154,7 +158,7 @@ def test_a_failing_head_holds_back_its_order_but_not_others(db: Database) -> Non
     ids = make_orders(db, "H1", "H2")
     queue(db, ids["H1"], "H1", "order.in_work", "order.ready_for_delivery")
     queue(db, ids["H2"], "H2", "order.in_work")
-    sm = ScriptedSm(Verdict.RETRY)
+    sm = ScriptedSm(SmAnswerKind.RETRY)
     clock = Clock()
     d = dispatcher(db, sm, clock)
     drain(d)
@@ -189,7 +193,7 @@ def test_refused_notification_is_a_dead_letter_with_an_alert_and_can_be_resent(
 ) -> None:
     ids = make_orders(db, "H1")
     queue(db, ids["H1"], "H1", "order.in_work", "order.ready_for_delivery")
-    sm = ScriptedSm(Verdict.REFUSED)
+    sm = ScriptedSm(SmAnswerKind.REFUSED)
     d = dispatcher(db, sm, Clock())
     drain(d)
     assert states(db) == [
@@ -219,14 +223,14 @@ class StrictSm:
         self.weighed = weighed
         self.received: list[dict[str, Any]] = []
 
-    def send(self, body: dict[str, Any]) -> SendResult:
+    def send(self, body: dict[str, Any]) -> SmAnswer:
         self.received.append(body)
         try:
             kind, payload = rules.parse(body)
             rules.check_fields(kind, payload, self.weighed)
         except rules.Refused as refused:
-            return SendResult(Verdict.REFUSED, 422, str(refused))
-        return SendResult(Verdict.DELIVERED, 200, "ok")
+            return SmAnswer(SmAnswerKind.REFUSED, 422, str(refused))
+        return SmAnswer(SmAnswerKind.DELIVERED, 200, "ok")
 
 
 def test_a_resent_dead_letter_is_rebuilt_from_the_corrected_order(db: Database) -> None:
@@ -258,7 +262,7 @@ def test_a_resent_dead_letter_is_rebuilt_from_the_corrected_order(db: Database) 
 def test_retries_run_out_into_a_dead_letter(db: Database) -> None:
     ids = make_orders(db, "H1")
     queue(db, ids["H1"], "H1", "order.in_work")
-    sm = ScriptedSm(*[Verdict.RETRY] * 10)
+    sm = ScriptedSm(*[SmAnswerKind.RETRY] * 10)
     clock = Clock()
     d = dispatcher(db, sm, clock, max_attempts=3)
     for _ in range(5):
@@ -459,7 +463,7 @@ def test_a_delivery_without_earlier_failures_pulls_nothing_forward(db: Database)
     ids = make_orders(db, "H1", "H2")
     queue(db, ids["H1"], "H1", "order.in_work")
     clock = Clock()
-    dispatcher(db, ScriptedSm(Verdict.RETRY), clock).run_once()  # another sender's failure
+    dispatcher(db, ScriptedSm(SmAnswerKind.RETRY), clock).run_once()  # another sender's failure
     backoff = waiting_out_a_backoff(db, clock.now)
     assert len(backoff) == 1
     queue(db, ids["H2"], "H2", "order.in_work")

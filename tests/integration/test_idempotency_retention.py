@@ -13,8 +13,8 @@ from smbridge.assembly.methods import METHODS
 from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import (
     AssemblyPolicy,
+    AssemblyResponse,
     Call,
-    MethodAnswer,
     execute,
     purge_idempotency_keys,
     token_hash,
@@ -48,7 +48,7 @@ def a_picker(db: Database) -> int:
 def call(db: Database, method: str, picker: int, at: datetime, request_id: str | None) -> int:
     """Run a shift call at a moment; returns the shift id it answered with."""
     data = schemas.PickerRef(pickerId=picker)
-    result: MethodAnswer = execute(
+    result: AssemblyResponse = execute(
         db, Call("tsd", METHODS[method], request_id, data), AssemblyPolicy(), lambda: at
     )
     shift_id: int = result.result["shiftId"]

@@ -14,7 +14,7 @@ from smbridge.domain.status import OrderStatus
 from smbridge.domain.webhook import JournalStatus
 from smbridge.intake.events import parse_webhook
 from smbridge.intake.failures import AutoReplay, replay_due_failures, replay_failed
-from smbridge.intake.service import AnswerToSm, IntakePolicy, ingest_webhook
+from smbridge.intake.service import IntakePolicy, WebhookResponse, ingest_webhook
 from smbridge.kernel.database.tables import orders, stores, telegram_outbox, webhook_journal
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.orders.repository import OrderRepository
@@ -25,7 +25,7 @@ POLICY = IntakePolicy(operations_chat_id="-100500")
 SM_ID = "H1234567890"
 
 
-def send(db: Database, event_type: str, **payload: object) -> AnswerToSm:
+def send(db: Database, event_type: str, **payload: object) -> WebhookResponse:
     body = envelope(event_type, order_payload(SM_ID, **payload))
     return ingest_webhook(db, parse_webhook(body), POLICY, FrozenClock())
 

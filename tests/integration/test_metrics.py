@@ -29,7 +29,7 @@ from smbridge.kernel.database.unit_of_work import Database
 from smbridge.metrics.prometheus import MULTIPROC_ENV
 from smbridge.notifications.dispatcher import Dispatcher, DispatchPolicy
 from smbridge.notifications.outbox import NotificationOutbox
-from smbridge.notifications.sm_client import SendResult, Verdict
+from smbridge.notifications.sm_client import SmAnswer, SmAnswerKind
 from smbridge.orders.repository import OrderRepository
 from smbridge.scheduler.job_store import JobStore
 from smbridge.settings import Settings
@@ -131,8 +131,8 @@ def test_requests_to_both_services_are_counted_by_route_template(
 
 
 class RefusingSm:
-    def send(self, body: dict[str, Any]) -> SendResult:
-        return SendResult(Verdict.REFUSED, 422, "invalid transition")
+    def send(self, body: dict[str, Any]) -> SmAnswer:
+        return SmAnswer(SmAnswerKind.REFUSED, 422, "invalid transition")
 
 
 def _count(db: Database, query: Any) -> int:

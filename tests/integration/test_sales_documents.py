@@ -21,7 +21,7 @@ from smbridge.kernel.database.tables import sales_documents
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.orders.repository import OrderRepository
 from smbridge.sales.repository import SalesDocuments
-from smbridge.sales.service import create_documents, write_export_files
+from smbridge.sales.service import create_documents, document_number, write_export_files
 from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import add_store, envelope, order_payload, position, weighed_position
@@ -125,6 +125,30 @@ def test_two_overlapping_runs_make_exactly_one_per_order(db: Database) -> None:
         run.join(timeout=120)
     assert documents(db) == 40
     assert sum(r.created for r in results) == 40
+
+
+def test_a_batch_that_meets_another_runs_document_goes_one_order_at_a_time(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_store(db)
+    for n in range(3):
+        delivered_order(db, f"H{n}")
+    with db.unit_of_work() as uow:
+        found = [uow.repo(OrderRepository).by_sm_id(f"H{n}") for n in range(3)]
+        backlog = [order.id for order in found if order is not None and order.id is not None]
+        order = found[1]
+        assert order is not None
+        assert order.id is not None
+        # Another run's document for H1, written after this run read its backlog and
+        # before it wrote its batch; H1's link is left out, so this run's batch meets it.
+        made = sales.document_for(order, document_number(order.id), NOW, NOW.date())
+        uow.repo(SalesDocuments).add_batch([made])
+        uow.commit()
+    reads = iter([backlog, []])
+    monkeypatch.setattr("smbridge.sales.service._orders_without_document", lambda *_: next(reads))
+    counts = create_documents(db, FrozenClock(NOW))
+    assert (counts.created, counts.already_there) == (2, 1)
+    assert documents(db) == 3
 
 
 def test_a_run_that_dies_halfway_is_completed_by_the_next(

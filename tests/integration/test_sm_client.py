@@ -8,7 +8,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from smbridge.notifications.sm_client import SmApiConfig, SmApiGeneration, SmClient, Verdict
+from smbridge.notifications.sm_client import SmAnswerKind, SmApiConfig, SmApiGeneration, SmClient
 
 BODY = {"event": {"type": "order.in_work", "payload": {"order_id": "H1"}}}
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -30,7 +30,7 @@ def test_classic_sends_client_token_and_api_version_on_its_path() -> None:
 
     result = client(sm, classic_token="sm-issued", classic_path="/v3/notifications").send(BODY)
 
-    assert result.verdict is Verdict.DELIVERED
+    assert result.kind is SmAnswerKind.DELIVERED
     (request,) = seen
     assert request.url.path == "/v3/notifications"
     assert request.headers["Client-Token"] == "sm-issued"
@@ -39,22 +39,22 @@ def test_classic_sends_client_token_and_api_version_on_its_path() -> None:
 
 
 @pytest.mark.parametrize(
-    ("status", "verdict"),
+    ("status", "kind"),
     [
-        (200, Verdict.DELIVERED),
-        (202, Verdict.DELIVERED),
-        (422, Verdict.REFUSED),
-        (405, Verdict.REFUSED),
-        (400, Verdict.REFUSED),
-        (401, Verdict.RETRY),
-        (429, Verdict.RETRY),
-        (500, Verdict.RETRY),
-        (503, Verdict.RETRY),
+        (200, SmAnswerKind.DELIVERED),
+        (202, SmAnswerKind.DELIVERED),
+        (422, SmAnswerKind.REFUSED),
+        (405, SmAnswerKind.REFUSED),
+        (400, SmAnswerKind.REFUSED),
+        (401, SmAnswerKind.RETRY),
+        (429, SmAnswerKind.RETRY),
+        (500, SmAnswerKind.RETRY),
+        (503, SmAnswerKind.RETRY),
     ],
 )
-def test_answers_map_to_verdicts(status: int, verdict: Verdict) -> None:
+def test_answers_map_to_kinds(status: int, kind: SmAnswerKind) -> None:
     result = client(lambda _r: httpx.Response(status, text="why")).send(BODY)
-    assert (result.verdict, result.status, result.detail) == (verdict, status, "why")
+    assert (result.kind, result.status, result.detail) == (kind, status, "why")
 
 
 def test_no_answer_at_all_is_retried() -> None:
@@ -62,7 +62,7 @@ def test_no_answer_at_all_is_retried() -> None:
         raise httpx.ConnectError("refused", request=request)
 
     result = client(down).send(BODY)
-    assert (result.verdict, result.status) == (Verdict.RETRY, None)
+    assert (result.kind, result.status) == (SmAnswerKind.RETRY, None)
     assert "ConnectError" in result.detail
 
 
@@ -94,7 +94,7 @@ class OfmServer:
 def test_ofm_fetches_a_token_once_and_reuses_it() -> None:
     server = OfmServer()
     ofm = client(server, generation=SmApiGeneration.OFM, client_id="me", client_secret="s3cret")
-    assert [ofm.send(BODY).verdict for _ in range(3)] == [Verdict.DELIVERED] * 3
+    assert [ofm.send(BODY).kind for _ in range(3)] == [SmAnswerKind.DELIVERED] * 3
     assert server.tokens_issued == 1
     assert server.authorizations == ["Bearer t1"] * 3
 
@@ -105,7 +105,7 @@ def test_ofm_401_gets_a_new_token_and_retries_once() -> None:
     ofm.send(BODY)
     server.valid = set()  # SM revoked it
     result = ofm.send(BODY)
-    assert result.verdict is Verdict.DELIVERED
+    assert result.kind is SmAnswerKind.DELIVERED
     assert server.tokens_issued == 2
     assert server.authorizations == ["Bearer t1", "Bearer t1", "Bearer t2"]
 
@@ -115,4 +115,4 @@ def test_ofm_token_endpoint_failure_is_retried_later() -> None:
         return httpx.Response(500 if request.url.path == "/auth/token" else 200)
 
     ofm = client(broken, generation=SmApiGeneration.OFM, client_id="me", client_secret="x")
-    assert ofm.send(BODY).verdict is Verdict.RETRY
+    assert ofm.send(BODY).kind is SmAnswerKind.RETRY

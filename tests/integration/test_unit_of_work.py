@@ -1,11 +1,15 @@
-"""Post-commit hooks of the unit of work: after a commit only, and never its undoing."""
+"""Post-commit hooks of the unit of work: after a commit only, and never its undoing; a
+duplicate key as the domain's ``AlreadyExists``."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import pytest
+
 from smbridge.domain.webhook import JournalEntry
 from smbridge.intake.repository import JournalRepository
+from smbridge.kernel.database.errors import AlreadyExists
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 
 T0 = datetime(2026, 11, 29, 9, 0, tzinfo=UTC)
@@ -74,3 +78,33 @@ def test_commit_listeners_see_every_commit_of_their_database_only(db: Database) 
         plain.commit()
     assert seen == [uow]
     assert db.commit_listeners == ()
+
+
+def test_a_duplicate_key_at_commit_is_already_exists_and_undoes_the_whole_transaction(
+    db: Database,
+) -> None:
+    with db.unit_of_work() as uow:
+        uow.repo(JournalRepository).add(entry("k4"))
+        uow.commit()
+    ran: list[str] = []
+    with db.unit_of_work() as uow:
+        uow.session.add(entry("k5"))  # no flush before the commit: the commit finds it
+        uow.session.add(entry("k4"))
+        uow.after_commit(lambda: ran.append("hook"))
+        with pytest.raises(AlreadyExists):
+            uow.commit()
+    assert ran == []
+    with db.unit_of_work(read_only=True) as uow:
+        assert uow.repo(JournalRepository).by_key("k4") is not None
+        assert uow.repo(JournalRepository).by_key("k5") is None
+    with db.unit_of_work() as uow:  # the database takes the next transaction as usual
+        uow.repo(JournalRepository).add(entry("k5"))
+        uow.commit()
+
+
+def test_a_duplicate_key_at_a_repositorys_flush_is_already_exists(db: Database) -> None:
+    with db.unit_of_work() as uow:
+        uow.repo(JournalRepository).add(entry("k6"))
+        uow.commit()
+    with pytest.raises(AlreadyExists), db.unit_of_work() as uow:
+        uow.repo(JournalRepository).add(entry("k6"))

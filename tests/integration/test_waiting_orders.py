@@ -17,7 +17,7 @@ from smbridge.entrypoints.scheduled_jobs import build_jobs
 from smbridge.intake.acceptance import adopt_waiting, settle_waiting
 from smbridge.intake.events import parse_webhook
 from smbridge.intake.jobs import WAITING_ORDERS
-from smbridge.intake.service import AnswerToSm, IntakePolicy, ingest_webhook
+from smbridge.intake.service import IntakePolicy, WebhookResponse, ingest_webhook
 from smbridge.kernel.database.tables import sm_notifications, telegram_outbox
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.orders.repository import OrderRepository
@@ -32,7 +32,7 @@ POLICY = IntakePolicy(operations_chat_id="-900", store_wait=timedelta(minutes=30
 SM_ID = "H1234567890"
 
 
-def send(db: Database, kind: str, at: datetime = T0, **payload: Any) -> AnswerToSm:
+def send(db: Database, kind: str, at: datetime = T0, **payload: Any) -> WebhookResponse:
     body = envelope(kind, order_payload(SM_ID, **payload))
     return ingest_webhook(db, parse_webhook(body), POLICY, clock=lambda: at)
 

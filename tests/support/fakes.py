@@ -23,8 +23,6 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from sqlalchemy.exc import IntegrityError
-
 from smbridge.assembly.repository import (
     ApiTokenRepository,
     IdempotencyKeys,
@@ -39,6 +37,7 @@ from smbridge.domain.store import Store
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.domain.webhook import JournalEntry, JournalStatus
 from smbridge.intake.repository import JournalRepository
+from smbridge.kernel.database.errors import AlreadyExists
 from smbridge.kernel.database.unit_of_work import (
     Database,
     Repository,
@@ -96,9 +95,9 @@ class Tables:
         return self.last_ids[table]
 
 
-def _duplicate(table: str, key: object) -> IntegrityError:
-    """What the real table's unique constraint raises."""
-    return IntegrityError(f"INSERT INTO {table}", None, Exception(f"duplicate key {key!r}"))
+def _duplicate(table: str, key: object) -> AlreadyExists:
+    """What the unit of work makes of the real table's unique constraint."""
+    return AlreadyExists(f"{table}: duplicate key {key!r}")
 
 
 # --- the repositories ------------------------------------------------------------------------

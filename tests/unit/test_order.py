@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from smbridge.domain.assembly import AssemblyError, Substitute
 from smbridge.domain.order import Order
-from smbridge.domain.outcome import Effect, Notice, Outcome
+from smbridge.domain.order_change import Effect, Notice, OrderChange
 from smbridge.domain.pick import PickRecord
 from smbridge.domain.sm_order import SmOrder, SmOrderHeader, SmOrderLine
 from smbridge.domain.status import FLOW, OrderStatus
@@ -156,8 +156,8 @@ def test_update_in_new_merges_by_sku_and_keeps_what_sm_left_out() -> None:
     made = order()
     kefir = SmOrderLine("100501", "Кефир", Decimal(1), Decimal(1))
     update = SmOrder(sm_order_id="H1", lines=(replace(MILK, quantity=Decimal(3)), kefir))
-    outcome = made.apply_update(update, LATER)
-    assert outcome == Outcome(Effect.APPLIED)
+    change = made.apply_update(update, LATER)
+    assert change == OrderChange(Effect.APPLIED)
     assert [(p.line_no, p.line.sku, p.line.quantity) for p in made.positions] == [
         (1, "100500", Decimal(3)),
         (2, "200300", Decimal(0)),  # no longer sent: quantity 0, the row stays
@@ -254,8 +254,8 @@ def test_update_in_work_is_applied_flagged_and_keeps_picking(status: OrderStatus
         header=replace(DATA.header, comment="Без пакета"),
         lines=(replace(MILK, quantity=Decimal(1)),),
     )
-    outcome = made.apply_update(update, LATER)
-    assert (outcome.effect, outcome.notices) == (Effect.APPLIED, (Notice.CHANGED_IN_WORK,))
+    change = made.apply_update(update, LATER)
+    assert (change.effect, change.notices) == (Effect.APPLIED, (Notice.CHANGED_IN_WORK,))
     assert (made.changed_by_customer, made.changed_at, made.updated_at) == (True, LATER, LATER)
     assert made.status == status.value
     assert made.header.comment == "Без пакета"
@@ -300,8 +300,8 @@ def test_update_after_final_contents_is_only_recorded(status: OrderStatus) -> No
         header=replace(DATA.header, comment="поздно"),
         lines=(replace(MILK, quantity=Decimal(9)),),
     )
-    outcome = made.apply_update(update, LATER)
-    assert (outcome.effect, outcome.notices) == (
+    change = made.apply_update(update, LATER)
+    assert (change.effect, change.notices) == (
         Effect.NOT_REGRESSED,
         (Notice.CHANGED_AFTER_READY,),
     )
@@ -317,8 +317,8 @@ def test_update_after_final_contents_is_only_recorded(status: OrderStatus) -> No
 @pytest.mark.parametrize("status", [OrderStatus.DELIVERED, OrderStatus.CANCELLED])
 def test_update_of_a_finished_order_is_refused(status: OrderStatus) -> None:
     made = order(status)
-    outcome = made.apply_update(replace(DATA, header=replace(DATA.header, comment="поздно")), LATER)
-    assert (outcome.effect, outcome.notices) == (Effect.REFUSED, ())
+    change = made.apply_update(replace(DATA, header=replace(DATA.header, comment="поздно")), LATER)
+    assert (change.effect, change.notices) == (Effect.REFUSED, ())
     assert (made.header.comment, made.changed_by_customer, made.updated_at) == (
         "Позвонить",
         False,
@@ -338,8 +338,8 @@ def test_update_of_a_finished_order_is_refused(status: OrderStatus) -> None:
 )
 def test_cancel_from_active_states(status: OrderStatus, notices: tuple[Notice, ...]) -> None:
     made = order(status)
-    outcome = made.cancel("customer_request", "sm", LATER)
-    assert (outcome.effect, outcome.notices) == (Effect.APPLIED, notices)
+    change = made.cancel("customer_request", "sm", LATER)
+    assert (change.effect, change.notices) == (Effect.APPLIED, notices)
     assert (made.status, made.cancel_reason, made.cancelled_by, made.cancelled_at) == (
         "cancelled",
         "customer_request",
@@ -357,8 +357,8 @@ def test_cancel_from_active_states(status: OrderStatus, notices: tuple[Notice, .
 
 def test_cancel_after_delivery_is_refused() -> None:
     made = order(OrderStatus.DELIVERED)
-    outcome = made.cancel("late", "sm", LATER)
-    assert (outcome.effect, outcome.notices) == (Effect.REFUSED, ())
+    change = made.cancel("late", "sm", LATER)
+    assert (change.effect, change.notices) == (Effect.REFUSED, ())
     assert (made.status, made.cancelled_at, made.cancel_reason) == ("delivered", None, None)
 
 
@@ -389,16 +389,16 @@ def test_delivery_may_come_before_the_hand_over() -> None:
 @pytest.mark.parametrize("fact", ["hand_over", "deliver"])
 def test_courier_cannot_take_an_order_not_ready(status: OrderStatus, fact: str) -> None:
     made = order(status)
-    outcome = made.hand_over(NOW) if fact == "hand_over" else made.deliver(NOW)
-    assert outcome.effect is Effect.REFUSED
+    change = made.hand_over(NOW) if fact == "hand_over" else made.deliver(NOW)
+    assert change.effect is Effect.REFUSED
     assert (made.status, made.handed_over_at, made.delivered_at) == (status.value, None, None)
 
 
 @pytest.mark.parametrize("fact", ["hand_over", "deliver"])
 def test_a_cancelled_order_is_not_handed_over_or_delivered(fact: str) -> None:
     made = order(OrderStatus.CANCELLED)
-    outcome = made.hand_over(NOW) if fact == "hand_over" else made.deliver(NOW)
-    assert outcome.effect in (Effect.NOT_REGRESSED, Effect.REFUSED)
+    change = made.hand_over(NOW) if fact == "hand_over" else made.deliver(NOW)
+    assert change.effect in (Effect.NOT_REGRESSED, Effect.REFUSED)
     assert (made.status, made.handed_over_at, made.delivered_at) == ("cancelled", None, None)
 
 
@@ -572,7 +572,7 @@ def test_assign_to_the_same_picker_is_refused_and_back_to_store_allowed() -> Non
     assert made.picker_id is None
 
 
-SM_FACTS: dict[str, Callable[[Order, datetime], Outcome]] = {
+SM_FACTS: dict[str, Callable[[Order, datetime], OrderChange]] = {
     "hand_over": lambda o, at: o.hand_over(at),
     "deliver": lambda o, at: o.deliver(at),
     "cancel": lambda o, at: o.cancel("x", "sm", at),
@@ -595,7 +595,7 @@ def test_sm_facts_never_move_an_order_backwards(start: OrderStatus, facts: list[
     made = order(start)
     for step, fact in enumerate(facts, start=1):
         before = made.status
-        outcome = SM_FACTS[fact](made, NOW + timedelta(minutes=step))
+        change = SM_FACTS[fact](made, NOW + timedelta(minutes=step))
         after = made.status
         if before in FINAL_STATES:
             assert after is before
@@ -603,7 +603,7 @@ def test_sm_facts_never_move_an_order_backwards(start: OrderStatus, facts: list[
             assert FLOW.index(after) >= FLOW.index(before)
         if after is not before:
             # a status only ever changes as the applied effect of an SM fact
-            assert outcome.effect is Effect.APPLIED
+            assert change.effect is Effect.APPLIED
             assert fact in ("hand_over", "deliver", "cancel")
 
 

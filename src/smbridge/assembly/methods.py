@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from zoneinfo import ZoneInfo
 
-from smbridge.assembly import schemas as s
+from smbridge.assembly import schemas
 from smbridge.assembly.errors import Conflict, NotFound
 from smbridge.assembly.repository import PickerRepository
 from smbridge.assembly.service import CallContext, Method
@@ -13,7 +13,7 @@ from smbridge.domain import notification as notify
 from smbridge.domain.assembly import Substitute
 from smbridge.domain.notification import Notification, NotificationType
 from smbridge.domain.order import Order
-from smbridge.domain.outcome import Effect
+from smbridge.domain.order_change import Effect
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.position import Position
 from smbridge.domain.status import OrderStatus
@@ -26,7 +26,7 @@ from smbridge.telegram.outbox import TelegramOutbox
 # --- shifts ----------------------------------------------------------------------------------
 
 
-def open_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
+def open_shift(ctx: CallContext, data: schemas.PickerRef) -> schemas.ShiftView:
     picker = _picker(ctx, data.pickerId)
     if ctx.uow.repo(PickerRepository).open_shift(_id(picker.id)) is not None:
         raise Conflict("shift_already_open")
@@ -35,7 +35,7 @@ def open_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
     return _shift_view(shift)
 
 
-def close_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
+def close_shift(ctx: CallContext, data: schemas.PickerRef) -> schemas.ShiftView:
     picker = _picker(ctx, data.pickerId)
     shift = ctx.uow.repo(PickerRepository).open_shift(_id(picker.id))
     if shift is None:
@@ -47,25 +47,29 @@ def close_shift(ctx: CallContext, data: s.PickerRef) -> s.ShiftView:
 # --- reading ---------------------------------------------------------------------------------
 
 
-def get_active_orders(ctx: CallContext, _data: s.NoData) -> s.ActiveOrders:
+def get_active_orders(ctx: CallContext, _data: schemas.NoData) -> schemas.ActiveOrders:
     orders = ctx.uow.repo(OrderRepository).active_for_store(ctx.store_id)
-    return s.ActiveOrders(orders=[s.OrderSummary(**_summary(o)) for o in orders])
+    return schemas.ActiveOrders(
+        orders=[schemas.OrderSummary(**_summary(order)) for order in orders]
+    )
 
 
-def get_order(ctx: CallContext, data: s.OrderRef) -> s.OrderCard:
+def get_order(ctx: CallContext, data: schemas.OrderRef) -> schemas.OrderCard:
     return _card(_order(ctx, data.orderNumber, lock=False))
 
 
-def get_notifications(ctx: CallContext, data: s.OrderRef) -> s.NotificationList:
+def get_notifications(ctx: CallContext, data: schemas.OrderRef) -> schemas.NotificationList:
     order = _order(ctx, data.orderNumber, lock=False)
     rows = ctx.uow.repo(NotificationOutbox).for_order(_id(order.id))
-    return s.NotificationList(notifications=[_notification_view(n) for n in rows])
+    return schemas.NotificationList(
+        notifications=[_notification_view(notification) for notification in rows]
+    )
 
 
 # --- changing --------------------------------------------------------------------------------
 
 
-def take_order(ctx: CallContext, data: s.TakeOrder) -> s.OrderCard:
+def take_order(ctx: CallContext, data: schemas.TakeOrder) -> schemas.OrderCard:
     order = _order(ctx, data.orderNumber)
     picker = _picker_on_shift(ctx, data.pickerId)
     if order.status is OrderStatus.IN_ASSEMBLY and order.picker_id != picker.id:
@@ -75,7 +79,7 @@ def take_order(ctx: CallContext, data: s.TakeOrder) -> s.OrderCard:
     return _card(order)
 
 
-def assign_collector(ctx: CallContext, data: s.AssignCollector) -> s.OrderCard:
+def assign_collector(ctx: CallContext, data: schemas.AssignCollector) -> schemas.OrderCard:
     """SPEC.md: hand an order «В сборке» to another picker on shift, or back to the store."""
     order = _order(ctx, data.orderNumber)
     new = _picker_on_shift(ctx, data.pickerId) if data.pickerId is not None else None
@@ -83,7 +87,7 @@ def assign_collector(ctx: CallContext, data: s.AssignCollector) -> s.OrderCard:
     previous = ctx.uow.repo(PickerRepository).get(previous_id) if previous_id is not None else None
     text = messages.order_reassigned(order, new.name if new else None, _deadline(ctx, order))
     store = ctx.uow.repo(StoreRepository).get(ctx.store_id)
-    chats = [p.telegram_chat_id for p in (previous, new) if p is not None]
+    chats = [picker.telegram_chat_id for picker in (previous, new) if picker is not None]
     chats.append(store.telegram_chat_id if store is not None else None)
     for chat in dict.fromkeys(chats):  # one message per distinct chat, in this order
         ctx.uow.repo(TelegramOutbox).add(
@@ -98,13 +102,13 @@ def assign_collector(ctx: CallContext, data: s.AssignCollector) -> s.OrderCard:
     return _card(order)
 
 
-def record_pick(ctx: CallContext, data: s.RecordPick) -> s.OrderCard:
+def record_pick(ctx: CallContext, data: schemas.RecordPick) -> schemas.OrderCard:
     order = _order(ctx, data.orderNumber)
     order.record_pick(data.lineNo, data.quantity, data.weightGrams, data.markingCodes, ctx.now)
     return _card(order)
 
 
-def replace_position(ctx: CallContext, data: s.ReplacePosition) -> s.OrderCard:
+def replace_position(ctx: CallContext, data: schemas.ReplacePosition) -> schemas.OrderCard:
     order = _order(ctx, data.orderNumber)
     sub = data.substitute
     order.replace(
@@ -123,7 +127,7 @@ def replace_position(ctx: CallContext, data: s.ReplacePosition) -> s.OrderCard:
     return _card(order)
 
 
-def finish_assembly(ctx: CallContext, data: s.FinishAssembly) -> s.OrderCard:
+def finish_assembly(ctx: CallContext, data: schemas.FinishAssembly) -> schemas.OrderCard:
     order = _order(ctx, data.orderNumber)
     order.finish(data.bags, ctx.now)
     if ctx.policy.notify_assembled:
@@ -133,13 +137,13 @@ def finish_assembly(ctx: CallContext, data: s.FinishAssembly) -> s.OrderCard:
     return _card(order)
 
 
-def mark_ready(ctx: CallContext, data: s.OrderRef) -> s.OrderCard:
+def mark_ready(ctx: CallContext, data: schemas.OrderRef) -> schemas.OrderCard:
     order = _order(ctx, data.orderNumber)
     _make_ready(ctx, order)
     return _card(order)
 
 
-def cancel_order(ctx: CallContext, data: s.CancelOrder) -> s.OrderCard:
+def cancel_order(ctx: CallContext, data: schemas.CancelOrder) -> schemas.OrderCard:
     order = _order(ctx, data.orderNumber)
     if order.cancel_by_store(data.reason, ctx.now).effect is Effect.APPLIED:
         _notify(ctx, order, NotificationType.CANCELED, notify.canceled(order))
@@ -147,94 +151,101 @@ def cancel_order(ctx: CallContext, data: s.CancelOrder) -> s.OrderCard:
 
 
 METHODS: dict[str, Method] = {
-    m.name: m
-    for m in (
+    method.name: method
+    for method in (
         Method(
             "openShift",
             open_shift,
-            s.PickerRef,
-            s.ShiftView,
+            schemas.PickerRef,
+            schemas.ShiftView,
             True,
             "Open a picker's shift in this store",
         ),
-        Method("closeShift", close_shift, s.PickerRef, s.ShiftView, True, "Close a picker's shift"),
+        Method(
+            "closeShift",
+            close_shift,
+            schemas.PickerRef,
+            schemas.ShiftView,
+            True,
+            "Close a picker's shift",
+        ),
         Method(
             "getActiveOrders",
             get_active_orders,
-            s.NoData,
-            s.ActiveOrders,
+            schemas.NoData,
+            schemas.ActiveOrders,
             False,
             "The store's active orders: status, picker, times, deadline, flags",
         ),
         Method(
             "getOrder",
             get_order,
-            s.OrderRef,
-            s.OrderCard,
+            schemas.OrderRef,
+            schemas.OrderCard,
             False,
             "The order card with its positions",
         ),
         Method(
             "getNotifications",
             get_notifications,
-            s.OrderRef,
-            s.NotificationList,
+            schemas.OrderRef,
+            schemas.NotificationList,
             False,
             "What was sent to SM for the order, and its delivery state",
         ),
         Method(
             "takeOrder",
             take_order,
-            s.TakeOrder,
-            s.OrderCard,
+            schemas.TakeOrder,
+            schemas.OrderCard,
             True,
             "Take a new order into assembly («В сборке»); SM gets order.in_work",
         ),
         Method(
             "assignCollector",
             assign_collector,
-            s.AssignCollector,
-            s.OrderCard,
+            schemas.AssignCollector,
+            schemas.OrderCard,
             True,
             "Hand an order in assembly to another picker on shift, or back to the store",
         ),
         Method(
             "recordPick",
             record_pick,
-            s.RecordPick,
-            s.OrderCard,
+            schemas.RecordPick,
+            schemas.OrderCard,
             True,
             "Record picked quantity, weight (grams) and marking codes of a line",
         ),
         Method(
             "replacePosition",
             replace_position,
-            s.ReplacePosition,
-            s.OrderCard,
+            schemas.ReplacePosition,
+            schemas.OrderCard,
             True,
             "Replace a line by another product",
         ),
         Method(
             "finishAssembly",
             finish_assembly,
-            s.FinishAssembly,
-            s.OrderCard,
+            schemas.FinishAssembly,
+            schemas.OrderCard,
             True,
             "Finish assembly with the number of bags; SM gets the final contents",
         ),
         Method(
             "markReady",
             mark_ready,
-            s.OrderRef,
-            s.OrderCard,
+            schemas.OrderRef,
+            schemas.OrderCard,
             True,
             "Send the final contents of an assembled order to SM",
         ),
         Method(
             "cancelOrder",
             cancel_order,
-            s.CancelOrder,
-            s.OrderCard,
+            schemas.CancelOrder,
+            schemas.OrderCard,
             True,
             "Cancel the order by the store with a reason slug; SM gets order.canceled",
         ),
@@ -310,19 +321,19 @@ def _summary(order: Order) -> dict[str, object]:
     }
 
 
-def _card(order: Order) -> s.OrderCard:
-    return s.OrderCard(
+def _card(order: Order) -> schemas.OrderCard:
+    return schemas.OrderCard(
         **_summary(order),
         comment=order.header.comment,
         replacementPolicy=order.header.replacement_policy,
         bags=order.bags,
-        positions=[_position_view(p) for p in order.positions],
+        positions=[_position_view(position) for position in order.positions],
     )
 
 
-def _position_view(position: Position) -> s.PositionView:
+def _position_view(position: Position) -> schemas.PositionView:
     line, pick = position.line, position.pick
-    return s.PositionView(
+    return schemas.PositionView(
         lineNo=position.line_no,
         sku=line.sku,
         name=line.name,
@@ -340,8 +351,8 @@ def _position_view(position: Position) -> s.PositionView:
     )
 
 
-def _shift_view(shift: Shift) -> s.ShiftView:
-    return s.ShiftView(
+def _shift_view(shift: Shift) -> schemas.ShiftView:
+    return schemas.ShiftView(
         shiftId=_id(shift.id),
         pickerId=shift.picker_id,
         openedAt=shift.opened_at,
@@ -349,16 +360,16 @@ def _shift_view(shift: Shift) -> s.ShiftView:
     )
 
 
-def _notification_view(n: Notification) -> s.NotificationView:
-    return s.NotificationView(
-        id=_id(n.id),
-        type=n.type,
-        state=n.state,
-        attempts=n.attempts,
-        createdAt=n.created_at,
-        deliveredAt=n.delivered_at,
-        lastStatus=n.last_status,
-        lastError=n.last_error,
+def _notification_view(notification: Notification) -> schemas.NotificationView:
+    return schemas.NotificationView(
+        id=_id(notification.id),
+        type=notification.type,
+        state=notification.state,
+        attempts=notification.attempts,
+        createdAt=notification.created_at,
+        deliveredAt=notification.delivered_at,
+        lastStatus=notification.last_status,
+        lastError=notification.last_error,
     )
 
 

@@ -127,10 +127,10 @@ class IdempotencyKeys:
         self._session = session
 
     def get(self, store_id: int, request_id: str) -> StoredAnswer | None:
-        k = idempotency_keys.c
+        key = idempotency_keys.c
         row = self._session.execute(
-            select(k.method, k.request_sha256, k.status_code, k.response).where(
-                k.store_id == store_id, k.request_id == request_id
+            select(key.method, key.request_sha256, key.status_code, key.response).where(
+                key.store_id == store_id, key.request_id == request_id
             )
         ).one_or_none()
         return (

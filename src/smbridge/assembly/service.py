@@ -15,14 +15,13 @@ from typing import Any
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy.exc import IntegrityError
 
 from smbridge.assembly.errors import Conflict, Forbidden, InvalidRequest
 from smbridge.assembly.repository import ApiTokenRepository, IdempotencyKeys, StoredAnswer
 from smbridge.domain.assembly import AssemblyError
 from smbridge.domain.status import TransitionRefused
 from smbridge.kernel.clock import Clock
-from smbridge.kernel.database.errors import retrying_conflicts
+from smbridge.kernel.database.errors import AlreadyExists, retrying_conflicts
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 
 
@@ -55,7 +54,7 @@ class Method:
 
 
 @dataclass(frozen=True)
-class MethodAnswer:
+class AssemblyResponse:
     """A successful call's answer: its status and result, new or the stored first answer."""
 
     status: int
@@ -79,7 +78,7 @@ class Call:
         return self.request_id is not None and self.method.changes_state
 
 
-def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
+def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> AssemblyResponse:
     """Run one API call; raises ``AssemblyRefused`` for every answer that is not a success.
 
     Raises ``DatabaseUnavailable`` when the database cannot take the call now: its one
@@ -89,17 +88,21 @@ def execute(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> M
     return retrying_conflicts(lambda: _execute_keyed(db, call, policy, clock), call.method.name)
 
 
-def _execute_keyed(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
+def _execute_keyed(
+    db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
+) -> AssemblyResponse:
     try:
         return _execute_once(db, call, policy, clock)
-    except IntegrityError:
+    except AlreadyExists:
         if not call.keyed:
             raise
         # A concurrent call with the same requestId committed first: answer as it did.
         return _execute_once(db, call, policy, clock)
 
 
-def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock) -> MethodAnswer:
+def _execute_once(
+    db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
+) -> AssemblyResponse:
     with db.unit_of_work(read_only=not call.method.changes_state) as uow:
         store_id = _authenticate(uow, call.token)
         request_hash = _fingerprint(call.method.name, call.data)
@@ -114,7 +117,7 @@ def _execute_once(db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
             uow.repo(IdempotencyKeys).add(store_id, call.request_id, answer, context.now)
         if call.method.changes_state:
             uow.commit()
-        return MethodAnswer(200, result)
+        return AssemblyResponse(200, result)
 
 
 def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any]:
@@ -156,7 +159,7 @@ def purge_idempotency_keys(db: Database, now: datetime, retention: timedelta) ->
         return removed
 
 
-def _replay(stored: StoredAnswer, request_hash: str) -> MethodAnswer:
+def _replay(stored: StoredAnswer, request_hash: str) -> AssemblyResponse:
     if stored.request_sha256 != request_hash:
         raise InvalidRequest("request_id_reused", "requestId was used for another request")
-    return MethodAnswer(stored.status_code, stored.response)
+    return AssemblyResponse(stored.status_code, stored.response)

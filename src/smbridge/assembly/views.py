@@ -163,11 +163,15 @@ def install_envelope_errors(app: FastAPI) -> None:
     async def _invalid(request: Request, exc: RequestValidationError) -> JsonResponse:
         request_id = await _request_id_of(request)
         errors = exc.errors()
-        in_data = all(len(e["loc"]) > 2 and e["loc"][1] == "requestData" for e in errors)
+        in_data = all(
+            len(error["loc"]) > 2 and error["loc"][1] == "requestData" for error in errors
+        )
         response = answer_error(
             request_id, 422 if in_data else 400, "invalid_data" if in_data else "bad_request"
         )
-        details = [{"loc": ".".join(map(str, e["loc"][1:])), "msg": e["msg"]} for e in errors]
+        details = [
+            {"loc": ".".join(map(str, error["loc"][1:])), "msg": error["msg"]} for error in errors
+        ]
         body = orjson.loads(response.body)
         body["error"]["details"] = details
         return JsonResponse(body, status_code=response.status_code)

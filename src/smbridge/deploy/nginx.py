@@ -221,7 +221,7 @@ def _public_host(settings: Settings) -> str:
 
 
 def _pool(host: str, first_port: int, size: int) -> tuple[str, ...]:
-    return tuple(f"{host}:{first_port + i}" for i in range(size))
+    return tuple(f"{host}:{port}" for port in range(first_port, first_port + size))
 
 
 def _check(pattern: re.Pattern[str], value: str, what: str) -> None:

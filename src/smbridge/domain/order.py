@@ -7,8 +7,8 @@ from datetime import datetime
 from decimal import Decimal
 
 from smbridge.domain.assembly import AssemblyError, Substitute, require_whole, substitute_weight
+from smbridge.domain.order_change import Effect, Notice, OrderChange
 from smbridge.domain.order_merge import merge_lines, merged_header
-from smbridge.domain.outcome import Effect, Notice, Outcome
 from smbridge.domain.pick import PickRecord
 from smbridge.domain.position import Position
 from smbridge.domain.sm_order import SmOrder, SmOrderHeader, SmOrderLine
@@ -95,15 +95,15 @@ class Order:
         self.expected_assembly_at = expected_assembly_at
         self.updated_at = now
 
-    def apply_update(self, data: SmOrder, now: datetime) -> Outcome:
+    def apply_update(self, data: SmOrder, now: datetime) -> OrderChange:
         """SM changed the order (customer edited the basket, a new window, ...)."""
         status = self.status
         if status in FINAL:
-            return Outcome(Effect.REFUSED, f"order is {status.value}; change not applied")
+            return OrderChange(Effect.REFUSED, f"order is {status.value}; change not applied")
         if is_behind(OrderStatus.ASSEMBLED, status):
             # Final contents already went to SM: keep the change on record, warn staff.
             self._mark_changed(now)
-            return Outcome(
+            return OrderChange(
                 Effect.NOT_REGRESSED, "final contents already sent", (Notice.CHANGED_AFTER_READY,)
             )
         self._take_header(data.header)
@@ -111,67 +111,67 @@ class Order:
             merge_lines(self.positions, data.lines)
         self.updated_at = now
         if status is OrderStatus.NEW:
-            return Outcome(Effect.APPLIED)
+            return OrderChange(Effect.APPLIED)
         self._mark_changed(now)
-        return Outcome(Effect.APPLIED, "changed during assembly", (Notice.CHANGED_IN_WORK,))
+        return OrderChange(Effect.APPLIED, "changed during assembly", (Notice.CHANGED_IN_WORK,))
 
     def record_payment(
         self, amount: Decimal | None, payment_state: str | None, now: datetime
-    ) -> Outcome:
+    ) -> OrderChange:
         if self.paid_at is not None and self.paid_amount == amount:
-            return Outcome(Effect.NO_CHANGE, "payment already recorded")
+            return OrderChange(Effect.NO_CHANGE, "payment already recorded")
         self.paid_amount = amount
         self.paid_at = now
         self.header = replace(self.header, payment_state=payment_state or self.header.payment_state)
         self.updated_at = now
-        return Outcome(Effect.APPLIED)
+        return OrderChange(Effect.APPLIED)
 
-    def record_courier_assigned(self, now: datetime) -> Outcome:
+    def record_courier_assigned(self, now: datetime) -> OrderChange:
         if self.courier_assigned_at is not None:
-            return Outcome(Effect.NO_CHANGE, "courier already assigned")
+            return OrderChange(Effect.NO_CHANGE, "courier already assigned")
         self.courier_assigned_at = now
         self.updated_at = now
-        return Outcome(Effect.APPLIED)
+        return OrderChange(Effect.APPLIED)
 
-    def record_courier_arrived(self, now: datetime) -> Outcome:
+    def record_courier_arrived(self, now: datetime) -> OrderChange:
         if self.courier_arrived_at is not None:
-            return Outcome(Effect.NO_CHANGE, "courier arrival already recorded")
+            return OrderChange(Effect.NO_CHANGE, "courier arrival already recorded")
         self.courier_arrived_at = now
         self.updated_at = now
-        return Outcome(Effect.APPLIED)
+        return OrderChange(Effect.APPLIED)
 
-    def hand_over(self, now: datetime) -> Outcome:
+    def hand_over(self, now: datetime) -> OrderChange:
         """The courier took the order (order.received / order.delivering)."""
         return self._advance(OrderStatus.HANDED_OVER, now)
 
-    def deliver(self, now: datetime) -> Outcome:
+    def deliver(self, now: datetime) -> OrderChange:
         return self._advance(OrderStatus.DELIVERED, now)
 
-    def cancel(self, reason: str | None, by: str, now: datetime) -> Outcome:
+    def cancel(self, reason: str | None, by: str, now: datetime) -> OrderChange:
         status = self.status
         if status is OrderStatus.CANCELLED:
-            return Outcome(Effect.NO_CHANGE, "already cancelled")
+            return OrderChange(Effect.NO_CHANGE, "already cancelled")
         try:
             check_transition(status, OrderStatus.CANCELLED)
         except TransitionRefused as refused:
-            return Outcome(Effect.REFUSED, str(refused))
+            return OrderChange(Effect.REFUSED, str(refused))
         self.status = OrderStatus.CANCELLED
         self.cancelled_at = now
         self.cancel_reason = reason
         self.cancelled_by = by
         self.updated_at = now
         in_work = status is not OrderStatus.NEW
-        return Outcome(Effect.APPLIED, notices=(Notice.CANCELLED_IN_WORK,) if in_work else ())
+        return OrderChange(Effect.APPLIED, notices=(Notice.CANCELLED_IN_WORK,) if in_work else ())
 
     # -- the store's work (assembly API) ---------------------------------------------------
 
-    def take(self, picker_id: int, now: datetime) -> Outcome:
+    def take(self, picker_id: int, now: datetime) -> OrderChange:
         """A picker takes a new order into assembly («В сборке»)."""
         if self.status is OrderStatus.IN_ASSEMBLY and self.picker_id == picker_id:
-            return Outcome(Effect.NO_CHANGE, "already taken by this picker")
+            return OrderChange(Effect.NO_CHANGE, "already taken by this picker")
         self._move(OrderStatus.NEW, OrderStatus.IN_ASSEMBLY)
         self.picker_id, self.taken_at, self.updated_at = picker_id, now, now
-        return Outcome(Effect.APPLIED)
+        return OrderChange(Effect.APPLIED)
 
     def assign(self, picker_id: int | None, now: datetime) -> int | None:
         """Hand the order to another picker, or back to the store (None); returns the old one."""
@@ -269,32 +269,32 @@ class Order:
         self.updated_at = now
         return position
 
-    def cancel_by_store(self, reason: str, now: datetime) -> Outcome:
+    def cancel_by_store(self, reason: str, now: datetime) -> OrderChange:
         if self.status in (OrderStatus.HANDED_OVER, OrderStatus.DELIVERED):
             raise AssemblyError("wrong_status", f"order is {self.status}; too late to cancel")
         if self.status is OrderStatus.CANCELLED:
-            return Outcome(Effect.NO_CHANGE, "already cancelled")
+            return OrderChange(Effect.NO_CHANGE, "already cancelled")
         return self.cancel(reason, "store", now)
 
     # -- internals -------------------------------------------------------------------------
 
-    def _advance(self, target: OrderStatus, now: datetime) -> Outcome:
+    def _advance(self, target: OrderStatus, now: datetime) -> OrderChange:
         status = self.status
         if status is target:
-            return Outcome(Effect.NO_CHANGE, f"already {target.value}")
+            return OrderChange(Effect.NO_CHANGE, f"already {target.value}")
         if is_behind(target, status):
-            return Outcome(Effect.NOT_REGRESSED, f"order is already {status.value}")
+            return OrderChange(Effect.NOT_REGRESSED, f"order is already {status.value}")
         try:
             check_transition(status, target)
         except TransitionRefused as refused:
-            return Outcome(Effect.REFUSED, str(refused))
+            return OrderChange(Effect.REFUSED, str(refused))
         self.status = target
         if target is OrderStatus.HANDED_OVER:
             self.handed_over_at = now
         else:
             self.delivered_at = now
         self.updated_at = now
-        return Outcome(Effect.APPLIED)
+        return OrderChange(Effect.APPLIED)
 
     def _require(self, status: OrderStatus) -> None:
         if self.status is not status:

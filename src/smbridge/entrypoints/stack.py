@@ -62,12 +62,14 @@ class StackPlan:
 
     def hook_urls(self) -> list[str]:
         return [
-            f"http://{self.host}:{self.hook_port + i}{HOOK_PATH}/" for i in range(self.hook_workers)
+            f"http://{self.host}:{port}{HOOK_PATH}/"
+            for port in range(self.hook_port, self.hook_port + self.hook_workers)
         ]
 
     def assembly_urls(self) -> list[str]:
         return [
-            f"http://{self.host}:{self.assembly_port + i}" for i in range(self.assembly_workers)
+            f"http://{self.host}:{port}"
+            for port in range(self.assembly_port, self.assembly_port + self.assembly_workers)
         ]
 
     @property
@@ -105,16 +107,16 @@ def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
             uow.repo(StoreRepository).add(store)
         assert store.id is not None
         pickers = list(uow.repo(PickerRepository).of_store(store.id))
-        for n in range(len(pickers), plan.demo_pickers):
+        for index in range(len(pickers), plan.demo_pickers):
             picker = Picker(
-                store_id=store.id, name=f"Сборщик {n + 1}", telegram_chat_id=str(5001 + n)
+                store_id=store.id, name=f"Сборщик {index + 1}", telegram_chat_id=str(5001 + index)
             )
             uow.repo(PickerRepository).add(picker)
             pickers.append(picker)
         uow.repo(ApiTokenRepository).revoke_labelled(store.id, DEMO_TOKEN_LABEL, now)
         uow.repo(ApiTokenRepository).add(store.id, token_hash(api_token), DEMO_TOKEN_LABEL, now)
         uow.commit()
-        ids = tuple(p.id for p in pickers[: plan.demo_pickers] if p.id is not None)
+        ids = tuple(picker.id for picker in pickers[: plan.demo_pickers] if picker.id is not None)
     return Secrets(
         hook_token or secrets.token_urlsafe(24), secrets.token_urlsafe(24), api_token, ids
     )

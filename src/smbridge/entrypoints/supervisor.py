@@ -56,7 +56,7 @@ class Supervisor:
     def start_all(self, up_within: float = 60.0) -> None:
         """Web workers first; the rest (nginx, emulators) once the workers answer, so
         nothing is sent to a pool that is still starting."""
-        workers = [c for c in self.children if c.health_url is not None]
+        workers = [child for child in self.children if child.health_url is not None]
         for child in workers:
             self._start(child)
         for child in workers:
@@ -108,9 +108,11 @@ class Supervisor:
         return True
 
     def stop_all(self, grace_seconds: float = 20.0) -> None:
-        running = [c for c in self.children if c.process is not None]
-        signals = {c.process.pid: c.stop_signal for c in running if c.process}
-        stop_processes([c.process for c in running if c.process], grace_seconds, signals)
+        running = [child for child in self.children if child.process is not None]
+        signals = {child.process.pid: child.stop_signal for child in running if child.process}
+        stop_processes(
+            [child.process for child in running if child.process], grace_seconds, signals
+        )
 
     def _start(self, child: Child) -> None:
         child.process = subprocess.Popen(child.argv, env={**self._env, **child.env})
@@ -124,7 +126,7 @@ def stop_processes(
 ) -> None:
     """Signal every process still running (SIGTERM unless ``signals`` maps its pid to
     another), wait for all together, kill what outlives the grace period."""
-    running = [p for p in processes if p.poll() is None]
+    running = [process for process in processes if process.poll() is None]
     for process in running:
         process.send_signal((signals or {}).get(process.pid, signal.SIGTERM))
     deadline = time.monotonic() + grace_seconds

@@ -57,7 +57,11 @@ def erp_router(db: Database, token: str, clock: Clock, max_body_bytes: int) -> A
 
 def _new(db: Database, limit: int) -> dict[str, Any]:
     with db.unit_of_work() as uow:
-        return {"documents": [as_json(d) for d in uow.repo(SalesDocuments).not_exported(limit)]}
+        return {
+            "documents": [
+                as_json(document) for document in uow.repo(SalesDocuments).not_exported(limit)
+            ]
+        }
 
 
 def _ack(db: Database, ids: list[int], now: datetime) -> int:

@@ -19,7 +19,7 @@ from smbridge.domain import notification
 from smbridge.domain.assembly_time import expected_assembly_time
 from smbridge.domain.notification import Notification, NotificationType
 from smbridge.domain.order import Order
-from smbridge.domain.outcome import Effect
+from smbridge.domain.order_change import Effect
 from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage

@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import structlog
 
 from smbridge.domain.order import Order
-from smbridge.domain.outcome import Effect, Outcome
+from smbridge.domain.order_change import Effect, OrderChange
 from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
@@ -67,20 +67,20 @@ def intake_policy(settings: IntakeSettings) -> IntakePolicy:
 
 
 @dataclass(frozen=True)
-class AnswerToSm:
+class WebhookResponse:
     """What the hook answers SM: an HTTP status and a JSON body (stored with the event)."""
 
     status_code: int
     body: dict[str, Any]
 
 
-ACCEPTED = AnswerToSm(202, {"status": "accepted"})
-OK = AnswerToSm(200, {"status": "ok"})
+ACCEPTED = WebhookResponse(202, {"status": "accepted"})
+OK = WebhookResponse(200, {"status": "ok"})
 
 
 def ingest_webhook(
     db: Database, hook: InboundWebhook, policy: IntakePolicy, clock: Clock
-) -> AnswerToSm:
+) -> WebhookResponse:
     """Store one webhook and apply it; return what to answer SM.
 
     Raises ``DatabaseUnavailable`` when the database cannot take it now: nothing was
@@ -94,7 +94,7 @@ def ingest_webhook(
 
 def _ingest_once(
     db: Database, hook: InboundWebhook, policy: IntakePolicy, now: datetime
-) -> AnswerToSm:
+) -> WebhookResponse:
     try:
         with db.unit_of_work() as uow:
             uow.lock_order_key(hook.sm_order_id or hook.key)
@@ -115,7 +115,7 @@ def _ingest_once(
 
 def apply_event(
     uow: UnitOfWork, entry: JournalEntry, hook: InboundWebhook, policy: IntakePolicy
-) -> AnswerToSm:
+) -> WebhookResponse:
     """Apply a journaled event to its order (or park it, or only keep it); records and
     returns the answer SM gets. The caller commits."""
     now = entry.received_at
@@ -168,7 +168,7 @@ def _new_entry(hook: InboundWebhook, now: datetime) -> JournalEntry:
     )
 
 
-def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> AnswerToSm:
+def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> WebhookResponse:
     """SM sent this event again: count it, change nothing, answer as the first time."""
     known.deliveries += 1
     known.last_received_at = now
@@ -180,12 +180,12 @@ def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> AnswerTo
         sm_order_id=known.sm_order_id,
         deliveries=known.deliveries,
     )
-    return AnswerToSm(known.reply_status, known.reply_body)
+    return WebhookResponse(known.reply_status, known.reply_body)
 
 
 def _create_order(
     uow: UnitOfWork, entry: JournalEntry, data: SmOrder, policy: IntakePolicy
-) -> AnswerToSm:
+) -> WebhookResponse:
     at = entry.received_at
     order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
     if order is not None:  # the same order created again, with a different body
@@ -200,7 +200,7 @@ def _create_order(
     entry.order_id = order.id
     zone = ZoneInfo(acceptance.store_timezone(_store_of(uow, order), policy))
     expected = order.expected_assembly_at.astimezone(zone)
-    return AnswerToSm(
+    return WebhookResponse(
         200,
         {"status": "created", "number": order.number, "expectedAssemblyTime": expected.isoformat()},
     )
@@ -220,19 +220,19 @@ def _apply_to_order(
     uow: UnitOfWork, entry: JournalEntry, kind: EventType, data: SmOrder, order: Order
 ) -> None:
     at = entry.received_at  # the fact happened when SM told us, even if applied later
-    outcome = _effect_of(kind, data, order, at)
+    change = _effect_of(kind, data, order, at)
     entry.order_id = order.id
-    if outcome.effect in (Effect.APPLIED, Effect.NO_CHANGE):
-        entry.settle(JournalStatus.APPLIED, at, outcome.detail or None)
+    if change.effect in (Effect.APPLIED, Effect.NO_CHANGE):
+        entry.settle(JournalStatus.APPLIED, at, change.detail or None)
     else:
-        entry.settle(JournalStatus.IGNORED, at, f"{outcome.effect.value}: {outcome.detail}")
-    if kind is EventType.ORDER_CANCELED and outcome.effect is Effect.APPLIED:
+        entry.settle(JournalStatus.IGNORED, at, f"{change.effect.value}: {change.detail}")
+    if kind is EventType.ORDER_CANCELED and change.effect is Effect.APPLIED:
         uow.repo(NotificationOutbox).supersede_pending(_id(order.id), "order cancelled by SM")
-    for notice in outcome.notices:
+    for notice in change.notices:
         _queue_for_store(uow, order, messages.for_notice(notice, order), at)
 
 
-def _effect_of(kind: EventType, data: SmOrder, order: Order, at: datetime) -> Outcome:
+def _effect_of(kind: EventType, data: SmOrder, order: Order, at: datetime) -> OrderChange:
     match kind:
         case EventType.ORDER_UPDATED:
             return order.apply_update(data, at)
@@ -249,7 +249,7 @@ def _effect_of(kind: EventType, data: SmOrder, order: Order, at: datetime) -> Ou
         case EventType.COURIER_ARRIVED:
             return order.record_courier_arrived(at)
         case EventType.ORDER_CREATED:
-            return Outcome(Effect.NO_CHANGE, "order already exists")
+            return OrderChange(Effect.NO_CHANGE, "order already exists")
 
 
 def _paid_amount(data: SmOrder) -> Decimal | None:
@@ -275,7 +275,7 @@ def _queue_for_store(uow: UnitOfWork, order: Order, text: str, now: datetime) ->
 
 def _journal_failure(
     db: Database, hook: InboundWebhook, exc: Exception, now: datetime
-) -> AnswerToSm:
+) -> WebhookResponse:
     with db.unit_of_work() as uow:
         uow.lock_order_key(hook.sm_order_id or hook.key)
         known = uow.repo(JournalRepository).by_key(hook.key)

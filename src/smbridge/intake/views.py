@@ -85,7 +85,9 @@ class _Authorizer:
 class _TokenAuth(_Authorizer):
     def __init__(self, settings: IntakeSettings) -> None:
         tokens = (settings.hook_token, settings.hook_token_previous)
-        self._tokens = [t.get_secret_value().encode() for t in tokens if t.get_secret_value()]
+        self._tokens = [
+            token.get_secret_value().encode() for token in tokens if token.get_secret_value()
+        ]
 
     def accepts(self, request: Request) -> bool:
         given = request.headers.get("client-token", "").encode()  # header names: any case

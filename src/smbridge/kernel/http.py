@@ -187,7 +187,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_request: Request, exc: RequestValidationError) -> JsonResponse:
-        details = [{"loc": ".".join(map(str, e["loc"])), "msg": e["msg"]} for e in exc.errors()]
+        details = [
+            {"loc": ".".join(map(str, error["loc"])), "msg": error["msg"]} for error in exc.errors()
+        ]
         return error_response(400, "invalid_request", "request is not valid", details)
 
     @app.exception_handler(DatabaseUnavailable)

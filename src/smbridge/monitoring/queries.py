@@ -27,8 +27,7 @@ from smbridge.kernel.database.tables import (
     webhook_journal,
 )
 
-S = OrderStatus
-NOT_READY = [S.NEW.value, S.IN_ASSEMBLY.value, S.ASSEMBLED.value]
+NOT_READY = [OrderStatus.NEW.value, OrderStatus.IN_ASSEMBLY.value, OrderStatus.ASSEMBLED.value]
 UNDELIVERED = [DeliveryState.PENDING.value, DeliveryState.SENDING.value]
 
 
@@ -137,9 +136,10 @@ class MonitoringQueries:
         return [OrderAtRisk(id_, number, store, None, None) for id_, number, store in rows]
 
     def dead_notifications(self) -> list[DeadNotification]:
-        n = sm_notifications
         rows = self._session.execute(
-            select(n.c.id, n.c.type, n.c.sm_order_id).where(n.c.state == DeliveryState.DEAD.value)
+            select(
+                sm_notifications.c.id, sm_notifications.c.type, sm_notifications.c.sm_order_id
+            ).where(sm_notifications.c.state == DeliveryState.DEAD.value)
         )
         return [DeadNotification(*row) for row in rows]
 
@@ -147,36 +147,46 @@ class MonitoringQueries:
         self, created_before: datetime, attempts: int, examples: int
     ) -> Incident:
         """Notifications not delivered yet that are old or have been tried many times."""
-        n = sm_notifications
         stuck = and_(
-            n.c.state.in_(UNDELIVERED),
-            or_(n.c.created_at < created_before, n.c.attempts >= attempts),
+            sm_notifications.c.state.in_(UNDELIVERED),
+            or_(
+                sm_notifications.c.created_at < created_before,
+                sm_notifications.c.attempts >= attempts,
+            ),
         )
         return self._incident(
-            select(func.count(), func.count(n.c.order_id.distinct())).where(stuck),
-            select(n.c.sm_order_id)
+            select(func.count(), func.count(sm_notifications.c.order_id.distinct())).where(stuck),
+            select(sm_notifications.c.sm_order_id)
             .where(stuck)
-            .group_by(n.c.sm_order_id)
-            .order_by(func.min(n.c.created_at), n.c.sm_order_id),
+            .group_by(sm_notifications.c.sm_order_id)
+            .order_by(func.min(sm_notifications.c.created_at), sm_notifications.c.sm_order_id),
             examples,
         )
 
     def notification_backlog(self) -> int:
-        n = sm_notifications
-        return self._count(select(func.count()).select_from(n).where(n.c.state.in_(UNDELIVERED)))
+        return self._count(
+            select(func.count())
+            .select_from(sm_notifications)
+            .where(sm_notifications.c.state.in_(UNDELIVERED))
+        )
 
     def failed_webhooks(self, attempts: int, examples: int) -> Incident:
         """Events that failed and have had their automatic replays."""
-        j = webhook_journal
         return self._journal_incident(
-            and_(j.c.status == JournalStatus.FAILED.value, j.c.attempts >= attempts), examples
+            and_(
+                webhook_journal.c.status == JournalStatus.FAILED.value,
+                webhook_journal.c.attempts >= attempts,
+            ),
+            examples,
         )
 
     def parked_webhooks(self, received_before: datetime, examples: int) -> Incident:
         """Events still waiting for their order since before a moment."""
-        j = webhook_journal
         return self._journal_incident(
-            and_(j.c.status == JournalStatus.PARKED.value, j.c.received_at < received_before),
+            and_(
+                webhook_journal.c.status == JournalStatus.PARKED.value,
+                webhook_journal.c.received_at < received_before,
+            ),
             examples,
         )
 
@@ -188,10 +198,9 @@ class MonitoringQueries:
 
     def telegram_queue(self) -> tuple[int, datetime | None]:
         """How many messages wait to be sent, and since when the oldest of them waits."""
-        t = telegram_outbox
         count, oldest = self._session.execute(
-            select(func.count(), func.min(t.c.created_at)).where(
-                t.c.status == MessageStatus.QUEUED.value
+            select(func.count(), func.min(telegram_outbox.c.created_at)).where(
+                telegram_outbox.c.status == MessageStatus.QUEUED.value
             )
         ).one()
         return int(count), oldest
@@ -205,7 +214,7 @@ class MonitoringQueries:
             select(func.count())
             .select_from(orders)
             .where(
-                orders.c.status == S.DELIVERED.value,
+                orders.c.status == OrderStatus.DELIVERED.value,
                 orders.c.sales_document_id.is_(None),
                 orders.c.delivered_at < delivered_before,
             )
@@ -213,22 +222,24 @@ class MonitoringQueries:
 
     def paid_differences(self, since: datetime) -> list[PaidDifference]:
         """Documents since a moment whose payment may differ from the assembled sum."""
-        d = sales_documents
         rows = self._session.execute(
-            select(d.c.id, d.c.order_number, d.c.difference).where(
-                d.c.created_at >= since, d.c.difference.is_not(None)
+            select(
+                sales_documents.c.id, sales_documents.c.order_number, sales_documents.c.difference
+            ).where(
+                sales_documents.c.created_at >= since, sales_documents.c.difference.is_not(None)
             )
         )
         return [PaidDifference(*row) for row in rows]
 
     def _journal_incident(self, condition: ColumnElement[bool], examples: int) -> Incident:
-        j = webhook_journal
         return self._incident(
-            select(func.count(), func.count(j.c.sm_order_id.distinct())).where(condition),
-            select(j.c.sm_order_id)
-            .where(condition, j.c.sm_order_id.is_not(None))
-            .group_by(j.c.sm_order_id)
-            .order_by(func.min(j.c.received_at), j.c.sm_order_id),
+            select(func.count(), func.count(webhook_journal.c.sm_order_id.distinct())).where(
+                condition
+            ),
+            select(webhook_journal.c.sm_order_id)
+            .where(condition, webhook_journal.c.sm_order_id.is_not(None))
+            .group_by(webhook_journal.c.sm_order_id)
+            .order_by(func.min(webhook_journal.c.received_at), webhook_journal.c.sm_order_id),
             examples,
         )
 
@@ -254,11 +265,13 @@ class MonitoringQueries:
 
 def _new_waiting(received_before: datetime) -> ColumnElement[bool]:
     return and_(
-        orders.c.status == S.NEW.value,
+        orders.c.status == OrderStatus.NEW.value,
         orders.c.received_at < received_before,
         orders.c.store_id.is_not(None),  # waiting for its store: operations know already
     )
 
 
 def _assembly_late(now: datetime) -> ColumnElement[bool]:
-    return and_(orders.c.status == S.IN_ASSEMBLY.value, orders.c.expected_assembly_at < now)
+    return and_(
+        orders.c.status == OrderStatus.IN_ASSEMBLY.value, orders.c.expected_assembly_at < now
+    )

@@ -11,8 +11,6 @@ from sqlalchemy.orm import Session
 from smbridge.kernel.database.tables import monitoring_problems, monitoring_snapshots
 from smbridge.monitoring.rules import Finding
 
-P = monitoring_problems
-
 
 @dataclass(frozen=True)
 class OpenProblem:
@@ -54,27 +52,31 @@ class MonitoringProblems:
     def still_open(self) -> list[OpenProblem]:
         rows = self._session.execute(
             select(
-                P.c.id,
-                P.c.rule,
-                P.c.subject,
-                P.c.chat_id,
-                P.c.text,
-                P.c.affected,
-                P.c.first_seen_at,
-                P.c.last_reported_at,
-                P.c.reports,
-            ).where(P.c.resolved_at.is_(None))
+                monitoring_problems.c.id,
+                monitoring_problems.c.rule,
+                monitoring_problems.c.subject,
+                monitoring_problems.c.chat_id,
+                monitoring_problems.c.text,
+                monitoring_problems.c.affected,
+                monitoring_problems.c.first_seen_at,
+                monitoring_problems.c.last_reported_at,
+                monitoring_problems.c.reports,
+            ).where(monitoring_problems.c.resolved_at.is_(None))
         )
         return [OpenProblem(*row) for row in rows]
 
     def count_open(self) -> int:
-        query = select(func.count()).select_from(P).where(P.c.resolved_at.is_(None))
+        query = (
+            select(func.count())
+            .select_from(monitoring_problems)
+            .where(monitoring_problems.c.resolved_at.is_(None))
+        )
         return int(self._session.execute(query).scalar_one())
 
     def report(self, finding: Finding, now: datetime) -> int:
         """Record a new problem; its id."""
         problem_id = self._session.execute(
-            insert(P)
+            insert(monitoring_problems)
             .values(
                 rule=finding.rule,
                 subject=finding.subject,
@@ -85,15 +87,15 @@ class MonitoringProblems:
                 last_reported_at=now,
                 reports=1,
             )
-            .returning(P.c.id)
+            .returning(monitoring_problems.c.id)
         ).scalar_one()
         return int(problem_id)
 
     def told_again(self, problem: OpenProblem, finding: Finding, now: datetime) -> None:
         """Something more was said about an open problem: as it stands now."""
         self._session.execute(
-            update(P)
-            .where(P.c.id == problem.id)
+            update(monitoring_problems)
+            .where(monitoring_problems.c.id == problem.id)
             .values(
                 last_reported_at=now,
                 reports=problem.reports + 1,
@@ -103,19 +105,27 @@ class MonitoringProblems:
         )
 
     def resolve(self, problem_id: int, now: datetime) -> None:
-        self._session.execute(update(P).where(P.c.id == problem_id).values(resolved_at=now))
+        self._session.execute(
+            update(monitoring_problems)
+            .where(monitoring_problems.c.id == problem_id)
+            .values(resolved_at=now)
+        )
 
     def alert_state(self, problem_id: int) -> AlertState | None:
         row = self._session.execute(
-            select(P.c.resolved_at, P.c.announced_at).where(P.c.id == problem_id)
+            select(monitoring_problems.c.resolved_at, monitoring_problems.c.announced_at).where(
+                monitoring_problems.c.id == problem_id
+            )
         ).one_or_none()
         return None if row is None else AlertState(row.resolved_at, row.announced_at)
 
     def announced(self, problem_id: int, now: datetime) -> None:
         """Telegram took a message about the problem (only the first time counts)."""
         self._session.execute(
-            update(P)
-            .where(P.c.id == problem_id, P.c.announced_at.is_(None))
+            update(monitoring_problems)
+            .where(
+                monitoring_problems.c.id == problem_id, monitoring_problems.c.announced_at.is_(None)
+            )
             .values(announced_at=now)
         )
 

@@ -260,6 +260,7 @@ def _local(inputs: RuleInputs, moment: datetime | None) -> str:
 
 
 def _store_hours(inputs: RuleInputs) -> bool:
-    opens, closes = (time.fromisoformat(t) for t in inputs.settings.monitor_store_hours.split("-"))
+    hours = inputs.settings.monitor_store_hours.split("-")
+    opens, closes = (time.fromisoformat(clock_time) for clock_time in hours)
     local = inputs.now.astimezone(ZoneInfo(inputs.timezone)).time()
     return opens <= local < closes

@@ -89,7 +89,9 @@ def _look(
             read.chats(),
             settings.default_timezone,
         )
-        return {(f.rule, f.subject): f for rule in RULES for f in rule(inputs)}
+        return {
+            (finding.rule, finding.subject): finding for rule in RULES for finding in rule(inputs)
+        }
 
 
 def _report(uow: UnitOfWork, finding: Finding, now: datetime) -> None:

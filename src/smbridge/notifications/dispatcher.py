@@ -24,7 +24,7 @@ from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.notifications.link import LinkPolicy, SmLink
 from smbridge.notifications.outbox import NotificationOutbox
-from smbridge.notifications.sm_client import NotificationSender, SendResult, Verdict
+from smbridge.notifications.sm_client import NotificationSender, SmAnswer, SmAnswerKind
 from smbridge.orders.repository import OrderRepository, StoreRepository
 from smbridge.telegram import messages
 from smbridge.telegram.outbox import TelegramOutbox
@@ -82,12 +82,12 @@ class Dispatcher:
         """Claim a batch (heads of their orders' queues), send them in parallel, record."""
         claims = self._claim(order_id)
         send = self._send_and_record
-        verdicts = list(executor.map(send, claims) if executor else map(send, claims))
+        kinds = list(executor.map(send, claims) if executor else map(send, claims))
         counts = DispatchCounts()
-        for verdict in verdicts:
-            if verdict is Verdict.DELIVERED:
+        for kind in kinds:
+            if kind is SmAnswerKind.DELIVERED:
                 counts.delivered += 1
-            elif verdict is Verdict.RETRY:
+            elif kind is SmAnswerKind.RETRY:
                 counts.retried += 1
             else:
                 counts.dead += 1
@@ -122,7 +122,7 @@ class Dispatcher:
         with self._db.unit_of_work(read_only=True) as uow:
             return uow.repo(NotificationOutbox).any_due(now, order_id)
 
-    def _send_and_record(self, claim: _Claim) -> Verdict:
+    def _send_and_record(self, claim: _Claim) -> SmAnswerKind:
         result = self._sender.send(claim.body)
         failures = 0
         with self._db.unit_of_work() as uow:
@@ -133,12 +133,12 @@ class Dispatcher:
                 self._record(uow, row, result)
                 uow.commit()
             # else our lease ran out and another dispatcher took over: it records
-        self._learn(result.verdict, failures)
-        return result.verdict
+        self._learn(result.kind, failures)
+        return result.kind
 
-    def _learn(self, verdict: Verdict, row_failures: int) -> None:
+    def _learn(self, kind: SmAnswerKind, row_failures: int) -> None:
         """Tell the link what SM did; when SM is back, make the waiting rows due now."""
-        if verdict is Verdict.RETRY:
+        if kind is SmAnswerKind.RETRY:
             self._link.failed()
         elif self._link.answered(row_failures):
             self._pull_forward()
@@ -152,11 +152,11 @@ class Dispatcher:
             uow.commit()
         log.info("sm_notification.catch_up", moved=moved)
 
-    def _record(self, uow: UnitOfWork, row: Notification, result: SendResult) -> None:
+    def _record(self, uow: UnitOfWork, row: Notification, result: SmAnswer) -> None:
         now = self._clock()
         row.lease_owner = row.lease_until = None
         row.last_status, row.last_response = result.status, result.detail
-        if result.verdict is Verdict.DELIVERED:
+        if result.kind is SmAnswerKind.DELIVERED:
             row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED, now, None
             log.info(
                 "sm_notification.delivered",
@@ -170,7 +170,7 @@ class Dispatcher:
         row.last_error = result.detail
         retry_at = (
             self._policy.retry.next_attempt(row.attempts, now)
-            if result.verdict is Verdict.RETRY
+            if result.kind is SmAnswerKind.RETRY
             else None
         )
         if retry_at is not None:

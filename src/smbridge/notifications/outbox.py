@@ -78,20 +78,21 @@ class NotificationOutbox:
         dispatcher that claimed it let the lease run out (it crashed). PostgreSQL skips rows
         another dispatcher has locked; SQLite's write lock already serializes claims.
         """
-        n = sm_notifications
-        earlier = n.alias("earlier")
+        earlier = sm_notifications.alias("earlier")
         unfinished = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
         is_head = ~exists().where(
-            earlier.c.order_id == n.c.order_id,
-            earlier.c.id < n.c.id,
+            earlier.c.order_id == sm_notifications.c.order_id,
+            earlier.c.id < sm_notifications.c.id,
             earlier.c.state.in_(unfinished),
         )
         is_due = notifications_due(now)
-        query = select(Notification).where(is_due, is_head).order_by(n.c.id).limit(limit)
+        query = (
+            select(Notification).where(is_due, is_head).order_by(sm_notifications.c.id).limit(limit)
+        )
         if order_id is not None:
-            query = query.where(n.c.order_id == order_id)
+            query = query.where(sm_notifications.c.order_id == order_id)
         if self._session.get_bind().dialect.name == "postgresql":
-            query = query.with_for_update(skip_locked=True, of=n)
+            query = query.with_for_update(skip_locked=True, of=sm_notifications)
         return self._session.scalars(query).all()
 
     def any_due(self, now: datetime, order_id: int | None = None) -> bool:
@@ -108,14 +109,21 @@ class NotificationOutbox:
         PostgreSQL skips rows another dispatcher holds (a claim, another pull-forward), so
         two recoveries seen at once never wait on each other.
         """
-        n = sm_notifications
-        waiting = and_(n.c.state == DeliveryState.PENDING.value, n.c.next_attempt_at > now)
-        oldest = select(n.c.id).where(waiting).order_by(n.c.id).limit(limit)
+        waiting = and_(
+            sm_notifications.c.state == DeliveryState.PENDING.value,
+            sm_notifications.c.next_attempt_at > now,
+        )
+        oldest = (
+            select(sm_notifications.c.id)
+            .where(waiting)
+            .order_by(sm_notifications.c.id)
+            .limit(limit)
+        )
         if self._session.get_bind().dialect.name == "postgresql":
             oldest = oldest.with_for_update(skip_locked=True)
         result = self._session.execute(
-            update(n)
-            .where(n.c.id.in_(oldest), waiting)
+            update(sm_notifications)
+            .where(sm_notifications.c.id.in_(oldest), waiting)
             .values(next_attempt_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -124,11 +132,16 @@ class NotificationOutbox:
 
 def notifications_due(now: datetime) -> ColumnElement[bool]:
     """Pending with its next attempt come, or claimed by a dispatcher whose lease ran out."""
-    n = sm_notifications
     return or_(
         and_(
-            n.c.state == DeliveryState.PENDING.value,
-            or_(n.c.next_attempt_at.is_(None), n.c.next_attempt_at <= now),
+            sm_notifications.c.state == DeliveryState.PENDING.value,
+            or_(
+                sm_notifications.c.next_attempt_at.is_(None),
+                sm_notifications.c.next_attempt_at <= now,
+            ),
         ),
-        and_(n.c.state == DeliveryState.SENDING.value, n.c.lease_until < now),
+        and_(
+            sm_notifications.c.state == DeliveryState.SENDING.value,
+            sm_notifications.c.lease_until < now,
+        ),
     )

@@ -21,32 +21,32 @@ class SmApiGeneration(StrEnum):
     OFM = "ofm"
 
 
-class Verdict(StrEnum):
+class SmAnswerKind(StrEnum):
     DELIVERED = "delivered"  # 200 processed, 202 already processed
     RETRY = "retry"  # timeouts, connection errors, 5xx, 429, 401 after a refresh
     REFUSED = "refused"  # 422 invalid/out of order, 405 not accepted, other 4xx
 
 
 @dataclass(frozen=True)
-class SendResult:
-    verdict: Verdict
+class SmAnswer:
+    kind: SmAnswerKind
     status: int | None  # None: no HTTP answer at all
     detail: str  # the response body or the error, cut short
 
     @classmethod
-    def from_response(cls, response: httpx.Response) -> SendResult:
+    def from_response(cls, response: httpx.Response) -> SmAnswer:
         code = response.status_code
         if code in (200, 202):
-            verdict = Verdict.DELIVERED
+            kind = SmAnswerKind.DELIVERED
         elif code in (401, 408, 409, 425, 429) or code >= 500:
-            verdict = Verdict.RETRY
+            kind = SmAnswerKind.RETRY
         else:
-            verdict = Verdict.REFUSED
-        return cls(verdict, code, response.text[:2000])
+            kind = SmAnswerKind.REFUSED
+        return cls(kind, code, response.text[:2000])
 
 
 class NotificationSender(Protocol):
-    def send(self, body: dict[str, Any]) -> SendResult: ...
+    def send(self, body: dict[str, Any]) -> SmAnswer: ...
 
 
 @dataclass(frozen=True)
@@ -77,24 +77,24 @@ class SmClient:
     def close(self) -> None:
         self._http.close()
 
-    def send(self, body: dict[str, Any]) -> SendResult:
+    def send(self, body: dict[str, Any]) -> SmAnswer:
         try:
             result = self._post(body)
             if result.status == 401 and self._config.generation is SmApiGeneration.OFM:
                 self._token.forget()  # SM-API: a 401 means get a new token, retry once
                 result = self._post(body)
         except (httpx.HTTPError, KeyError, ValueError) as exc:  # incl. a bad token answer
-            return SendResult(Verdict.RETRY, None, f"{type(exc).__name__}: {exc}"[:2000])
+            return SmAnswer(SmAnswerKind.RETRY, None, f"{type(exc).__name__}: {exc}"[:2000])
         return result
 
-    def _post(self, body: dict[str, Any]) -> SendResult:
+    def _post(self, body: dict[str, Any]) -> SmAnswer:
         if self._config.generation is SmApiGeneration.OFM:
             path = self._config.ofm_path
             headers = {"Authorization": f"Bearer {self._token.get()}"}
         else:
             path = self._config.classic_path
             headers = {"Client-Token": self._config.classic_token, "Api-Version": "3.0"}
-        return SendResult.from_response(self._http.post(path, json=body, headers=headers))
+        return SmAnswer.from_response(self._http.post(path, json=body, headers=headers))
 
 
 class _TokenCache:

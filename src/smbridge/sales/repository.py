@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from smbridge.domain.sales import SalesDocument
 from smbridge.domain.status import OrderStatus
+from smbridge.kernel.database.errors import translating_errors
 from smbridge.kernel.database.tables import orders, sales_documents
 
 
@@ -21,9 +22,11 @@ class SalesDocuments:
         self._session.add(document)
 
     def add_batch(self, documents: list[SalesDocument]) -> None:
-        """Write a batch now, in one flush: a duplicate fails the whole batch here."""
+        """Write a batch now, in one flush: a duplicate fails the whole batch here, with
+        ``AlreadyExists``."""
         self._session.add_all(documents)
-        self._session.flush()
+        with translating_errors():
+            self._session.flush()
 
     def link_orders(self, documents: list[SalesDocument]) -> None:
         """Point each document's order at it (the documents are written already)."""
@@ -35,7 +38,7 @@ class SalesDocuments:
             update(orders)
             .where(orders.c.id == bindparam("order"))
             .values(sales_document_id=bindparam("document")),
-            [{"order": d.order_id, "document": d.id} for d in documents],
+            [{"order": document.order_id, "document": document.id} for document in documents],
         )
 
     def orders_without_document(self, limit: int) -> list[int]:

@@ -14,11 +14,11 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import structlog
-from sqlalchemy.exc import IntegrityError
 
 from smbridge.domain.order import Order
 from smbridge.domain.sales import SalesDocument, document_for
 from smbridge.kernel.clock import Clock
+from smbridge.kernel.database.errors import AlreadyExists
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.orders.repository import OrderRepository, StoreRepository
 from smbridge.sales.export import write_files
@@ -54,11 +54,11 @@ def create_documents(
             break
         try:
             _create(db, ids, clock(), counts)
-        except IntegrityError:  # another run made some of them: go one by one
+        except AlreadyExists:  # another run made some of them: go one by one
             for order_id in ids:
                 try:
                     _create(db, [order_id], clock(), counts)
-                except IntegrityError:
+                except AlreadyExists:
                     counts.already_there += 1
     return counts
 
@@ -70,7 +70,7 @@ def _orders_without_document(db: Database, limit: int) -> list[int]:
 
 def _create(db: Database, order_ids: list[int], now: datetime, counts: SalesCounts) -> None:
     with db.unit_of_work() as uow:
-        zones = {s.id: ZoneInfo(s.timezone) for s in uow.repo(StoreRepository).all()}
+        zones = {store.id: ZoneInfo(store.timezone) for store in uow.repo(StoreRepository).all()}
         made = [
             _document(order, zones, now)
             for order in uow.repo(OrderRepository).by_ids(order_ids)

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from smbridge.kernel.database.errors import AlreadyExists, translating_errors
 from smbridge.kernel.database.tables import job_leases, job_runs
 
 
@@ -50,11 +50,11 @@ class JobStore:
         if exists is not None:
             return False
         try:
-            with self._session.begin_nested():
+            with translating_errors(), self._session.begin_nested():
                 self._session.execute(
                     insert(job_leases).values(job=job, owner=owner, lease_until=until)
                 )
-        except IntegrityError:  # another scheduler created it first
+        except AlreadyExists:  # another scheduler created it first
             return False
         return True
 
@@ -88,6 +88,8 @@ class JobStore:
         if job is not None:
             query = query.where(job_runs.c.job == job)
         return [
-            RunRecord(r.id, r.job, r.owner, r.started_at, r.finished_at, r.counts, r.error)
-            for r in self._session.execute(query)
+            RunRecord(
+                row.id, row.job, row.owner, row.started_at, row.finished_at, row.counts, row.error
+            )
+            for row in self._session.execute(query)
         ]

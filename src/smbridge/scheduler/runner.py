@@ -41,7 +41,9 @@ class Job:
 
 
 @dataclass
-class RunOutcome:
+class JobRunResult:
+    """One call of ``run_once``: whether this scheduler ran the job, its counts or error."""
+
     ran: bool
     counts: dict[str, Any] = field(default_factory=dict)
     error: str | None = None
@@ -67,11 +69,11 @@ class Scheduler:
             last = uow.repo(JobStore).last_start(job.name)
         return last is None or last + job.interval <= self._clock()
 
-    def run_once(self, name: str) -> RunOutcome:
+    def run_once(self, name: str) -> JobRunResult:
         """Run the job now if no other scheduler holds it; record the run."""
         job = self.jobs[name]
         if not self._take_lease(job.name):
-            return RunOutcome(ran=False)
+            return JobRunResult(ran=False)
         renewing = threading.Event()
         heartbeat = threading.Thread(target=self._renew, args=(job.name, renewing), daemon=True)
         heartbeat.start()
@@ -104,22 +106,22 @@ class Scheduler:
                 log.error("scheduler.loop_failed", job=job.name, error=_text(exc))
             self.stop.wait(tick)
 
-    def _record_run(self, job: Job) -> RunOutcome:
+    def _record_run(self, job: Job) -> JobRunResult:
         started = self._clock()
         with self._db.unit_of_work() as uow:
             run_id = uow.repo(JobStore).start_run(job.name, self.owner, started)
             uow.commit()
-        outcome = RunOutcome(ran=True)
+        result = JobRunResult(ran=True)
         try:
-            outcome.counts = job.run(JobContext(self._db, started, self._clock, self.stop))
+            result.counts = job.run(JobContext(self._db, started, self._clock, self.stop))
         except Exception as exc:
-            outcome.error = _text(exc)
-            log.error("scheduler.job_failed", job=job.name, error=outcome.error)
+            result.error = _text(exc)
+            log.error("scheduler.job_failed", job=job.name, error=result.error)
         with self._db.unit_of_work() as uow:
-            uow.repo(JobStore).finish_run(run_id, self._clock(), outcome.counts, outcome.error)
+            uow.repo(JobStore).finish_run(run_id, self._clock(), result.counts, result.error)
             uow.commit()
-        log.info("scheduler.job_ran", job=job.name, counts=outcome.counts, error=outcome.error)
-        return outcome
+        log.info("scheduler.job_ran", job=job.name, counts=result.counts, error=result.error)
+        return result
 
     def _take_lease(self, name: str) -> bool:
         now = self._clock()

@@ -8,7 +8,7 @@ from enum import StrEnum
 import httpx
 
 
-class Outcome(StrEnum):
+class TelegramAnswerKind(StrEnum):
     SENT = "sent"
     WAIT = "wait"  # 429: come back after retry_after
     RETRY = "retry"  # network trouble or 5xx: try again later
@@ -16,8 +16,8 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True)
-class SendAnswer:
-    outcome: Outcome
+class TelegramAnswer:
+    kind: TelegramAnswerKind
     message_id: int | None = None
     retry_after: float = 0.0
     description: str = ""
@@ -35,7 +35,7 @@ class TelegramClient:
     def close(self) -> None:
         self._http.close()
 
-    def send_message(self, chat_id: str, html_text: str) -> SendAnswer:
+    def send_message(self, chat_id: str, html_text: str) -> TelegramAnswer:
         body = {
             "chat_id": chat_id,
             "text": html_text,
@@ -46,14 +46,18 @@ class TelegramClient:
             response = self._http.post(self._path, json=body)
             answer = response.json()
         except (httpx.HTTPError, ValueError) as exc:
-            return SendAnswer(Outcome.RETRY, description=type(exc).__name__)
+            return TelegramAnswer(TelegramAnswerKind.RETRY, description=type(exc).__name__)
         description = str(answer.get("description", ""))[:500]
         if response.status_code == 200 and answer.get("ok"):
-            return SendAnswer(Outcome.SENT, message_id=int(answer["result"]["message_id"]))
+            return TelegramAnswer(
+                TelegramAnswerKind.SENT, message_id=int(answer["result"]["message_id"])
+            )
         if response.status_code == 429:
             retry_after = float(answer.get("parameters", {}).get("retry_after", 1))
-            return SendAnswer(Outcome.WAIT, retry_after=retry_after, description=description)
+            return TelegramAnswer(
+                TelegramAnswerKind.WAIT, retry_after=retry_after, description=description
+            )
         if response.status_code >= 500 or response.status_code == 401:
             # 401: a wrong bot token is a configuration error: keep the messages queued.
-            return SendAnswer(Outcome.RETRY, description=description)
-        return SendAnswer(Outcome.PERMANENT, description=description)
+            return TelegramAnswer(TelegramAnswerKind.RETRY, description=description)
+        return TelegramAnswer(TelegramAnswerKind.PERMANENT, description=description)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from smbridge.domain.notification import Notification
 from smbridge.domain.order import Order
-from smbridge.domain.outcome import Notice
+from smbridge.domain.order_change import Notice
 
 
 def order_label(order: Order) -> str:

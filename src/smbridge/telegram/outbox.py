@@ -33,13 +33,12 @@ class TelegramOutbox:
 
     def newer_queued_about(self, problem_id: int, than_id: int | None) -> bool:
         """Whether a later message about the same monitoring problem waits in the queue."""
-        t = telegram_outbox
         newer = self._session.execute(
-            select(t.c.id)
+            select(telegram_outbox.c.id)
             .where(
-                t.c.problem_id == problem_id,
-                t.c.id > than_id,
-                t.c.status == MessageStatus.QUEUED.value,
+                telegram_outbox.c.problem_id == problem_id,
+                telegram_outbox.c.id > than_id,
+                telegram_outbox.c.status == MessageStatus.QUEUED.value,
             )
             .limit(1)
         ).first()

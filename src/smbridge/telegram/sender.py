@@ -24,7 +24,7 @@ from smbridge.domain.notification import RetryPolicy
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
-from smbridge.telegram.bot_client import Outcome, SendAnswer, TelegramClient
+from smbridge.telegram.bot_client import TelegramAnswer, TelegramAnswerKind, TelegramClient
 from smbridge.telegram.formatting import split_for_telegram, to_html
 from smbridge.telegram.limits import RateLimiter
 from smbridge.telegram.outbox import TelegramOutbox
@@ -118,7 +118,11 @@ class TelegramSender:
 
     def _queued_ids(self) -> list[int]:
         with self._db.unit_of_work() as uow:
-            return [m.id for m in uow.repo(TelegramOutbox).queued(limit=1000) if m.id is not None]
+            return [
+                message.id
+                for message in uow.repo(TelegramOutbox).queued(limit=1000)
+                if message.id is not None
+            ]
 
     def _send_one(self, message_id: int, run: SendingRun) -> None:
         counts, held = run.counts, run.held
@@ -154,14 +158,14 @@ class TelegramSender:
             self._archive(uow, message, MessageStatus.SENT, None)
             counts.sent += 1
 
-    def _paced_send(self, chat: str, part: str) -> SendAnswer | None:
+    def _paced_send(self, chat: str, part: str) -> TelegramAnswer | None:
         wait = self._limiter.wait(chat)
         if wait > self._policy.max_pause:
             return None
         if wait > 0:
             self._sleep(wait)
         answer = self._client.send_message(chat, to_html(part))
-        if answer.outcome is Outcome.SENT:
+        if answer.kind is TelegramAnswerKind.SENT:
             self._limiter.sent(chat)
         return answer
 
@@ -169,24 +173,24 @@ class TelegramSender:
         self,
         uow: UnitOfWork,
         message: OutgoingMessage,
-        answer: SendAnswer,
+        answer: TelegramAnswer,
         chat: str,
         run: SendingRun,
     ) -> bool:
-        """Commit the outcome of one part; True when the next part may follow."""
+        """Commit the answer to one part; True when the next part may follow."""
         now, counts = self._clock(), run.counts
-        if answer.outcome is Outcome.SENT:
+        if answer.kind is TelegramAnswerKind.SENT:
             message.parts_sent += 1
             message.telegram_message_id = answer.message_id
             uow.commit()
             return True
         run.held.add(chat)
         message.attempts += 1
-        if answer.outcome is Outcome.WAIT:
+        if answer.kind is TelegramAnswerKind.WAIT:
             self._limiter.told_to_wait(chat, answer.retry_after)
             message.not_before = now + timedelta(seconds=answer.retry_after)
             counts.waited_429 += 1
-        elif answer.outcome is Outcome.RETRY:
+        elif answer.kind is TelegramAnswerKind.RETRY:
             message.not_before = self._policy.retry.next_attempt(message.attempts, now) or now
             message.error = answer.description
             counts.retried += 1
@@ -207,7 +211,7 @@ class TelegramSender:
     def _archive(
         self, uow: UnitOfWork, message: OutgoingMessage, status: MessageStatus, error: str | None
     ) -> None:
-        """Move the message out of the queue, in the same transaction as its last outcome."""
+        """Move the message out of the queue, in the same transaction as its last answer."""
         uow.repo(TelegramOutbox).archive(message, status, error, self._clock())
         uow.commit()
         log.info("telegram.archived", id=message.id, status=status.value, error=error)

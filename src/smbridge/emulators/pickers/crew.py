@@ -227,7 +227,11 @@ class PickerTeam:
         api.call("recordPick", **data)
 
     def _similar(self, product: Product) -> Product | None:
-        options = [p for p in CATALOG if p.weighed == product.weighed and p.sku != product.sku]
+        options = [
+            other
+            for other in CATALOG
+            if other.weighed == product.weighed and other.sku != product.sku
+        ]
         return self._rng.choice(options) if options else None
 
     def _substitute(self, product: Product, line: dict[str, Any]) -> dict[str, Any]:

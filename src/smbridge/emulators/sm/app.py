@@ -184,8 +184,8 @@ class Marketplace:
         order = MarketOrder(
             sm_id,
             payload,
-            {p["id"] for p in payload["positions"] if "weight" in p},
-            {p["id"]: Decimal(p["discountPrice"]) for p in payload["positions"]},
+            {line["id"] for line in payload["positions"] if "weight" in line},
+            {line["id"]: Decimal(line["discountPrice"]) for line in payload["positions"]},
         )
         self.orders[sm_id] = order
         self.report.generated += 1
@@ -207,7 +207,7 @@ class Marketplace:
             order.state = "cancelled"
         elif roll < self.config.cancel_share + self.config.change_share:
             changed = dict(order.payload)
-            changed["positions"] = [dict(p) for p in order.payload["positions"]]
+            changed["positions"] = [dict(line) for line in order.payload["positions"]]
             changed["positions"][0]["quantity"] = changed["positions"][0]["quantity"] + 1
             await self.webhook("order.updated", changed)
 
@@ -330,7 +330,7 @@ def create_app(market: Marketplace, generate: bool = True) -> Starlette:
 
     async def token(request: Request) -> JSONResponse:
         form = await request.form()
-        return _answer(*market.issue_token({k: str(v) for k, v in form.items()}))
+        return _answer(*market.issue_token({name: str(value) for name, value in form.items()}))
 
     async def outage(request: Request) -> JSONResponse:
         body = await request.json()

@@ -38,7 +38,7 @@ CATALOG: tuple[Product, ...] = (
     Product("100513", "Шоколад Алёнка 90 г", Decimal("99.90")),
 )
 
-CATALOG_BY_SKU: dict[str, Product] = {p.sku: p for p in CATALOG}
+CATALOG_BY_SKU: dict[str, Product] = {product.sku: product for product in CATALOG}
 
 CUSTOMERS = (
     ("Иван Петров", "+79991111111"),
@@ -84,15 +84,15 @@ def order(
     timezone: str = "Europe/Moscow",
 ) -> dict[str, Any]:
     products = rng.sample(CATALOG, rng.randint(1, 6))
-    positions = [position(p, rng) for p in products]
+    positions = [position(product, rng) for product in products]
     name, phone = rng.choice(CUSTOMERS)
     start = (
         (now + timedelta(minutes=rng.choice((45, 90, 180, 24 * 60))))
         .astimezone(ZoneInfo(timezone))
         .replace(second=0, microsecond=0)
     )
-    total = sum((Decimal(p["totalPrice"]) for p in positions), Decimal(0))
-    discounted = sum((Decimal(p["totalDiscountPrice"]) for p in positions), Decimal(0))
+    total = sum((Decimal(line["totalPrice"]) for line in positions), Decimal(0))
+    discounted = sum((Decimal(line["totalDiscountPrice"]) for line in positions), Decimal(0))
     return {
         "originalOrderId": sm_order_id,
         "orderUUID": f"{sm_order_id.lower()}-uuid",

@@ -51,7 +51,7 @@ def check_final_contents(payload: dict[str, Any], weighed: set[str]) -> None:
     positions = order.get("positions")
     if not isinstance(positions, list) or not positions:
         raise Refused("order.positions: the final contents are required")
-    ids = {p.get("id") for p in positions if isinstance(p, dict)}
+    ids = {line.get("id") for line in positions if isinstance(line, dict)}
     for index, position in enumerate(positions):
         _check_position(index, position, weighed, ids)
 

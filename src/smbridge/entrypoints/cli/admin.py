@@ -70,14 +70,14 @@ def stores_add(  # noqa: PLR0917 - one parameter per CLI option
 def stores_list() -> None:
     table = Table("id", "SM storeID", "name", "timezone", "chat", "lead, min")
     with database() as db, db.unit_of_work() as uow:
-        for s in uow.repo(StoreRepository).all():
+        for store in uow.repo(StoreRepository).all():
             table.add_row(
-                str(s.id),
-                s.sm_store_id,
-                s.name,
-                s.timezone,
-                s.telegram_chat_id or "",
-                str(s.assembly_lead_minutes or ""),
+                str(store.id),
+                store.sm_store_id,
+                store.name,
+                store.timezone,
+                store.telegram_chat_id or "",
+                str(store.assembly_lead_minutes or ""),
             )
     console.print(table)
 
@@ -143,11 +143,17 @@ def pickers_list(store: Annotated[str, typer.Option(help="SM storeID")]) -> None
     with database() as db:
         store_id = find_store_id(db, store)
         with db.unit_of_work() as uow:
-            for p in uow.repo(PickerRepository).of_store(store_id):
+            for picker in uow.repo(PickerRepository).of_store(store_id):
                 on_shift = (
-                    p.id is not None and uow.repo(PickerRepository).open_shift(p.id) is not None
+                    picker.id is not None
+                    and uow.repo(PickerRepository).open_shift(picker.id) is not None
                 )
-                table.add_row(str(p.id), p.name, p.telegram_chat_id or "", "да" if on_shift else "")
+                table.add_row(
+                    str(picker.id),
+                    picker.name,
+                    picker.telegram_chat_id or "",
+                    "да" if on_shift else "",
+                )
     console.print(table)
 
 

@@ -33,12 +33,12 @@ def jobs_run(
         runner = Scheduler(db, build_jobs(settings, db, utc_now), utc_now)
         if name not in runner.jobs:
             raise typer.BadParameter(f"no job {name!r}; jobs: {', '.join(runner.jobs)}")
-        outcome = runner.run_once(name)
-    if not outcome.ran:
+        result = runner.run_once(name)
+    if not result.ran:
         console.print(f"{name} is running elsewhere right now")
         raise typer.Exit(1)
-    console.print(f"{name}: {outcome.counts} {outcome.error or ''}")
-    if outcome.error:
+    console.print(f"{name}: {result.counts} {result.error or ''}")
+    if result.error:
         raise typer.Exit(1)
 
 

@@ -98,8 +98,8 @@ def _kind(field: FieldInfo) -> str:
 
 
 def _bounds(metadata: list[Any]) -> list[str]:
-    low = next((m for m in metadata if isinstance(m, annotated_types.Ge)), None)
-    high = next((m for m in metadata if isinstance(m, annotated_types.Le)), None)
+    low = next((rule for rule in metadata if isinstance(rule, annotated_types.Ge)), None)
+    high = next((rule for rule in metadata if isinstance(rule, annotated_types.Le)), None)
     if low is not None and high is not None:
         return [f"{low.ge}..{high.le}"]
     bounds = []

@@ -246,8 +246,8 @@ def _overview_table(db: Database) -> Table:
         ("telegram", seen.telegram_by_status),
     )
     for title, counts in sections:
-        for status, n in sorted(counts.items()):
-            table.add_row(f"{title}: {status}", str(n))
+        for status, count in sorted(counts.items()):
+            table.add_row(f"{title}: {status}", str(count))
     table.add_row("вебхуки: доставок всего", str(seen.webhook_deliveries))
     table.add_row("реализации (документы продажи)", str(seen.sales_documents))
     return table

@@ -22,7 +22,7 @@ from sqlalchemy import exc as sa
 from sqlalchemy.orm import Session, sessionmaker
 
 from smbridge.kernel.database.engine import READ_ONLY, create_db_engine, is_sqlite
-from smbridge.kernel.database.errors import translate
+from smbridge.kernel.database.errors import translate, translating_errors
 from smbridge.kernel.database.settings import DatabaseSettings
 from smbridge.kernel.database.tables import start_mappers
 
@@ -129,8 +129,13 @@ class UnitOfWork:
 
     def commit(self) -> None:
         """Commit, then run the post-commit hooks: first this transaction's, then the
-        database's listeners. A failing hook is logged; the commit stands all the same."""
-        self.session.commit()
+        database's listeners. A failing hook is logged; the commit stands all the same.
+
+        A failed commit raises what it means (``AlreadyExists``, ``WriteConflict`` ...);
+        leaving the ``with`` block then rolls the transaction back.
+        """
+        with translating_errors():
+            self.session.commit()
         hooks, self._after_commit = self._after_commit, []
         for hook in hooks:
             _run_hook(hook)

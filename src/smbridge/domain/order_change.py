@@ -1,4 +1,5 @@
-"""What an SM event did to an order, and what store staff must hear about it."""
+"""What asking an order to change did (applied, no change, refused ...), and what store
+staff must hear about it."""
 
 from __future__ import annotations
 
@@ -22,7 +23,9 @@ class Effect(StrEnum):
 
 
 @dataclass(frozen=True)
-class Outcome:
+class OrderChange:
+    """The answer of the order to an SM event or a store command: its effect, why, and notices."""
+
     effect: Effect
     detail: str = ""
     notices: tuple[Notice, ...] = ()

@@ -3,76 +3,32 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
 
 import pytest
 
 from smbridge.assembly.errors import Conflict, Forbidden, InvalidRequest, NotFound
-from smbridge.assembly.methods import METHODS
-from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
-from smbridge.assembly.service import AssemblyPolicy, Call, execute, token_hash
-from smbridge.domain.picker import Picker
+from smbridge.assembly.repository import ApiTokenRepository
+from smbridge.assembly.service import token_hash
 from smbridge.domain.status import OrderStatus
-from smbridge.domain.store import Store
-from smbridge.intake.events import parse_webhook
-from smbridge.intake.service import IntakePolicy, ingest_webhook
-from tests.factories import TOKEN, add_store, envelope, order_payload
+from tests.factories import add_store
 from tests.support.clock import FrozenClock
 from tests.support.fakes import FakeDatabase
+from tests.support.shop import NUMBER, PICK_ALL, Shop, store_id
 
-NUMBER = "SM00000001"  # the first order's number
-PICK_ALL: tuple[dict[str, Any], ...] = (
-    {"orderNumber": NUMBER, "lineNo": 1, "quantity": "2"},
-    {"orderNumber": NUMBER, "lineNo": 2, "quantity": "1", "weightGrams": "1310"},
-)
+FakeShop = Shop[FakeDatabase]
 
 
-class Shop:
-    """A store with an API token, one picker and one new order, on a fake database."""
-
-    def __init__(self, db: FakeDatabase, clock: FrozenClock) -> None:
-        self.db, self.clock = db, clock
-        self.store = add_store(db)
-        self.picker = Picker(store_id=_id(self.store), name="Анна")
-        with db.unit_of_work() as uow:
-            uow.repo(PickerRepository).add(self.picker)
-            self.token_id = uow.repo(ApiTokenRepository).add(
-                _id(self.store), token_hash(TOKEN), "test", clock()
-            )
-            uow.commit()
-        body = envelope("order.created", order_payload())
-        ingest_webhook(db, parse_webhook(body), IntakePolicy(), clock)
-
-    def call(
-        self, method: str, request_id: str | None = None, token: str = TOKEN, **data: Any
-    ) -> dict[str, Any]:
-        """The method's result; an ``AssemblyRefused`` when it is refused."""
-        spec = METHODS[method]
-        call = Call(token, spec, request_id, spec.request.model_validate(data))
-        return execute(self.db, call, AssemblyPolicy(), self.clock).result
-
-    def take(self, request_id: str | None = None) -> dict[str, Any]:
-        return self.call("takeOrder", request_id, orderNumber=NUMBER, pickerId=self.picker.id)
-
-    def on_shift(self) -> Shop:
-        self.call("openShift", pickerId=self.picker.id)
-        return self
-
-    def notifications(self) -> list[str]:
-        return [n.type for n in self.db.committed.notifications]
-
-
-def _id(store: Store) -> int:
-    assert store.id is not None
-    return store.id
+def queued(shop: FakeShop) -> list[str]:
+    """The types of the notifications to SM committed so far, oldest first."""
+    return [n.type for n in shop.db.committed.notifications]
 
 
 @pytest.fixture
-def shop(db: FakeDatabase, clock: FrozenClock) -> Shop:
+def shop(db: FakeDatabase, clock: FrozenClock) -> FakeShop:
     return Shop(db, clock)
 
 
-def test_an_open_shift_is_stored_and_cannot_be_opened_twice(shop: Shop) -> None:
+def test_an_open_shift_is_stored_and_cannot_be_opened_twice(shop: FakeShop) -> None:
     shift = shop.call("openShift", pickerId=shop.picker.id)
 
     assert shift["pickerId"] == shop.picker.id
@@ -83,22 +39,22 @@ def test_an_open_shift_is_stored_and_cannot_be_opened_twice(shop: Shop) -> None:
     assert refused.value.code == "shift_already_open"
 
 
-def test_a_picker_off_shift_cannot_take_an_order(shop: Shop) -> None:
+def test_a_picker_off_shift_cannot_take_an_order(shop: FakeShop) -> None:
     with pytest.raises(Conflict) as refused:
         shop.take()
     assert refused.value.code == "no_open_shift"
     assert shop.db.committed.orders[0].status is OrderStatus.NEW
 
 
-def test_taking_an_order_puts_it_in_assembly_and_tells_sm(shop: Shop) -> None:
+def test_taking_an_order_puts_it_in_assembly_and_tells_sm(shop: FakeShop) -> None:
     card = shop.on_shift().take()
 
     assert (card["status"], card["pickerId"]) == (OrderStatus.IN_ASSEMBLY, shop.picker.id)
     assert shop.db.committed.orders[0].status is OrderStatus.IN_ASSEMBLY
-    assert shop.notifications() == ["order.accepted", "order.in_work"]
+    assert queued(shop) == ["order.accepted", "order.in_work"]
 
 
-def test_a_whole_assembly_ends_with_final_contents_queued_for_sm(shop: Shop) -> None:
+def test_a_whole_assembly_ends_with_final_contents_queued_for_sm(shop: FakeShop) -> None:
     shop.on_shift().take()
     for pick in PICK_ALL:
         shop.call("recordPick", **pick)
@@ -107,7 +63,7 @@ def test_a_whole_assembly_ends_with_final_contents_queued_for_sm(shop: Shop) -> 
 
     assert (card["status"], card["bags"]) == (OrderStatus.READY, 2)
     assert [p["pickedQuantity"] for p in card["positions"]] == ["2", "1"]
-    assert shop.notifications() == [
+    assert queued(shop) == [
         "order.accepted",
         "order.in_work",
         "order.assembled",
@@ -117,16 +73,18 @@ def test_a_whole_assembly_ends_with_final_contents_queued_for_sm(shop: Shop) -> 
     assert ready.sm_order_id == "H1234567890"
 
 
-def test_finishing_a_new_order_is_the_wrong_status_and_changes_nothing(shop: Shop) -> None:
+def test_finishing_a_new_order_is_the_wrong_status_and_changes_nothing(
+    shop: FakeShop,
+) -> None:
     with pytest.raises(Conflict) as refused:
         shop.call("finishAssembly", orderNumber=NUMBER, bags=1)
 
     assert refused.value.code == "wrong_status"
     assert shop.db.committed.orders[0].status is OrderStatus.NEW
-    assert shop.notifications() == ["order.accepted"]
+    assert queued(shop) == ["order.accepted"]
 
 
-def test_a_weighed_line_picked_without_its_weight_is_refused(shop: Shop) -> None:
+def test_a_weighed_line_picked_without_its_weight_is_refused(shop: FakeShop) -> None:
     shop.on_shift().take()
     with pytest.raises(InvalidRequest) as refused:
         shop.call("recordPick", orderNumber=NUMBER, lineNo=2, quantity="1")
@@ -135,7 +93,7 @@ def test_a_weighed_line_picked_without_its_weight_is_refused(shop: Shop) -> None
 
 
 def test_the_same_request_id_again_gets_the_first_answer_and_no_second_effect(
-    shop: Shop,
+    shop: FakeShop,
 ) -> None:
     first = shop.call("openShift", "req-1", pickerId=shop.picker.id)
     shop.clock.advance(timedelta(minutes=5))
@@ -148,7 +106,7 @@ def test_the_same_request_id_again_gets_the_first_answer_and_no_second_effect(
     assert len(shop.db.committed.idempotency_keys) == 1
 
 
-def test_a_request_id_reused_for_another_request_is_refused(shop: Shop) -> None:
+def test_a_request_id_reused_for_another_request_is_refused(shop: FakeShop) -> None:
     shop.on_shift().take("req-1")
     with pytest.raises(InvalidRequest) as refused:
         shop.call("recordPick", "req-1", **PICK_ALL[0])
@@ -156,7 +114,7 @@ def test_a_request_id_reused_for_another_request_is_refused(shop: Shop) -> None:
     assert shop.db.committed.orders[0].positions[0].pick.quantity is None
 
 
-def test_a_refused_call_leaves_its_request_id_free(shop: Shop) -> None:
+def test_a_refused_call_leaves_its_request_id_free(shop: FakeShop) -> None:
     with pytest.raises(Conflict):
         shop.take("req-1")  # no shift yet: refused, its transaction rolled back
 
@@ -165,7 +123,7 @@ def test_a_refused_call_leaves_its_request_id_free(shop: Shop) -> None:
     assert card["status"] == OrderStatus.IN_ASSEMBLY
 
 
-def test_a_token_once_revoked_is_forbidden(shop: Shop) -> None:
+def test_a_token_once_revoked_is_forbidden(shop: FakeShop) -> None:
     assert shop.call("getActiveOrders")["orders"][0]["number"] == NUMBER
     with shop.db.unit_of_work() as uow:
         assert uow.repo(ApiTokenRepository).revoke(shop.token_id, shop.clock())
@@ -177,10 +135,10 @@ def test_a_token_once_revoked_is_forbidden(shop: Shop) -> None:
         shop.call("getActiveOrders", token="not-a-token")
 
 
-def test_another_stores_order_does_not_exist_for_the_caller(shop: Shop) -> None:
+def test_another_stores_order_does_not_exist_for_the_caller(shop: FakeShop) -> None:
     other = add_store(shop.db, sm_store_id="202")
     with shop.db.unit_of_work() as uow:
-        uow.repo(ApiTokenRepository).add(_id(other), token_hash("other"), "test", shop.clock())
+        uow.repo(ApiTokenRepository).add(store_id(other), token_hash("other"), "test", shop.clock())
         uow.commit()
 
     with pytest.raises(NotFound) as refused:
@@ -189,9 +147,11 @@ def test_another_stores_order_does_not_exist_for_the_caller(shop: Shop) -> None:
     assert shop.call("getActiveOrders", token="other") == {"orders": []}
 
 
-def test_a_store_cancelling_tells_sm_and_the_order_leaves_the_active_list(shop: Shop) -> None:
+def test_a_store_cancelling_tells_sm_and_the_order_leaves_the_active_list(
+    shop: FakeShop,
+) -> None:
     card = shop.call("cancelOrder", orderNumber=NUMBER, reason="no_product")
 
     assert card["status"] == OrderStatus.CANCELLED
-    assert shop.notifications() == ["order.accepted", "order.canceled"]
+    assert queued(shop) == ["order.accepted", "order.canceled"]
     assert shop.call("getActiveOrders") == {"orders": []}

@@ -4,23 +4,18 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
-
-from smbridge.kernel.settings import SettingsSection
+from smbridge.kernel.settings import Duration, SettingsSection, setting
 
 
 class AssemblySettings(SettingsSection):
     heading: ClassVar[str] = "Assembly API: picking apps (stores -> us)"
 
-    notify_assembled: bool = Field(default=True, description="send the optional order.assembled")
-    job_housekeeping_seconds: float = Field(
-        default=3600, gt=0, description="how often expired idempotency keys are purged, seconds"
+    notify_assembled: bool = setting(True, "send the optional order.assembled")
+    job_housekeeping_seconds: Duration = setting(
+        3600, "how often expired idempotency keys are purged, seconds"
     )
-    idempotency_retention_hours: float = Field(
-        default=72,
-        gt=0,
-        description=(
-            "the assembly API answers a repeated requestId from memory for at least this "
-            "long; older keys are purged and the same requestId counts as a new request"
-        ),
+    idempotency_retention_hours: Duration = setting(
+        72,
+        "the assembly API answers a repeated requestId from memory for at least this "
+        "long; older keys are purged and the same requestId counts as a new request",
     )

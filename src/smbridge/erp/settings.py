@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field, SecretStr
+from pydantic import SecretStr
 
-from smbridge.kernel.settings import SettingsSection
+from smbridge.kernel.settings import SettingsSection, secret
 
 
 class ErpSettings(SettingsSection):
     heading: ClassVar[str] = "ERP API"
 
-    erp_token: SecretStr = Field(default=SecretStr(""), description="X-ERP-Token of the ERP")
+    erp_token: SecretStr = secret("X-ERP-Token of the ERP")

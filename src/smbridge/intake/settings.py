@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field, SecretStr
 
-from smbridge.kernel.settings import OperationsSettings, SettingsSection
+from smbridge.kernel.settings import (
+    BodyBytes,
+    Duration,
+    NonNegativeInt,
+    OperationsSettings,
+    SettingsSection,
+    secret,
+    setting,
+)
 
 
 class HookAuthMode(StrEnum):
@@ -20,78 +28,50 @@ class WebhookReplaySettings(SettingsSection):
 
     heading: ClassVar[str] = "Failed webhooks, tried again on their own"
 
-    job_webhook_replay_seconds: float = Field(
-        default=30, gt=0, description="how often failed webhooks are tried again, seconds"
+    job_webhook_replay_seconds: Duration = setting(
+        30, "how often failed webhooks are tried again, seconds"
     )
-    webhook_replay_attempts: int = Field(
-        default=5,
-        ge=1,
-        le=50,
-        description=(
-            "how many times a failed webhook is applied in all (first try included) "
-            "before operations are alerted; later replays are by hand"
-        ),
+    webhook_replay_attempts: Annotated[int, Field(ge=1, le=50)] = setting(
+        5,
+        "how many times a failed webhook is applied in all (first try included) "
+        "before operations are alerted; later replays are by hand",
     )
-    webhook_replay_first_seconds: float = Field(
-        default=30,
-        gt=0,
-        description="wait before the first automatic replay of a failed webhook; doubles each time",
+    webhook_replay_first_seconds: Duration = setting(
+        30, "wait before the first automatic replay of a failed webhook; doubles each time"
     )
 
 
 class IntakeSettings(WebhookReplaySettings, OperationsSettings):
     heading: ClassVar[str] = "Hook service: SM's order webhooks (SM -> us) and our orders"
 
-    hook_auth_mode: HookAuthMode = Field(
-        default=HookAuthMode.TOKEN,
-        description=(
-            "how SM authenticates its webhooks: token (header Client-Token) or basic (HTTP Basic)"
-        ),
+    hook_auth_mode: HookAuthMode = setting(
+        HookAuthMode.TOKEN,
+        "how SM authenticates its webhooks: token (header Client-Token) or basic (HTTP Basic)",
     )
-    hook_token: SecretStr = Field(
-        default=SecretStr(""), description="Client-Token we gave to SM; empty refuses everything"
+    hook_token: SecretStr = secret("Client-Token we gave to SM; empty refuses everything")
+    hook_token_previous: SecretStr = secret("Still accepted during a token rotation")
+    hook_basic_user: str = setting("", "HTTP Basic user SM sends (hook_auth_mode=basic)")
+    hook_basic_password: SecretStr = secret("HTTP Basic password SM sends (hook_auth_mode=basic)")
+    hook_max_body_bytes: BodyBytes = setting(
+        1_048_576, "larger webhook bodies are refused with 413 (by nginx and the workers)"
     )
-    hook_token_previous: SecretStr = Field(
-        default=SecretStr(""), description="Still accepted during a token rotation"
+    order_number_prefix: Annotated[str, Field(max_length=8)] = setting(
+        "SM", "our order numbers: this prefix and 8 digits"
     )
-    hook_basic_user: str = Field(
-        default="", description="HTTP Basic user SM sends (hook_auth_mode=basic)"
+    default_assembly_lead_minutes: NonNegativeInt = setting(
+        30, "assembly lead time of a store that sets none of its own, minutes"
     )
-    hook_basic_password: SecretStr = Field(
-        default=SecretStr(""), description="HTTP Basic password SM sends (hook_auth_mode=basic)"
+    handover_buffer_minutes: NonNegativeInt = setting(
+        15, "an order is due this many minutes before its delivery window opens"
     )
-    hook_max_body_bytes: int = Field(
-        default=1_048_576,
-        ge=1024,
-        description="larger webhook bodies are refused with 413 (by nginx and the workers)",
+    store_wait_minutes: Duration = setting(
+        30,
+        "an order for an SM store not mapped yet waits this long for `smbridge stores add`;"
+        " then it is cancelled and SM told, minutes",
     )
-    order_number_prefix: str = Field(
-        default="SM", max_length=8, description="our order numbers: this prefix and 8 digits"
+    job_waiting_orders_seconds: Duration = setting(
+        60,
+        "how often orders waiting for their store are adopted (store mapped) or"
+        " cancelled (waited too long), seconds",
     )
-    default_assembly_lead_minutes: int = Field(
-        default=30,
-        ge=0,
-        description="assembly lead time of a store that sets none of its own, minutes",
-    )
-    handover_buffer_minutes: int = Field(
-        default=15,
-        ge=0,
-        description="an order is due this many minutes before its delivery window opens",
-    )
-    store_wait_minutes: float = Field(
-        default=30,
-        gt=0,
-        description=(
-            "an order for an SM store not mapped yet waits this long for `smbridge stores add`;"
-            " then it is cancelled and SM told, minutes"
-        ),
-    )
-    job_waiting_orders_seconds: float = Field(
-        default=60,
-        gt=0,
-        description=(
-            "how often orders waiting for their store are adopted (store mapped) or"
-            " cancelled (waited too long), seconds"
-        ),
-    )
-    notify_accepted: bool = Field(default=True, description="send order.accepted on creation")
+    notify_accepted: bool = setting(True, "send order.accepted on creation")

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import Annotated, ClassVar
 
 from pydantic import Field
 
 from smbridge.intake.settings import WebhookReplaySettings
-from smbridge.kernel.settings import OperationsSettings
+from smbridge.kernel.settings import Duration, OperationsSettings, setting
 
 
 class MonitoringSettings(WebhookReplaySettings, OperationsSettings):
@@ -15,67 +15,44 @@ class MonitoringSettings(WebhookReplaySettings, OperationsSettings):
 
     heading: ClassVar[str] = "Monitoring: alerts to the operations and store chats"
 
-    job_monitoring_seconds: float = Field(
-        default=60, gt=0, description="how often monitoring runs, seconds"
+    job_monitoring_seconds: Duration = setting(60, "how often monitoring runs, seconds")
+    monitor_new_not_taken_minutes: float = setting(
+        10, "alert when a new order is not taken by a picker within this many minutes"
     )
-    monitor_new_not_taken_minutes: float = Field(
-        default=10,
-        description="alert when a new order is not taken by a picker within this many minutes",
+    monitor_not_ready_before_window_minutes: float = setting(
+        30, "alert when an order is not ready this many minutes before its delivery window opens"
     )
-    monitor_not_ready_before_window_minutes: float = Field(
-        default=30,
-        description=(
-            "alert when an order is not ready this many minutes before its delivery window opens"
-        ),
+    monitor_notification_stuck_minutes: float = setting(
+        10, "alert when a notification to SM is undelivered this many minutes ..."
     )
-    monitor_notification_stuck_minutes: float = Field(
-        default=10,
-        description="alert when a notification to SM is undelivered this many minutes ...",
+    monitor_notification_attempts: int = setting(5, "... or after this many attempts")
+    monitor_parked_minutes: float = setting(
+        30, "alert when a webhook waits (parked) this many minutes for its order"
     )
-    monitor_notification_attempts: int = Field(
-        default=5, description="... or after this many attempts"
+    monitor_silence_minutes: float = setting(
+        60, "alert when SM sends no webhook for this many minutes during store hours"
     )
-    monitor_parked_minutes: float = Field(
-        default=30,
-        description="alert when a webhook waits (parked) this many minutes for its order",
+    monitor_store_hours: Annotated[str, Field(pattern=r"^\d\d:\d\d-\d\d:\d\d$")] = setting(
+        "08:00-23:00", "store hours, HH:MM-HH:MM, in which silence from SM is alarming"
     )
-    monitor_silence_minutes: float = Field(
-        default=60,
-        description="alert when SM sends no webhook for this many minutes during store hours",
+    monitor_telegram_backlog: int = setting(
+        200, "alert when more Telegram messages than this wait ..."
     )
-    monitor_store_hours: str = Field(
-        default="08:00-23:00",
-        pattern=r"^\d\d:\d\d-\d\d:\d\d$",
-        description="store hours, HH:MM-HH:MM, in which silence from SM is alarming",
+    monitor_telegram_oldest_minutes: float = setting(
+        10, "... or the oldest waits this many minutes"
     )
-    monitor_telegram_backlog: int = Field(
-        default=200, description="alert when more Telegram messages than this wait ..."
+    monitor_document_due_hours: float = setting(
+        2, "alert when a delivered order has no sales document after this many hours"
     )
-    monitor_telegram_oldest_minutes: float = Field(
-        default=10, description="... or the oldest waits this many minutes"
+    monitor_lookback_days: float = setting(7, "how far back the paid-amount check looks, days")
+    monitor_remind_minutes: float = setting(
+        30, "repeat the alert of a problem that persists every this many minutes"
     )
-    monitor_document_due_hours: float = Field(
-        default=2,
-        description="alert when a delivered order has no sales document after this many hours",
+    monitor_incident_update_minutes: Duration = setting(
+        15,
+        "an incident (many orders, one cause) gets an update at most this often, "
+        "and only when its count changed",
     )
-    monitor_lookback_days: float = Field(
-        default=7, description="how far back the paid-amount check looks, days"
-    )
-    monitor_remind_minutes: float = Field(
-        default=30,
-        description="repeat the alert of a problem that persists every this many minutes",
-    )
-    monitor_incident_update_minutes: float = Field(
-        default=15,
-        gt=0,
-        description=(
-            "an incident (many orders, one cause) gets an update at most this often, "
-            "and only when its count changed"
-        ),
-    )
-    monitor_incident_examples: int = Field(
-        default=3,
-        ge=1,
-        le=20,
-        description="how many order numbers, oldest first, an incident's alert names",
+    monitor_incident_examples: Annotated[int, Field(ge=1, le=20)] = setting(
+        3, "how many order numbers, oldest first, an incident's alert names"
     )

@@ -4,17 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
-
-from smbridge.kernel.settings import SettingsSection
+from smbridge.kernel.settings import Duration, SettingsSection, setting
 
 
 class SalesSettings(SettingsSection):
     heading: ClassVar[str] = "Sales documents for the ERP"
 
-    job_sales_seconds: float = Field(
-        default=3600, gt=0, description="how often sales documents are created, seconds"
-    )
-    sales_export_dir: str = Field(
-        default="", description="JSON/CSV files for the ERP; empty: API only"
-    )
+    job_sales_seconds: Duration = setting(3600, "how often sales documents are created, seconds")
+    sales_export_dir: str = setting("", "JSON/CSV files for the ERP; empty: API only")

@@ -4,20 +4,14 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
-
-from smbridge.kernel.settings import SettingsSection
+from smbridge.kernel.settings import Duration, SettingsSection, setting
 
 
 class SchedulerSettings(SettingsSection):
     heading: ClassVar[str] = "Scheduler"
 
-    job_lease_seconds: float = Field(
-        default=60,
-        gt=0,
-        description=(
-            "a scheduler's lease on a job run, renewed while it runs; it "
-            "expires if its holder dies, and another scheduler may run "
-            "the job"
-        ),
+    job_lease_seconds: Duration = setting(
+        60,
+        "a scheduler's lease on a job run, renewed while it runs; it expires if its holder "
+        "dies, and another scheduler may run the job",
     )

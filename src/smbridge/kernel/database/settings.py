@@ -4,25 +4,19 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import Field
-
-from smbridge.kernel.settings import SettingsSection
+from smbridge.kernel.settings import NonNegativeInt, PositiveInt, SettingsSection, setting
 
 
 class DatabaseSettings(SettingsSection):
     heading: ClassVar[str] = "Database"
 
-    database_url: str = Field(
-        default="sqlite:///./smbridge.db",
-        description="SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
+    database_url: str = setting(
+        "sqlite:///./smbridge.db",
+        "SQLAlchemy URL: sqlite:///path.db or postgresql+psycopg://user@host/db",
     )
-    sqlite_busy_timeout_ms: int = Field(
-        default=10_000,
-        ge=0,
-        description="how long a SQLite writer waits for the write lock, milliseconds",
+    sqlite_busy_timeout_ms: NonNegativeInt = setting(
+        10_000, "how long a SQLite writer waits for the write lock, milliseconds"
     )
-    db_pool_size: int = Field(
-        default=8,
-        ge=1,
-        description="PostgreSQL connections per process (and as many again as overflow)",
+    db_pool_size: PositiveInt = setting(
+        8, "PostgreSQL connections per process (and as many again as overflow)"
     )

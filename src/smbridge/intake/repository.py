@@ -7,18 +7,15 @@ from collections.abc import Sequence
 from sqlalchemy import (
     select,
 )
-from sqlalchemy.orm import Session
 
 from smbridge.domain.webhook import JournalEntry, JournalStatus
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import (
     webhook_journal,
 )
 
 
-class JournalRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class JournalRepository(SessionRepository):
     def by_key(self, event_key: str) -> JournalEntry | None:
         return self._session.scalars(
             select(JournalEntry).where(webhook_journal.c.event_key == event_key)

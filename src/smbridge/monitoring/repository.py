@@ -6,8 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
 
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import monitoring_problems, monitoring_snapshots
 from smbridge.monitoring.rules import Finding
 
@@ -45,10 +45,7 @@ class Snapshot:
     open_problems: int
 
 
-class MonitoringProblems:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class MonitoringProblems(SessionRepository):
     def still_open(self) -> list[OpenProblem]:
         rows = self._session.execute(
             select(

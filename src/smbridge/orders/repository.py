@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import (
     select,
 )
-from sqlalchemy.orm import Session
 
 from smbridge.domain.order import Order
 from smbridge.domain.status import FINAL, OrderStatus
 from smbridge.domain.store import Store
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import (
     orders,
     stores,
@@ -20,10 +20,7 @@ from smbridge.kernel.database.tables import (
 ACTIVE_STATUSES = [status for status in OrderStatus if status not in FINAL]
 
 
-class StoreRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class StoreRepository(SessionRepository):
     def by_sm_id(self, sm_store_id: str) -> Store | None:
         return self._session.scalars(
             select(Store).where(stores.c.sm_store_id == sm_store_id)
@@ -43,10 +40,7 @@ class StoreRepository:
         self._session.flush()
 
 
-class OrderRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class OrderRepository(SessionRepository):
     def by_sm_id(self, sm_order_id: str, *, for_update: bool = False) -> Order | None:
         query = select(Order).where(orders.c.sm_order_id == sm_order_id)
         if for_update:  # the assembly API may be changing the same order right now

@@ -6,18 +6,15 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
 
 from smbridge.domain.sales import SalesDocument
 from smbridge.domain.status import OrderStatus
 from smbridge.kernel.database.errors import translating_errors
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import orders, sales_documents
 
 
-class SalesDocuments:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class SalesDocuments(SessionRepository):
     def add(self, document: SalesDocument) -> None:
         self._session.add(document)
 

@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 
 from smbridge.domain.picker import Picker, Shift
-from smbridge.kernel.database.repository import SessionRepository
+from smbridge.kernel.database.repository import EntityRepository, SessionRepository
 from smbridge.kernel.database.tables import (
     api_tokens,
     idempotency_keys,
@@ -26,13 +26,8 @@ from smbridge.kernel.database.tables import (
 )
 
 
-class PickerRepository(SessionRepository):
-    def get(self, picker_id: int) -> Picker | None:
-        return self._session.get(Picker, picker_id)
-
-    def add(self, picker: Picker) -> None:
-        self._session.add(picker)
-        self._session.flush()
+class PickerRepository(EntityRepository[Picker]):
+    entity = Picker
 
     def of_store(self, store_id: int) -> Sequence[Picker]:
         return self._session.scalars(

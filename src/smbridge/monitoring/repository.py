@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
@@ -127,13 +127,5 @@ class MonitoringProblems(SessionRepository):
         )
 
     def record_snapshot(self, snapshot: Snapshot) -> None:
-        self._session.execute(
-            insert(monitoring_snapshots).values(
-                taken_at=snapshot.taken_at,
-                orders_by_status=snapshot.orders_by_status,
-                late_orders=snapshot.late_orders,
-                notification_backlog=snapshot.notification_backlog,
-                telegram_backlog=snapshot.telegram_backlog,
-                open_problems=snapshot.open_problems,
-            )
-        )
+        # A snapshot is a row of monitoring_snapshots, field for field.
+        self._session.execute(insert(monitoring_snapshots).values(**asdict(snapshot)))

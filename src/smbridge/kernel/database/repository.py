@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from typing import Generic, TypeVar
+
 from sqlalchemy.orm import Session
+
+EntityT = TypeVar("EntityT")
 
 
 class SessionRepository:
@@ -10,3 +14,17 @@ class SessionRepository:
 
     def __init__(self, session: Session) -> None:
         self._session = session
+
+
+class EntityRepository(SessionRepository, Generic[EntityT]):
+    """The repository of one mapped entity; a subclass names it in ``entity``."""
+
+    entity: type[EntityT]
+
+    def get(self, entity_id: int) -> EntityT | None:
+        return self._session.get(self.entity, entity_id)
+
+    def add(self, item: EntityT) -> None:
+        """Add and flush, so the entity has its id at once."""
+        self._session.add(item)
+        self._session.flush()

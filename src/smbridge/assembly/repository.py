@@ -14,9 +14,9 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import Session
 
 from smbridge.domain.picker import Picker, Shift
+from smbridge.kernel.database.repository import EntityRepository, SessionRepository
 from smbridge.kernel.database.tables import (
     api_tokens,
     idempotency_keys,
@@ -26,16 +26,8 @@ from smbridge.kernel.database.tables import (
 )
 
 
-class PickerRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
-    def get(self, picker_id: int) -> Picker | None:
-        return self._session.get(Picker, picker_id)
-
-    def add(self, picker: Picker) -> None:
-        self._session.add(picker)
-        self._session.flush()
+class PickerRepository(EntityRepository[Picker]):
+    entity = Picker
 
     def of_store(self, store_id: int) -> Sequence[Picker]:
         return self._session.scalars(
@@ -54,11 +46,8 @@ class PickerRepository:
         self._session.flush()
 
 
-class ApiTokenRepository:
+class ApiTokenRepository(SessionRepository):
     """Store-bound tokens of the assembly API; only their SHA-256 is kept."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
 
     def store_of(self, token_sha256: str) -> int | None:
         """The store of an unrevoked token, if that store is active (a closed store's
@@ -120,11 +109,8 @@ class StoredAnswer:
     response: dict[str, Any]
 
 
-class IdempotencyKeys:
+class IdempotencyKeys(SessionRepository):
     """The first answer to each (store, requestId), kept in the same transaction as its effect."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
 
     def get(self, store_id: int, request_id: str) -> StoredAnswer | None:
         key = idempotency_keys.c

@@ -7,29 +7,21 @@ from collections.abc import Sequence
 from sqlalchemy import (
     select,
 )
-from sqlalchemy.orm import Session
 
 from smbridge.domain.webhook import JournalEntry, JournalStatus
+from smbridge.kernel.database.repository import EntityRepository
 from smbridge.kernel.database.tables import (
     webhook_journal,
 )
 
 
-class JournalRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+class JournalRepository(EntityRepository[JournalEntry]):
+    entity = JournalEntry
 
     def by_key(self, event_key: str) -> JournalEntry | None:
         return self._session.scalars(
             select(JournalEntry).where(webhook_journal.c.event_key == event_key)
         ).one_or_none()
-
-    def get(self, entry_id: int) -> JournalEntry | None:
-        return self._session.get(JournalEntry, entry_id)
-
-    def add(self, entry: JournalEntry) -> None:
-        self._session.add(entry)
-        self._session.flush()
 
     def parked_for(self, sm_order_id: str) -> Sequence[JournalEntry]:
         """Events that waited for this order, in the order they arrived."""

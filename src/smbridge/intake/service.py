@@ -137,14 +137,7 @@ def apply_event(
 
 
 def log_outcome(entry: JournalEntry) -> None:
-    log.info(
-        "webhook.stored",
-        journal_id=entry.id,
-        event_type=entry.event_type,
-        sm_order_id=entry.sm_order_id,
-        status=entry.status,
-        detail=entry.detail,
-    )
+    log.info("webhook.stored", **_logged(entry), status=entry.status, detail=entry.detail)
 
 
 def failure_reason(exc: Exception) -> str:
@@ -153,6 +146,15 @@ def failure_reason(exc: Exception) -> str:
 
 
 # --- internals ----------------------------------------------------------------------------
+
+
+def _logged(entry: JournalEntry) -> dict[str, object]:
+    """What names a journal entry in the logs (no customer data)."""
+    return {
+        "journal_id": entry.id,
+        "event_type": entry.event_type,
+        "sm_order_id": entry.sm_order_id,
+    }
 
 
 def _new_entry(hook: InboundWebhook, now: datetime) -> JournalEntry:
@@ -173,13 +175,7 @@ def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> WebhookR
     known.deliveries += 1
     known.last_received_at = now
     uow.commit()
-    log.info(
-        "webhook.redelivered",
-        journal_id=known.id,
-        event_type=known.event_type,
-        sm_order_id=known.sm_order_id,
-        deliveries=known.deliveries,
-    )
+    log.info("webhook.redelivered", **_logged(known), deliveries=known.deliveries)
     return WebhookResponse(known.reply_status, known.reply_body)
 
 

@@ -12,11 +12,11 @@ from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy import ColumnElement, case, func, select
-from sqlalchemy.orm import Session
 
 from smbridge.domain.notification import DeliveryState
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.webhook import JournalStatus
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import (
     job_runs,
     orders,
@@ -28,11 +28,8 @@ from smbridge.kernel.database.tables import (
 )
 
 
-class StatusCounts:
+class StatusCounts(SessionRepository):
     """Rows per status of each table that has one (statuses without rows are absent)."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
 
     def orders(self, *, excluding: Iterable[OrderStatus] = ()) -> dict[str, int]:
         left_out = [status.value for status in excluding]
@@ -76,11 +73,8 @@ class JobRunCount:
     last_finished_at: datetime | None
 
 
-class MetricsQueries:
+class MetricsQueries(SessionRepository):
     """The other figures of the scrape and the overview."""
-
-    def __init__(self, session: Session) -> None:
-        self._session = session
 
     def job_runs(self) -> list[JobRunCount]:
         outcome = case(

@@ -11,12 +11,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session
 
 from smbridge.domain.notification import DeliveryState
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.telegram import MessageStatus
 from smbridge.domain.webhook import JournalStatus
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import (
     orders,
     pickers,
@@ -71,10 +71,7 @@ class Chats:
     pickers: dict[int, str | None]
 
 
-class MonitoringQueries:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class MonitoringQueries(SessionRepository):
     def chats(self) -> Chats:
         store_rows = self._session.execute(select(stores.c.id, stores.c.telegram_chat_id))
         picker_rows = self._session.execute(select(pickers.c.id, pickers.c.telegram_chat_id))

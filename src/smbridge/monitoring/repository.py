@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 
 from sqlalchemy import func, insert, select, update
-from sqlalchemy.orm import Session
 
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import monitoring_problems, monitoring_snapshots
 from smbridge.monitoring.rules import Finding
 
@@ -45,10 +45,7 @@ class Snapshot:
     open_problems: int
 
 
-class MonitoringProblems:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class MonitoringProblems(SessionRepository):
     def still_open(self) -> list[OpenProblem]:
         rows = self._session.execute(
             select(
@@ -130,13 +127,5 @@ class MonitoringProblems:
         )
 
     def record_snapshot(self, snapshot: Snapshot) -> None:
-        self._session.execute(
-            insert(monitoring_snapshots).values(
-                taken_at=snapshot.taken_at,
-                orders_by_status=snapshot.orders_by_status,
-                late_orders=snapshot.late_orders,
-                notification_backlog=snapshot.notification_backlog,
-                telegram_backlog=snapshot.telegram_backlog,
-                open_problems=snapshot.open_problems,
-            )
-        )
+        # A snapshot is a row of monitoring_snapshots, field for field.
+        self._session.execute(insert(monitoring_snapshots).values(**asdict(snapshot)))

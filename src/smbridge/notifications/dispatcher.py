@@ -158,14 +158,7 @@ class Dispatcher:
         row.last_status, row.last_response = result.status, result.detail
         if result.kind is SmAnswerKind.DELIVERED:
             row.state, row.delivered_at, row.last_error = DeliveryState.DELIVERED, now, None
-            log.info(
-                "sm_notification.delivered",
-                id=row.id,
-                type=row.type,
-                sm_order_id=row.sm_order_id,
-                attempts=row.attempts,
-                status=result.status,
-            )
+            log.info("sm_notification.delivered", **_logged(row, result))
             return
         row.last_error = result.detail
         retry_at = (
@@ -175,14 +168,7 @@ class Dispatcher:
         )
         if retry_at is not None:
             row.state, row.next_attempt_at = DeliveryState.PENDING, retry_at
-            log.warning(
-                "sm_notification.retry",
-                id=row.id,
-                type=row.type,
-                status=result.status,
-                sm_order_id=row.sm_order_id,
-                attempts=row.attempts,
-            )
+            log.warning("sm_notification.retry", **_logged(row, result))
             return
         row.state = DeliveryState.DEAD
         uow.repo(TelegramOutbox).add(
@@ -193,14 +179,18 @@ class Dispatcher:
                 order_id=row.order_id,
             )
         )
-        log.error(
-            "sm_notification.dead",
-            id=row.id,
-            type=row.type,
-            status=result.status,
-            sm_order_id=row.sm_order_id,
-            attempts=row.attempts,
-        )
+        log.error("sm_notification.dead", **_logged(row, result))
+
+
+def _logged(row: Notification, result: SmAnswer) -> dict[str, object]:
+    """What names a notification and SM's answer to it in the logs (no customer data)."""
+    return {
+        "id": row.id,
+        "type": row.type,
+        "sm_order_id": row.sm_order_id,
+        "attempts": row.attempts,
+        "status": result.status,
+    }
 
 
 def resend(db: Database, ids: Iterable[int]) -> list[int]:

@@ -20,16 +20,17 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from smbridge.domain.notification import DeliveryState, Notification
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import (
     sm_notifications,
 )
 
 
-class NotificationOutbox:
+class NotificationOutbox(SessionRepository):
     """The SM notification outbox: rows are claimed by dispatchers under a lease."""
 
     def __init__(self, session: Session) -> None:
-        self._session = session
+        super().__init__(session)
         self._orders_with_new: set[int] = set()
 
     def add(self, notification: Notification) -> None:

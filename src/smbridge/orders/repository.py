@@ -7,11 +7,11 @@ from collections.abc import Sequence
 from sqlalchemy import (
     select,
 )
-from sqlalchemy.orm import Session
 
 from smbridge.domain.order import Order
 from smbridge.domain.status import FINAL, OrderStatus
 from smbridge.domain.store import Store
+from smbridge.kernel.database.repository import EntityRepository, SessionRepository
 from smbridge.kernel.database.tables import (
     orders,
     stores,
@@ -20,17 +20,13 @@ from smbridge.kernel.database.tables import (
 ACTIVE_STATUSES = [status for status in OrderStatus if status not in FINAL]
 
 
-class StoreRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
+class StoreRepository(EntityRepository[Store]):
+    entity = Store
 
     def by_sm_id(self, sm_store_id: str) -> Store | None:
         return self._session.scalars(
             select(Store).where(stores.c.sm_store_id == sm_store_id)
         ).one_or_none()
-
-    def get(self, store_id: int) -> Store | None:
-        return self._session.get(Store, store_id)
 
     def by_import_key(self, import_key: str) -> Store | None:
         return self._session.scalars(select(Store).where(stores.c.import_key == import_key)).first()
@@ -38,15 +34,8 @@ class StoreRepository:
     def all(self) -> Sequence[Store]:
         return self._session.scalars(select(Store).order_by(stores.c.id)).all()
 
-    def add(self, store: Store) -> None:
-        self._session.add(store)
-        self._session.flush()
 
-
-class OrderRepository:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class OrderRepository(SessionRepository):
     def by_sm_id(self, sm_order_id: str, *, for_update: bool = False) -> Order | None:
         query = select(Order).where(orders.c.sm_order_id == sm_order_id)
         if for_update:  # the assembly API may be changing the same order right now

@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import Column, bindparam, select, update
 
 from smbridge.domain.sales import SalesDocument
 from smbridge.domain.status import OrderStatus
 from smbridge.kernel.database.errors import translating_errors
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import orders, sales_documents
 
 
-class SalesDocuments:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class SalesDocuments(SessionRepository):
     def add(self, document: SalesDocument) -> None:
         self._session.add(document)
 
@@ -61,12 +58,7 @@ class SalesDocuments:
         )
 
     def not_exported(self, limit: int) -> Sequence[SalesDocument]:
-        return self._session.scalars(
-            select(SalesDocument)
-            .where(sales_documents.c.exported_at.is_(None))
-            .order_by(sales_documents.c.id)
-            .limit(limit)
-        ).all()
+        return self._oldest_without(sales_documents.c.exported_at, limit)
 
     def acknowledge(self, ids: list[int], now: datetime) -> int:
         result = self._session.execute(
@@ -78,14 +70,15 @@ class SalesDocuments:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     def without_files(self, limit: int) -> Sequence[SalesDocument]:
-        return self._session.scalars(
-            select(SalesDocument)
-            .where(sales_documents.c.files_written_at.is_(None))
-            .order_by(sales_documents.c.id)
-            .limit(limit)
-        ).all()
+        return self._oldest_without(sales_documents.c.files_written_at, limit)
 
     def by_order(self, order_id: int) -> SalesDocument | None:
         return self._session.scalars(
             select(SalesDocument).where(sales_documents.c.order_id == order_id)
         ).one_or_none()
+
+    def _oldest_without(self, mark: Column[datetime], limit: int) -> Sequence[SalesDocument]:
+        """The first documents (by id) that a step has not marked done yet."""
+        return self._session.scalars(
+            select(SalesDocument).where(mark.is_(None)).order_by(sales_documents.c.id).limit(limit)
+        ).all()

@@ -7,9 +7,9 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, insert, or_, select, update
-from sqlalchemy.orm import Session
 
 from smbridge.kernel.database.errors import AlreadyExists, translating_errors
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import job_leases, job_runs
 
 
@@ -24,10 +24,7 @@ class RunRecord:
     error: str | None
 
 
-class JobStore:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class JobStore(SessionRepository):
     def try_lease(self, job: str, owner: str, now: datetime, until: datetime) -> bool:
         """Take or renew the job's lease; False while another live holder has it."""
         result = self._session.execute(

@@ -6,16 +6,13 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
-from sqlalchemy.orm import Session
 
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
+from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import telegram_archive, telegram_outbox
 
 
-class TelegramOutbox:
-    def __init__(self, session: Session) -> None:
-        self._session = session
-
+class TelegramOutbox(SessionRepository):
     def add(self, message: OutgoingMessage) -> None:
         self._session.add(message)
 

@@ -5,10 +5,16 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from smbridge.domain.notification import DeliveryState
-from smbridge.entrypoints.cli.context import console, database
+from smbridge.domain.notification import DeliveryState, Notification
+from smbridge.entrypoints.cli.context import (
+    chosen_ids,
+    console,
+    database,
+    print_table,
+    require_one_or_all,
+)
+from smbridge.kernel.database.unit_of_work import UnitOfWork
 from smbridge.notifications.dispatcher import resend
 from smbridge.notifications.outbox import NotificationOutbox
 
@@ -21,18 +27,9 @@ def notifications_list(
     limit: int = 50,
 ) -> None:
     """Notifications in one state (default: dead letters)."""
-    table = Table("id", "SM order", "type", "attempts", "last status", "last error")
     with database() as db, db.unit_of_work() as uow:
-        for notification in uow.repo(NotificationOutbox).with_state(state, limit):
-            table.add_row(
-                str(notification.id),
-                notification.sm_order_id,
-                notification.type,
-                str(notification.attempts),
-                str(notification.last_status or ""),
-                (notification.last_error or "")[:80],
-            )
-    console.print(table)
+        rows = [_row(letter) for letter in uow.repo(NotificationOutbox).with_state(state, limit)]
+    print_table(("id", "SM order", "type", "attempts", "last status", "last error"), rows)
 
 
 @notifications_app.command("resend")
@@ -44,16 +41,27 @@ def notifications_resend(
 
     Each body is rebuilt from its order as it is now, so a corrected order goes out corrected.
     """
-    if (notification_id is None) == (not all_dead):
-        raise typer.BadParameter("give either --id N or --all-dead")
+    require_one_or_all(notification_id, all_dead, "--all-dead")
     with database() as db:
-        if notification_id is not None:
-            ids = [notification_id]
-        else:
-            with db.unit_of_work() as uow:
-                dead = uow.repo(NotificationOutbox).with_state(DeliveryState.DEAD, 100_000)
-                ids = [letter.id for letter in dead if letter.id is not None]
+        ids = chosen_ids(db, notification_id, _dead_ids)
         moved = resend(db, ids)
     console.print(f"queued again: {len(moved)} of {len(ids)}")
     if len(moved) != len(ids):
         raise typer.Exit(1)
+
+
+def _row(letter: Notification) -> tuple[str, ...]:
+    last_status, last_error = str(letter.last_status or ""), (letter.last_error or "")[:80]
+    return (
+        str(letter.id),
+        letter.sm_order_id,
+        letter.type,
+        str(letter.attempts),
+        last_status,
+        last_error,
+    )
+
+
+def _dead_ids(uow: UnitOfWork) -> list[int | None]:
+    dead = uow.repo(NotificationOutbox).with_state(DeliveryState.DEAD, 100_000)
+    return [letter.id for letter in dead]

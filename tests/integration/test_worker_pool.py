@@ -225,7 +225,13 @@ async def _post_all(urls: list[str], bodies: list[bytes], concurrency: int) -> l
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(len(bodies)):
         queue.put_nowait(i)
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    # uvicorn closes a connection idle for 5 s, and httpx's default keep-alive expiry is
+    # also 5 s: reusing a connection at the very moment the worker closes it loses the
+    # request (ReadError, seen under load). Expire idle connections well before the worker
+    # does, as nginx's shorter upstream keepalive timeout does in production.
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
+    )
     timeout = httpx.Timeout(60.0)
     async with httpx.AsyncClient(limits=limits, timeout=timeout, headers=HEADERS) as client:
 

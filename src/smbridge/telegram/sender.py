@@ -56,16 +56,6 @@ class AlertGate(Protocol):
     def announced(self, uow: UnitOfWork, message: OutgoingMessage, now: datetime) -> None: ...
 
 
-class EveryMessageRelevant:
-    """The gate for a sender with no monitoring behind it: every message goes."""
-
-    def still_relevant(self, uow: UnitOfWork, message: OutgoingMessage) -> bool:
-        return True
-
-    def announced(self, uow: UnitOfWork, message: OutgoingMessage, now: datetime) -> None:
-        return None
-
-
 @dataclass
 class SendingRun:
     """One run's state: what it did, and chats whose older message must go first."""

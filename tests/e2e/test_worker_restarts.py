@@ -187,5 +187,15 @@ def test_a_rolling_restart_of_both_pools_under_load_fails_nothing(
         assert started.count(worker) == 2, started  # each started, then restarted once
     assert len([n for n in started if n.startswith(("hook:", "assembly:"))]) == 16
     assert load.errors == []
-    assert {status for status, _ in load.answers} == {200}
+    failed = {request_id for status, request_id in load.answers if status != 200}
+    assert not failed, refusal_evidence(failed, front, run_log)
     assert journal_size(db) == len(load.answers)
+
+
+def refusal_evidence(failed: set[str], front: Front, run_log: Path) -> str:
+    """What nginx logged for each refused request, and what the workers warned about."""
+    lines = [str(e) for e in front.access_log() if e["request_id"] in failed]
+    levels = ('"level": "warning"', '"level": "error"')
+    logged = run_log.read_text().splitlines()
+    warnings = [line for line in logged if any(level in line for level in levels)]
+    return "\n".join(["access log:", *lines, "run log warnings:", *warnings[-40:]])

@@ -106,9 +106,14 @@ def test_metrics_have_a_rate_limit_of_their_own() -> None:
         assert limits == ["zone=metrics burst=5 nodelay"]
 
 
-def test_a_post_already_sent_is_never_replayed() -> None:
-    directives = re.findall(r"^\s*proxy_next_upstream (.*);", config(), re.M)
-    assert directives == ["error timeout"]
+def test_only_a_webhook_already_sent_is_replayed_on_another_worker() -> None:
+    text = config()
+    server_wide = re.findall(r"^        proxy_next_upstream (.*);", text, re.M)
+    assert server_wide == ["error timeout"]  # the assembly API, the ERP API, health, metrics
+    for path in ("/sbermarket/orders/api/", "/erp/", "/healthz/hook", "/metrics/assembly"):
+        assert "proxy_next_upstream" not in location(text, path)
+    hook = re.findall(r"proxy_next_upstream (.*);", location(text, "/sbermarket/orders/hook"))
+    assert hook == ["error timeout non_idempotent"]  # the journal deduplicates a replay
 
 
 def redirects(text: str) -> list[str]:

@@ -378,7 +378,8 @@ def generator_main(spec_json: str) -> None:
 def run_generator(spec: dict[str, Any]) -> dict[str, Any]:
     """One measurement, in a fresh generator process."""
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "_generate", json.dumps(spec)],
+        [sys.executable, "-m", "bench.hook_ingest", "_generate", json.dumps(spec)],
+        cwd=ROOT,  # run as a module: the generator imports tests.support like the bench
         capture_output=True,
         text=True,
         check=False,
@@ -743,7 +744,8 @@ def _profile_under_load(pool: Pool, args: argparse.Namespace, work: Path) -> dic
         "prefix": f"P{uuid.uuid4().hex[:6]}",
     }
     generator = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "_generate", json.dumps(spec)],
+        [sys.executable, "-m", "bench.hook_ingest", "_generate", json.dumps(spec)],
+        cwd=ROOT,  # run as a module: the generator imports tests.support like the bench
         stdout=subprocess.DEVNULL,
     )
     try:

@@ -8,6 +8,7 @@ events again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -98,12 +99,18 @@ def _ingest_once(
     try:
         with db.unit_of_work() as uow:
             uow.lock_order_key(hook.sm_order_id or hook.key)
-            known = uow.repo(JournalRepository).by_key(hook.key)
+            journal = uow.repo(JournalRepository)
+            known_id = journal.id_by_key(hook.key)
+            known = None if known_id is None else journal.get(known_id)
             if known is not None:
                 return _redelivery(uow, known, now)
             entry = _new_entry(hook, now)
-            uow.repo(JournalRepository).add(entry)
-            reply = apply_event(uow, entry, hook, policy)
+            fast = _create_accepted_order(uow, entry, hook, policy)
+            if fast is None:
+                journal.add(entry)
+                reply = apply_event(uow, entry, hook, policy)
+            else:
+                reply = fast
             uow.commit()
     except (WriteConflict, DatabaseUnavailable):
         raise  # not the event's fault: never journaled as failed
@@ -202,9 +209,56 @@ def _create_order(
     )
 
 
+def _create_accepted_order(
+    uow: UnitOfWork, entry: JournalEntry, hook: InboundWebhook, policy: IntakePolicy
+) -> WebhookResponse | None:
+    """The common order.created on the hot path (issue 11): a new order with positions for
+    a mapped store, written with plain INSERTs (OrderRepository.insert_new) and journaled
+    with one more. None, with nothing written, for every other case: ``apply_event`` then
+    takes the webhook as before (an order created again, no positions, no store)."""
+    data = hook.data
+    if hook.kind is not EventType.ORDER_CREATED or data is None or not data.lines:
+        return None
+    at = entry.received_at
+    store = acceptance.store_for(uow, data.sm_store_id, data.sm_import_key)
+    if store is None:
+        return None
+    order = acceptance.new_order(data, store, policy, at)
+    if uow.repo(OrderRepository).insert_new(order, policy.order_number_prefix) is None:
+        return None  # SM created it before, with another body
+    acceptance.accept(uow, order, store, policy, at)
+    entry.settle(JournalStatus.APPLIED, at, None)
+    entry.order_id = order.id
+    parked = uow.repo(JournalRepository).parked_for(order.sm_order_id)
+    if parked:  # rare: let the mapped order take them, as the general path does
+        loaded = uow.repo(OrderRepository).get(_id(order.id), for_update=True)
+        if loaded is None:
+            raise RuntimeError(f"order {order.id} vanished in its own transaction")
+        _apply_each_parked(uow, parked, loaded)
+        order = loaded
+    zone = ZoneInfo(acceptance.store_timezone(store, policy))
+    reply = WebhookResponse(
+        200,
+        {
+            "status": "created",
+            "number": order.number,
+            "expectedAssemblyTime": order.expected_assembly_at.astimezone(zone).isoformat(),
+        },
+    )
+    entry.reply_status, entry.reply_body = reply.status_code, reply.body
+    uow.repo(JournalRepository).insert(entry)
+    return reply
+
+
 def _apply_parked(uow: UnitOfWork, order: Order) -> None:
     """Events that came before their order now take effect, in the order they arrived."""
-    for parked in uow.repo(JournalRepository).parked_for(order.sm_order_id):
+    _apply_each_parked(uow, uow.repo(JournalRepository).parked_for(order.sm_order_id), order)
+
+
+def _apply_each_parked(
+    uow: UnitOfWork, parked_entries: Sequence[JournalEntry], order: Order
+) -> None:
+    for parked in parked_entries:
         hook = parse_webhook(parked.body.encode())
         if hook.kind is None or hook.data is None:  # only known kinds are ever parked
             raise RuntimeError(f"journal entry {parked.id} parked with an unknown type")

@@ -378,7 +378,8 @@ def generator_main(spec_json: str) -> None:
 def run_generator(spec: dict[str, Any]) -> dict[str, Any]:
     """One measurement, in a fresh generator process."""
     done = subprocess.run(
-        [sys.executable, str(Path(__file__).resolve()), "_generate", json.dumps(spec)],
+        [sys.executable, "-m", "bench.hook_ingest", "_generate", json.dumps(spec)],
+        cwd=ROOT,  # run as a module: the generator imports tests.support like the bench
         capture_output=True,
         text=True,
         check=False,
@@ -641,7 +642,8 @@ def _arguments() -> argparse.Namespace:
         "--targets",
         default="hello,hook-sqlite,hook-postgresql,"
         "hello+nginx,hook-sqlite+nginx,hook-postgresql+nginx",
-        help="a name+nginx target goes through nginx (TLS) to the same worker pool",
+        help="a name+nginx target goes through nginx (TLS) to the same worker pool; "
+        "name@N is a pool of N workers (hook-sqlite@1: one worker, same database)",
     )
     parser.add_argument(
         "--pg-admin-url", default=os.environ.get("SMBRIDGE_BENCH_PG", DEFAULT_PG_ADMIN)
@@ -667,15 +669,21 @@ def _run(args: argparse.Namespace, work: Path, pg_url: str) -> RunResult:
     urls = {"hook-sqlite": f"sqlite:///{work / 'bench.db'}", "hook-postgresql": pg_url}
     pools: dict[str, Pool] = {}
     try:
+        prepared: set[str] = set()
         for name in targets:
             backend = name.removesuffix("+nginx")
+            # name@N: a pool of N workers beside the others (e.g. one worker against four)
+            base, _, count = backend.partition("@")
+            workers = int(count) if count else args.workers
             if backend not in pools:
-                if backend == "hello":
-                    pools[backend] = start_pool(backend, "hello", args.workers, base_env, work)
+                if base == "hello":
+                    pools[backend] = start_pool(backend, "hello", workers, base_env, work)
                 else:
-                    prepare_database(urls[backend])
-                    env = base_env | {"SMBRIDGE_DATABASE_URL": urls[backend]}
-                    pools[backend] = start_pool(backend, "hook", args.workers, env, work)
+                    if base not in prepared:
+                        prepare_database(urls[base])
+                        prepared.add(base)
+                    env = base_env | {"SMBRIDGE_DATABASE_URL": urls[base]}
+                    pools[backend] = start_pool(backend, "hook", workers, env, work)
             if name != backend:
                 pools[name] = start_front(name, pools[backend], work)
         results: dict[str, list[Measurement]] = {name: [] for name in targets}
@@ -743,7 +751,8 @@ def _profile_under_load(pool: Pool, args: argparse.Namespace, work: Path) -> dic
         "prefix": f"P{uuid.uuid4().hex[:6]}",
     }
     generator = subprocess.Popen(
-        [sys.executable, str(Path(__file__).resolve()), "_generate", json.dumps(spec)],
+        [sys.executable, "-m", "bench.hook_ingest", "_generate", json.dumps(spec)],
+        cwd=ROOT,  # run as a module: the generator imports tests.support like the bench
         stdout=subprocess.DEVNULL,
     )
     try:

@@ -23,7 +23,7 @@ from tests.support.shop import NUMBER, PICK_ALL, Shop
 
 # What each step may cost at most, in statements: (SQLite, PostgreSQL).
 BOUNDS: dict[str, tuple[int, int]] = {
-    "order.created": (16, 15),
+    "order.created": (10, 9),
     "order.updated": (7, 7),
     "getActiveOrders": (4, 3),
     "takeOrder": (9, 8),

@@ -163,6 +163,14 @@ class FakeOrders(OrderRepository):
         order.id = self._tables.next_id("orders")
         self._tables.orders.append(order)
 
+    def insert_new(self, order: Order, number_prefix: str) -> int | None:
+        if self.by_sm_id(order.sm_order_id) is not None:
+            return None
+        self.add(order)
+        assert order.id is not None
+        order.number = f"{number_prefix}{order.id:08d}"
+        return order.id
+
 
 class FakePickers(PickerRepository):
     def __init__(self, tables: Tables) -> None:
@@ -316,6 +324,13 @@ class FakeJournal(JournalRepository):
             raise _duplicate("webhook_journal", entry.event_key)
         entry.id = self._tables.next_id("webhook_journal")
         self._tables.journal.append(entry)
+
+    def id_by_key(self, event_key: str) -> int | None:
+        known = self.by_key(event_key)
+        return None if known is None else known.id
+
+    def insert(self, entry: JournalEntry) -> None:
+        self.add(entry)
 
     def parked_for(self, sm_order_id: str) -> Sequence[JournalEntry]:
         return [

@@ -46,12 +46,7 @@ def open_order(
     """Store a new order with our number, and accept it, let it wait for its store, or
     cancel it; returns the order and what the journal says about it."""
     store = store_for(uow, data.sm_store_id, data.sm_import_key)
-    order = Order.create(
-        data,
-        store_id=None if store is None else _id(store.id),
-        received_at=at,
-        expected_assembly_at=promise(store, policy, at, data.header.delivery_from),
-    )
+    order = new_order(data, store, policy, at)
     uow.repo(OrderRepository).add(order)
     order.number = f"{policy.order_number_prefix}{_id(order.id):08d}"
     if not order.positions:
@@ -64,9 +59,24 @@ def open_order(
         _alert(uow, order, policy, at, messages.awaits_store(order, policy.store_wait))
         log.warning("order.awaits_store", sm_order_id=order.sm_order_id, number=order.number)
         return order, "store not mapped yet: waits for it"
+    accept(uow, order, store, policy, at)
+    return order, None
+
+
+def new_order(data: SmOrder, store: Store | None, policy: IntakePolicy, at: datetime) -> Order:
+    """The order SM created, not stored yet: for its store, with our promise."""
+    return Order.create(
+        data,
+        store_id=None if store is None else _id(store.id),
+        received_at=at,
+        expected_assembly_at=promise(store, policy, at, data.header.delivery_from),
+    )
+
+
+def accept(uow: UnitOfWork, order: Order, store: Store, policy: IntakePolicy, at: datetime) -> None:
+    """A stored order for a mapped store is accepted: SM hears so (order.accepted)."""
     if policy.notify_accepted:
         _queue_accepted(uow, order, store, at)
-    return order, None
 
 
 def adopt_waiting(uow: UnitOfWork, policy: IntakePolicy, now: datetime) -> int:

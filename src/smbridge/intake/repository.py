@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
 
 from sqlalchemy import (
+    bindparam,
     select,
 )
 
@@ -14,9 +16,24 @@ from smbridge.kernel.database.tables import (
     webhook_journal,
 )
 
+_COLUMNS = tuple(f.name for f in fields(JournalEntry) if f.name != "id")
+_ID_BY_KEY = select(webhook_journal.c.id).where(webhook_journal.c.event_key == bindparam("key"))
+_INSERT = webhook_journal.insert().returning(webhook_journal.c.id)
+
 
 class JournalRepository(EntityRepository[JournalEntry]):
     entity = JournalEntry
+
+    def id_by_key(self, event_key: str) -> int | None:
+        """The id of the entry of this event, if SM sent it before (a plain query)."""
+        found = self._session.connection().execute(_ID_BY_KEY, {"key": event_key}).scalar()
+        return None if found is None else int(found)
+
+    def insert(self, entry: JournalEntry) -> None:
+        """Write a settled entry with one INSERT ... RETURNING, not through the session: the
+        hook's hot path (the entry is not tracked; later changes to it are not saved)."""
+        row = {name: getattr(entry, name) for name in _COLUMNS}
+        entry.id = self._session.connection().execute(_INSERT, row).scalar_one()
 
     def by_key(self, event_key: str) -> JournalEntry | None:
         return self._session.scalars(

@@ -8,9 +8,11 @@ events again.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,7 +24,7 @@ from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
-from smbridge.intake import acceptance
+from smbridge.intake import acceptance, group_commit
 from smbridge.intake.events import InboundWebhook, parse_webhook
 from smbridge.intake.repository import JournalRepository
 from smbridge.intake.settings import IntakeSettings
@@ -85,8 +87,24 @@ def ingest_webhook(
 
     Raises ``DatabaseUnavailable`` when the database cannot take it now: nothing was
     stored, and the caller answers 503 so that SM delivers it again.
+
+    On SQLite the webhooks that arrive while another commits are committed together
+    (group_commit.py): each is answered only after the commit that holds it.
     """
     now = clock()
+    if db.write_lock is not None:
+        return group_commit.batcher(db).submit(
+            lambda uow: ingest_in(uow, hook, policy, now),
+            lambda uow, exc: journal_failure_in(uow, hook, exc, now),
+            lambda: ingest_alone(db, hook, policy, now),
+        )
+    return ingest_alone(db, hook, policy, now)
+
+
+def ingest_alone(
+    db: Database, hook: InboundWebhook, policy: IntakePolicy, now: datetime
+) -> WebhookResponse:
+    """One webhook in its own transaction."""
     # Another writer may change the order meanwhile, or the database break a deadlock: the
     # whole transaction is rolled back, so running it again is safe.
     return retrying_conflicts(lambda: _ingest_once(db, hook, policy, now), "webhook")
@@ -97,20 +115,49 @@ def _ingest_once(
 ) -> WebhookResponse:
     try:
         with db.unit_of_work() as uow:
-            uow.lock_order_key(hook.sm_order_id or hook.key)
-            known = uow.repo(JournalRepository).by_key(hook.key)
-            if known is not None:
-                return _redelivery(uow, known, now)
-            entry = _new_entry(hook, now)
-            uow.repo(JournalRepository).add(entry)
-            reply = apply_event(uow, entry, hook, policy)
+            reply, logged = ingest_in(uow, hook, policy, now)
             uow.commit()
     except (WriteConflict, DatabaseUnavailable):
         raise  # not the event's fault: never journaled as failed
     except Exception as exc:
         return _journal_failure(db, hook, exc, now)
-    log_outcome(entry)
+    logged()
     return reply
+
+
+def ingest_in(
+    uow: UnitOfWork, hook: InboundWebhook, policy: IntakePolicy, now: datetime
+) -> tuple[WebhookResponse, Callable[[], None]]:
+    """Journal and apply one webhook in ``uow``; the caller commits, then calls the second
+    value (it logs what became of the webhook)."""
+    uow.lock_order_key(hook.sm_order_id or hook.key)
+    journal = uow.repo(JournalRepository)
+    known_id = journal.id_by_key(hook.key)
+    known = None if known_id is None else journal.get(known_id)
+    if known is not None:
+        return _redelivery(known, now)
+    entry = _new_entry(hook, now)
+    reply = _create_accepted_order(uow, entry, hook, policy)
+    if reply is None:
+        journal.add(entry)
+        reply = apply_event(uow, entry, hook, policy)
+    return reply, partial(log_outcome, entry)
+
+
+def journal_failure_in(
+    uow: UnitOfWork, hook: InboundWebhook, exc: Exception, now: datetime
+) -> tuple[WebhookResponse, Callable[[], None]]:
+    """Journal a webhook that failed to apply as failed (its effects were rolled back); the
+    caller commits, then calls the second value."""
+    uow.lock_order_key(hook.sm_order_id or hook.key)
+    known = uow.repo(JournalRepository).by_key(hook.key)
+    if known is not None:  # a concurrent delivery of the same event got there first
+        return _redelivery(known, now)
+    entry = _new_entry(hook, now)
+    entry.reply_status, entry.reply_body = ACCEPTED.status_code, ACCEPTED.body
+    uow.repo(JournalRepository).add(entry)
+    entry.settle(JournalStatus.FAILED, now, failure_reason(exc))
+    return ACCEPTED, partial(_log_failure, entry, exc)
 
 
 def apply_event(
@@ -170,13 +217,12 @@ def _new_entry(hook: InboundWebhook, now: datetime) -> JournalEntry:
     )
 
 
-def _redelivery(uow: UnitOfWork, known: JournalEntry, now: datetime) -> WebhookResponse:
+def _redelivery(known: JournalEntry, now: datetime) -> tuple[WebhookResponse, Callable[[], None]]:
     """SM sent this event again: count it, change nothing, answer as the first time."""
     known.deliveries += 1
     known.last_received_at = now
-    uow.commit()
-    log.info("webhook.redelivered", **_logged(known), deliveries=known.deliveries)
-    return WebhookResponse(known.reply_status, known.reply_body)
+    logged = partial(log.info, "webhook.redelivered", **_logged(known), deliveries=known.deliveries)
+    return WebhookResponse(known.reply_status, known.reply_body), logged
 
 
 def _create_order(
@@ -202,9 +248,56 @@ def _create_order(
     )
 
 
+def _create_accepted_order(
+    uow: UnitOfWork, entry: JournalEntry, hook: InboundWebhook, policy: IntakePolicy
+) -> WebhookResponse | None:
+    """The common order.created on the hot path (issue 11): a new order with positions for
+    a mapped store, written with plain INSERTs (OrderRepository.insert_new) and journaled
+    with one more. None, with nothing written, for every other case: ``apply_event`` then
+    takes the webhook as before (an order created again, no positions, no store)."""
+    data = hook.data
+    if hook.kind is not EventType.ORDER_CREATED or data is None or not data.lines:
+        return None
+    at = entry.received_at
+    store = acceptance.store_for(uow, data.sm_store_id, data.sm_import_key)
+    if store is None:
+        return None
+    order = acceptance.new_order(data, store, policy, at)
+    if uow.repo(OrderRepository).insert_new(order, policy.order_number_prefix) is None:
+        return None  # SM created it before, with another body
+    acceptance.accept(uow, order, store, policy, at)
+    entry.settle(JournalStatus.APPLIED, at, None)
+    entry.order_id = order.id
+    parked = uow.repo(JournalRepository).parked_for(order.sm_order_id)
+    if parked:  # rare: let the mapped order take them, as the general path does
+        loaded = uow.repo(OrderRepository).get(_id(order.id), for_update=True)
+        if loaded is None:
+            raise RuntimeError(f"order {order.id} vanished in its own transaction")
+        _apply_each_parked(uow, parked, loaded)
+        order = loaded
+    zone = ZoneInfo(acceptance.store_timezone(store, policy))
+    reply = WebhookResponse(
+        200,
+        {
+            "status": "created",
+            "number": order.number,
+            "expectedAssemblyTime": order.expected_assembly_at.astimezone(zone).isoformat(),
+        },
+    )
+    entry.reply_status, entry.reply_body = reply.status_code, reply.body
+    uow.repo(JournalRepository).insert(entry)
+    return reply
+
+
 def _apply_parked(uow: UnitOfWork, order: Order) -> None:
     """Events that came before their order now take effect, in the order they arrived."""
-    for parked in uow.repo(JournalRepository).parked_for(order.sm_order_id):
+    _apply_each_parked(uow, uow.repo(JournalRepository).parked_for(order.sm_order_id), order)
+
+
+def _apply_each_parked(
+    uow: UnitOfWork, parked_entries: Sequence[JournalEntry], order: Order
+) -> None:
+    for parked in parked_entries:
         hook = parse_webhook(parked.body.encode())
         if hook.kind is None or hook.data is None:  # only known kinds are ever parked
             raise RuntimeError(f"journal entry {parked.id} parked with an unknown type")
@@ -273,20 +366,13 @@ def _journal_failure(
     db: Database, hook: InboundWebhook, exc: Exception, now: datetime
 ) -> WebhookResponse:
     with db.unit_of_work() as uow:
-        uow.lock_order_key(hook.sm_order_id or hook.key)
-        known = uow.repo(JournalRepository).by_key(hook.key)
-        if known is not None:  # a concurrent delivery of the same event got there first
-            return _redelivery(uow, known, now)
-        entry = _new_entry(hook, now)
-        entry.reply_status, entry.reply_body = ACCEPTED.status_code, ACCEPTED.body
-        uow.repo(JournalRepository).add(entry)
-        _fail(entry, exc, now)
+        reply, logged = journal_failure_in(uow, hook, exc, now)
         uow.commit()
-    return ACCEPTED
+    logged()
+    return reply
 
 
-def _fail(entry: JournalEntry, exc: Exception, now: datetime) -> None:
-    entry.settle(JournalStatus.FAILED, now, failure_reason(exc))
+def _log_failure(entry: JournalEntry, exc: Exception) -> None:
     log.error(
         "webhook.apply_failed",
         journal_id=entry.id,

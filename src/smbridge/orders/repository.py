@@ -3,16 +3,28 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import fields
+from typing import Any
 
 from sqlalchemy import (
+    Insert,
+    String,
+    bindparam,
+    cast,
+    func,
     select,
+    update,
 )
+from sqlalchemy.dialects import postgresql, sqlite
 
 from smbridge.domain.order import Order
+from smbridge.domain.position import Position
+from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
 from smbridge.domain.status import FINAL, OrderStatus
 from smbridge.domain.store import Store
 from smbridge.kernel.database.repository import EntityRepository, SessionRepository
 from smbridge.kernel.database.tables import (
+    order_positions,
     orders,
     stores,
 )
@@ -82,3 +94,92 @@ class OrderRepository(SessionRepository):
         """Add and flush, so the order has its id (our order number is made from it)."""
         self._session.add(order)
         self._session.flush()
+
+    def insert_new(self, order: Order, number_prefix: str) -> int | None:
+        """Write a new order and its positions with plain statements, no flush: the order
+        gets its id and our number (``number_prefix`` + the id in 8 digits), or None when
+        an order with its SM id exists already (nothing was written then).
+
+        The hook's hot path (issue 11): one INSERT ... RETURNING for the order, its number
+        set in the same statement on PostgreSQL, the positions in one executemany. The
+        order is not in the session; load it (``get``) to change it in this transaction.
+        """
+        connection = self._session.connection()
+        row = _order_row(order)
+        if connection.dialect.name == "postgresql":
+            numbered = {**row, "prefix": number_prefix}
+            order_id = connection.execute(_INSERT_NUMBERED_PG, numbered).scalar()
+        else:
+            order_id = connection.execute(_INSERT_SQLITE, row).scalar()
+            if order_id is not None:
+                number = _number(number_prefix, order_id)
+                connection.execute(_SET_NUMBER, {"order_key": order_id, "new_number": number})
+        if order_id is None:
+            return None
+        order.id, order.number = int(order_id), _number(number_prefix, order_id)
+        if order.positions:
+            rows = [_position_row(order.id, position) for position in order.positions]
+            connection.execute(order_positions.insert(), rows)
+        return order.id
+
+
+_HEADER_FIELDS = tuple(f.name for f in fields(SmOrderHeader))
+_LINE_FIELDS = tuple(f.name for f in fields(SmOrderLine))
+_ORDER_COLUMNS = tuple(
+    c.name for c in orders.columns if c.name not in {"id", "number", "version", *_HEADER_FIELDS}
+)
+
+
+def _insert_numbered_postgresql() -> Insert:
+    # The id is drawn from the sequence in the statement itself, so that the number made of
+    # it goes into the same row: no UPDATE after the INSERT.
+    new_id = select(func.nextval(func.pg_get_serial_sequence("orders", "id")).label("id"))
+    drawn = new_id.cte("new_id")
+    text_id = cast(drawn.c.id, String)
+    zeros = func.repeat("0", func.greatest(0, 8 - func.length(text_id)))
+    number = bindparam("prefix", type_=String) + zeros + text_id
+    values = [bindparam(name, type_=orders.c[name].type) for name in _ROW_COLUMNS]
+    return (
+        postgresql.insert(orders)
+        .from_select(["id", "number", *_ROW_COLUMNS], select(drawn.c.id, number, *values))
+        .on_conflict_do_nothing(index_elements=[orders.c.sm_order_id])
+        .returning(orders.c.id)
+    )
+
+
+_ROW_COLUMNS = (*_ORDER_COLUMNS, *_HEADER_FIELDS, "version")
+_INSERT_NUMBERED_PG = _insert_numbered_postgresql()
+_INSERT_SQLITE = sqlite.insert(orders).on_conflict_do_nothing().returning(orders.c.id)
+_SET_NUMBER = (
+    update(orders)
+    .where(orders.c.id == bindparam("order_key"))
+    .values(number=bindparam("new_number"))
+)
+
+
+def _number(prefix: str, order_id: int) -> str:
+    return f"{prefix}{order_id:08d}"
+
+
+def _order_row(order: Order) -> dict[str, Any]:
+    """The order's columns, as the mapping in kernel/database/tables.py writes them."""
+    row = {name: getattr(order, name) for name in _ORDER_COLUMNS}
+    header = order.header
+    row.update((name, getattr(header, name)) for name in _HEADER_FIELDS)
+    row["version"] = 1  # the mapper's version counter starts at 1
+    return row
+
+
+def _position_row(order_id: int, position: Position) -> dict[str, Any]:
+    line, pick = position.line, position.pick
+    row = {name: getattr(line, name) for name in _LINE_FIELDS}
+    row.update(
+        order_id=order_id,
+        line_no=position.line_no,
+        picked_quantity=pick.quantity,
+        picked_weight_grams=pick.weight_grams,
+        marking_codes=pick.marking_codes,
+        source=pick.source,
+        replaces_line_no=pick.replaces_line_no,
+    )
+    return row

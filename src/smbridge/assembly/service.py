@@ -40,7 +40,12 @@ class CallContext:
     policy: AssemblyPolicy
 
 
-Handler = Callable[[CallContext, Any], BaseModel]
+class JsonAnswer(dict[str, Any]):
+    """A result a method built as JSON itself, in its response model's shape (for a large
+    listing, where validating it through pydantic would cost more than reading it)."""
+
+
+Handler = Callable[[CallContext, Any], BaseModel | JsonAnswer]
 
 
 @dataclass(frozen=True)
@@ -122,7 +127,8 @@ def _execute_once(
 
 def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any]:
     try:
-        return method.handler(context, data).model_dump(mode="json")
+        result = method.handler(context, data)
+        return result if isinstance(result, JsonAnswer) else result.model_dump(mode="json")
     except AssemblyError as refused:
         kind = Conflict if refused.conflict else InvalidRequest
         raise kind(refused.code, refused.detail) from None

@@ -117,9 +117,13 @@ def _call(db: Database, method: str, **data: Any) -> dict[str, Any]:
 
 
 @contextmanager
-def assembly_pool(url: str, workers: int, log_dir: Path, name: str) -> Iterator[list[Any]]:
+def assembly_pool(
+    url: str, workers: int, log_dir: Path, name: str, src: Path | None = None
+) -> Iterator[list[Any]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("SMBRIDGE_")}
     env |= {"SMBRIDGE_DATABASE_URL": url, "SMBRIDGE_LOG_LEVEL": "WARNING"}
+    if src is not None:  # the workers run another checkout's code (e.g. before a change)
+        env["PYTHONPATH"] = str(src.resolve())
     smbridge = str(Path(sys.executable).parent / "smbridge")
     processes: list[subprocess.Popen[bytes]] = []
     ports: list[int] = []
@@ -249,6 +253,7 @@ def _arguments() -> argparse.Namespace:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--no-request-ids", dest="request_ids", action="store_false")
+    parser.add_argument("--src", type=Path, help="run the workers from this src directory")
     parser.add_argument(
         "--pg-admin-url", default=os.environ.get("SMBRIDGE_BENCH_PG", DEFAULT_PG_ADMIN)
     )
@@ -321,7 +326,9 @@ def contextmanager_all(
                 f"{name}: {args.orders} orders in {time.perf_counter() - started:.1f} s",
                 file=sys.stderr,
             )
-            ports, processes = stack.enter_context(assembly_pool(url, args.workers, work, name))
+            ports, processes = stack.enter_context(
+                assembly_pool(url, args.workers, work, name, args.src)
+            )
             pools[name] = (ports, stage, processes)
         yield pools
 
@@ -361,7 +368,8 @@ def render_table(
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(len(header))]
     lines = [
         f"assembly API, {args.workers} workers, store with {args.orders} active orders, "
-        f"{args.repeats} rounds of {args.duration:.0f} s (medians)",
+        f"{args.repeats} rounds of {args.duration:.0f} s (medians)"
+        + (f", workers from {args.src}" if args.src else ""),
         "| " + " | ".join(c.ljust(w) for c, w in zip(header, widths, strict=True)) + " |",
         "|" + "|".join("-" * (w + 2) for w in widths) + "|",
     ]

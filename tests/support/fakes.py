@@ -230,6 +230,14 @@ class FakeTokens(ApiTokenRepository):
             None,
         )
 
+    def store_and_answer(
+        self, token_sha256: str, request_id: str
+    ) -> tuple[int | None, StoredAnswer | None]:
+        store_id = self.store_of(token_sha256)
+        if store_id is None:
+            return None, None
+        return store_id, FakeIdempotencyKeys(self._tables).get(store_id, request_id)
+
     def add(self, store_id: int, token_sha256: str, label: str, now: datetime) -> int:
         token_id = self._tables.next_id("api_tokens")
         self._tables.api_tokens.append(ApiToken(token_id, store_id, token_sha256, label, now))

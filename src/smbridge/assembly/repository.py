@@ -129,6 +129,35 @@ class ApiTokenRepository(SessionRepository):
             )
         ).scalar_one_or_none()
 
+    def store_and_answer(
+        self, token_sha256: str, request_id: str
+    ) -> tuple[int | None, StoredAnswer | None]:
+        """``store_of`` the token and the store's kept answer to ``request_id`` (see
+        ``IdempotencyKeys.get``), in one statement: a keyed call's first round trip."""
+        key = idempotency_keys.c
+        row = self._session.execute(
+            select(
+                api_tokens.c.store_id, key.method, key.request_sha256, key.status_code, key.response
+            )
+            .select_from(api_tokens)
+            .join(stores, stores.c.id == api_tokens.c.store_id)
+            .outerjoin(
+                idempotency_keys,
+                and_(key.store_id == api_tokens.c.store_id, key.request_id == request_id),
+            )
+            .where(
+                api_tokens.c.token_sha256 == token_sha256,
+                api_tokens.c.revoked_at.is_(None),
+                stores.c.active.is_(True),
+            )
+        ).one_or_none()
+        if row is None:
+            return None, None
+        if row.method is None:
+            return row.store_id, None
+        answer = StoredAnswer(row.method, row.request_sha256, row.status_code, row.response)
+        return row.store_id, answer
+
     def add(self, store_id: int, token_sha256: str, label: str, now: datetime) -> int:
         statement = insert(api_tokens).values(
             store_id=store_id, token_sha256=token_sha256, label=label, created_at=now

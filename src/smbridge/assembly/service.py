@@ -109,12 +109,13 @@ def _execute_once(
     db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
 ) -> AssemblyResponse:
     with db.unit_of_work(read_only=not call.method.changes_state) as uow:
-        store_id = _authenticate(uow, call.token)
         request_hash = _fingerprint(call.method.name, call.data)
         if call.keyed and call.request_id is not None:
-            stored = uow.repo(IdempotencyKeys).get(store_id, call.request_id)
+            store_id, stored = _authenticate_keyed(uow, call.token, call.request_id)
             if stored is not None:
                 return _replay(stored, request_hash)
+        else:
+            store_id = _authenticate(uow, call.token)
         context = CallContext(uow, store_id, clock(), policy)
         result = _run(call.method, context, call.data)
         if call.keyed and call.request_id is not None:
@@ -148,6 +149,20 @@ def _authenticate(uow: UnitOfWork, token: str) -> int:
     if store_id is None:
         raise Forbidden("forbidden", "missing, unknown or revoked token")
     return store_id
+
+
+def _authenticate_keyed(
+    uow: UnitOfWork, token: str, request_id: str
+) -> tuple[int, StoredAnswer | None]:
+    """``_authenticate`` and the first answer to ``request_id``, in one statement."""
+    store_id, stored = (
+        uow.repo(ApiTokenRepository).store_and_answer(token_hash(token), request_id)
+        if token
+        else (None, None)
+    )
+    if store_id is None:
+        raise Forbidden("forbidden", "missing, unknown or revoked token")
+    return store_id, stored
 
 
 def _fingerprint(method: str, data: BaseModel) -> str:

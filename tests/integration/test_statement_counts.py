@@ -25,10 +25,10 @@ from tests.support.shop import NUMBER, PICK_ALL, Shop
 BOUNDS: dict[str, tuple[int, int]] = {
     "order.created": (10, 9),
     "order.updated": (7, 7),
-    "getActiveOrders": (4, 3),
-    "takeOrder": (9, 8),
-    "recordPick": (6, 5),
-    "finishAssembly": (8, 6),
+    "getActiveOrders": (3, 2),
+    "takeOrder": (7, 6),
+    "recordPick": (5, 4),
+    "finishAssembly": (7, 5),
 }
 
 

@@ -25,6 +25,8 @@ from typing import Self
 
 from smbridge.assembly.repository import (
     ApiTokenRepository,
+    AssemblyOrders,
+    BoardLine,
     IdempotencyKeys,
     PickerRepository,
     StoredAnswer,
@@ -172,6 +174,25 @@ class FakeOrders(OrderRepository):
         return order.id
 
 
+class FakeAssemblyOrders(AssemblyOrders):
+    def __init__(self, tables: Tables) -> None:
+        self._orders = FakeOrders(tables)
+
+    def board(self, store_id: int) -> list[BoardLine]:
+        return [
+            BoardLine(
+                *(o.number or "", o.sm_order_id, o.status, o.picker_id, o.received_at),
+                *(o.taken_at, o.assembled_at, o.expected_assembly_at),
+                *(o.header.delivery_from, o.header.delivery_to, o.changed_by_customer),
+                o.courier_arrived_at,
+            )
+            for o in self._orders.active_for_store(store_id)
+        ]
+
+    def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
+        return self._orders.by_number(store_id, number, for_update=for_update)
+
+
 class FakePickers(PickerRepository):
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
@@ -190,6 +211,10 @@ class FakePickers(PickerRepository):
         return next(
             (s for s in self._tables.shifts if s.picker_id == picker_id and s.is_open), None
         )
+
+    def with_open_shift(self, picker_id: int) -> tuple[Picker | None, Shift | None]:
+        picker = self.get(picker_id)
+        return picker, self.open_shift(picker_id) if picker is not None else None
 
     def add_shift(self, shift: Shift) -> None:
         shift.id = self._tables.next_id("picker_shifts")
@@ -212,6 +237,14 @@ class FakeTokens(ApiTokenRepository):
             ),
             None,
         )
+
+    def store_and_answer(
+        self, token_sha256: str, request_id: str
+    ) -> tuple[int | None, StoredAnswer | None]:
+        store_id = self.store_of(token_sha256)
+        if store_id is None:
+            return None, None
+        return store_id, FakeIdempotencyKeys(self._tables).get(store_id, request_id)
 
     def add(self, store_id: int, token_sha256: str, label: str, now: datetime) -> int:
         token_id = self._tables.next_id("api_tokens")
@@ -347,6 +380,7 @@ class FakeJournal(JournalRepository):
 FAKES: dict[type[Repository], Callable[[Tables], Repository]] = {
     StoreRepository: FakeStores,
     OrderRepository: FakeOrders,
+    AssemblyOrders: FakeAssemblyOrders,
     PickerRepository: FakePickers,
     ApiTokenRepository: FakeTokens,
     IdempotencyKeys: FakeIdempotencyKeys,

@@ -5,25 +5,78 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Row,
+    and_,
     delete,
     insert,
     select,
     update,
 )
+from sqlalchemy.orm import joinedload
 
+from smbridge.domain.order import Order
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.status import OrderStatus
 from smbridge.kernel.database.repository import EntityRepository, SessionRepository
 from smbridge.kernel.database.tables import (
     api_tokens,
     idempotency_keys,
+    orders,
     picker_shifts,
     pickers,
     stores,
 )
+from smbridge.orders.repository import ACTIVE_STATUSES
+
+
+class BoardLine(NamedTuple):
+    """An active order as the store's board (``getActiveOrders``) shows it."""
+
+    number: str
+    sm_order_id: str
+    status: OrderStatus
+    picker_id: int | None
+    received_at: datetime
+    taken_at: datetime | None
+    assembled_at: datetime | None
+    expected_assembly_at: datetime
+    delivery_from: datetime | None
+    delivery_to: datetime | None
+    changed_by_customer: bool
+    courier_arrived_at: datetime | None
+
+
+#: The board's columns, in the order of ``BoardLine``'s fields, read without the ORM.
+BOARD_COLUMNS = [orders.c[name] for name in BoardLine._fields]
+
+
+class AssemblyOrders(SessionRepository):
+    """The assembly API's reads of orders: one statement per call."""
+
+    def board(self, store_id: int) -> list[BoardLine]:
+        """The store's active orders, deadline first: plain rows, no entities, no positions
+        (a read-only listing needs neither)."""
+        rows = self._session.execute(
+            select(*BOARD_COLUMNS)
+            .where(orders.c.store_id == store_id, orders.c.status.in_(ACTIVE_STATUSES))
+            .order_by(orders.c.expected_assembly_at, orders.c.id)
+        )
+        return [BoardLine._make(row) for row in rows]
+
+    def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
+        """An order of this store by our number, with its positions in the same statement;
+        other stores' orders do not exist here."""
+        query = (
+            select(Order)
+            .options(joinedload(Order.positions))  # type: ignore[arg-type]  # mapped
+            .where(orders.c.store_id == store_id, orders.c.number == number)
+        )
+        if for_update:  # row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes
+            query = query.with_for_update(of=orders)
+        return self._session.scalars(query).unique().one_or_none()
 
 
 class PickerRepository(EntityRepository[Picker]):
@@ -40,6 +93,20 @@ class PickerRepository(EntityRepository[Picker]):
                 picker_shifts.c.picker_id == picker_id, picker_shifts.c.closed_at.is_(None)
             )
         ).one_or_none()
+
+    def with_open_shift(self, picker_id: int) -> tuple[Picker | None, Shift | None]:
+        """A picker and their open shift (if any), in one statement."""
+        row = self._session.execute(
+            select(Picker, Shift)
+            .outerjoin(
+                picker_shifts,
+                and_(
+                    picker_shifts.c.picker_id == pickers.c.id, picker_shifts.c.closed_at.is_(None)
+                ),
+            )
+            .where(pickers.c.id == picker_id)
+        ).one_or_none()
+        return (None, None) if row is None else (row[0], row[1])
 
     def add_shift(self, shift: Shift) -> None:
         self._session.add(shift)
@@ -61,6 +128,35 @@ class ApiTokenRepository(SessionRepository):
                 stores.c.active.is_(True),
             )
         ).scalar_one_or_none()
+
+    def store_and_answer(
+        self, token_sha256: str, request_id: str
+    ) -> tuple[int | None, StoredAnswer | None]:
+        """``store_of`` the token and the store's kept answer to ``request_id`` (see
+        ``IdempotencyKeys.get``), in one statement: a keyed call's first round trip."""
+        key = idempotency_keys.c
+        row = self._session.execute(
+            select(
+                api_tokens.c.store_id, key.method, key.request_sha256, key.status_code, key.response
+            )
+            .select_from(api_tokens)
+            .join(stores, stores.c.id == api_tokens.c.store_id)
+            .outerjoin(
+                idempotency_keys,
+                and_(key.store_id == api_tokens.c.store_id, key.request_id == request_id),
+            )
+            .where(
+                api_tokens.c.token_sha256 == token_sha256,
+                api_tokens.c.revoked_at.is_(None),
+                stores.c.active.is_(True),
+            )
+        ).one_or_none()
+        if row is None:
+            return None, None
+        if row.method is None:
+            return row.store_id, None
+        answer = StoredAnswer(row.method, row.request_sha256, row.status_code, row.response)
+        return row.store_id, answer
 
     def add(self, store_id: int, token_sha256: str, label: str, now: datetime) -> int:
         statement = insert(api_tokens).values(

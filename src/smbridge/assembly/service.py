@@ -40,7 +40,12 @@ class CallContext:
     policy: AssemblyPolicy
 
 
-Handler = Callable[[CallContext, Any], BaseModel]
+class JsonAnswer(dict[str, Any]):
+    """A result a method built as JSON itself, in its response model's shape (for a large
+    listing, where validating it through pydantic would cost more than reading it)."""
+
+
+Handler = Callable[[CallContext, Any], BaseModel | JsonAnswer]
 
 
 @dataclass(frozen=True)
@@ -104,12 +109,13 @@ def _execute_once(
     db: Database, call: Call, policy: AssemblyPolicy, clock: Clock
 ) -> AssemblyResponse:
     with db.unit_of_work(read_only=not call.method.changes_state) as uow:
-        store_id = _authenticate(uow, call.token)
         request_hash = _fingerprint(call.method.name, call.data)
         if call.keyed and call.request_id is not None:
-            stored = uow.repo(IdempotencyKeys).get(store_id, call.request_id)
+            store_id, stored = _authenticate_keyed(uow, call.token, call.request_id)
             if stored is not None:
                 return _replay(stored, request_hash)
+        else:
+            store_id = _authenticate(uow, call.token)
         context = CallContext(uow, store_id, clock(), policy)
         result = _run(call.method, context, call.data)
         if call.keyed and call.request_id is not None:
@@ -122,7 +128,8 @@ def _execute_once(
 
 def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any]:
     try:
-        return method.handler(context, data).model_dump(mode="json")
+        result = method.handler(context, data)
+        return result if isinstance(result, JsonAnswer) else result.model_dump(mode="json")
     except AssemblyError as refused:
         kind = Conflict if refused.conflict else InvalidRequest
         raise kind(refused.code, refused.detail) from None
@@ -142,6 +149,20 @@ def _authenticate(uow: UnitOfWork, token: str) -> int:
     if store_id is None:
         raise Forbidden("forbidden", "missing, unknown or revoked token")
     return store_id
+
+
+def _authenticate_keyed(
+    uow: UnitOfWork, token: str, request_id: str
+) -> tuple[int, StoredAnswer | None]:
+    """``_authenticate`` and the first answer to ``request_id``, in one statement."""
+    store_id, stored = (
+        uow.repo(ApiTokenRepository).store_and_answer(token_hash(token), request_id)
+        if token
+        else (None, None)
+    )
+    if store_id is None:
+        raise Forbidden("forbidden", "missing, unknown or revoked token")
+    return store_id, stored
 
 
 def _fingerprint(method: str, data: BaseModel) -> str:

@@ -1,53 +1,31 @@
-"""``smbridge``: the one command that starts every process and runs admin tasks."""
+"""``smbridge``: the one command that starts every process and runs admin tasks.
+
+A web worker (``smbridge serve``, one process of a pool of eight) loads only what serving
+needs: not the admin commands, emulators, migrations or nginx templates of the others
+(``commands``), which cost each worker about 14 MB of memory.
+"""
 
 from __future__ import annotations
 
-import typer
-
-from smbridge.entrypoints.cli import admin, start
-from smbridge.entrypoints.cli.events import events_app
-from smbridge.entrypoints.cli.jobs import jobs_app
-from smbridge.entrypoints.cli.nginx import nginx_app
-from smbridge.entrypoints.cli.notifications import notifications_app
-from smbridge.entrypoints.cli.orders import orders_app
-from smbridge.entrypoints.cli.picker_emulator import emulate_pickers
-from smbridge.entrypoints.cli.settings import settings_app
-from smbridge.entrypoints.cli.sm_emulator import emulate_sm
-from smbridge.entrypoints.cli.telegram_emulator import emulate_telegram
-
-app = typer.Typer(
-    help="smbridge: SberMarket (Kuper) integration for the retailer.",
-    no_args_is_help=True,
-    pretty_exceptions_show_locals=False,
-)
-for command in (
-    start.serve,
-    start.openapi,
-    start.run,
-    start.scheduler,
-    start.dispatcher,
-):
-    app.command()(command)
-app.add_typer(admin.db_app, name="db")
-app.add_typer(admin.stores_app, name="stores")
-app.add_typer(admin.pickers_app, name="pickers")
-app.add_typer(admin.tokens_app, name="tokens")
-app.add_typer(admin.chats_app, name="chats")
-app.add_typer(events_app, name="events")
-app.add_typer(notifications_app, name="notifications")
-app.add_typer(orders_app, name="orders")
-app.add_typer(jobs_app, name="jobs")
-app.add_typer(nginx_app, name="nginx")
-app.add_typer(settings_app, name="settings")
-
-emulate_app = typer.Typer(
-    help="Stand-ins for SM, Telegram and pickers («тестовый контур»).", no_args_is_help=True
-)
-emulate_app.command("pickers")(emulate_pickers)
-emulate_app.command("sm")(emulate_sm)
-emulate_app.command("telegram")(emulate_telegram)
-app.add_typer(emulate_app, name="emulate")
+import sys
+from typing import Any
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["serve"]:
+        from smbridge.entrypoints.cli.serve import serve_command
+
+        serve_command(sys.argv[2:])
+        return
+    from smbridge.entrypoints.cli.commands import app
+
     app()
+
+
+def __getattr__(name: str) -> Any:
+    """``app``, every command: loaded when asked for (tests, ``main``)."""
+    if name == "app":
+        from smbridge.entrypoints.cli.commands import app
+
+        return app
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import itertools
 import signal
 import threading
-from collections.abc import Callable
 from datetime import timedelta
-from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -15,16 +13,10 @@ import structlog
 import typer
 from rich.live import Live
 from rich.table import Table
-from starlette.types import ASGIApp
 
 from smbridge.deploy import nginx as nginx_front
-from smbridge.entrypoints import assembly_app, hook_app
 from smbridge.entrypoints.cli.context import console, database
-from smbridge.entrypoints.draining import (
-    CloseConnectionsWhileDraining,
-    DrainingServer,
-    DrainState,
-)
+from smbridge.entrypoints.cli.serve import Service
 from smbridge.entrypoints.openapi import openapi_json
 from smbridge.entrypoints.scheduled_jobs import build_jobs
 from smbridge.entrypoints.stack import (
@@ -34,7 +26,6 @@ from smbridge.entrypoints.stack import (
     prepare_demo,
 )
 from smbridge.entrypoints.supervisor import Supervisor
-from smbridge.entrypoints.worker import raise_open_file_limit, worker_config
 from smbridge.kernel.clock import utc_now
 from smbridge.kernel.database import migrations
 from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict, translate
@@ -45,39 +36,6 @@ from smbridge.scheduler.runner import Scheduler
 from smbridge.settings import get_settings
 
 log = structlog.get_logger(__name__)
-
-
-class Service(StrEnum):
-    HOOK = "hook"
-    ASSEMBLY = "assembly"
-
-
-_APPS: dict[Service, Callable[[], ASGIApp]] = {
-    Service.HOOK: hook_app.app_from_environment,
-    Service.ASSEMBLY: assembly_app.app_from_environment,
-}
-
-
-def serve(
-    service: Annotated[Service, typer.Argument(help="which web service")],
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="TCP port")] = 8001,
-) -> None:
-    """One worker process of a web service; nginx balances a pool of them.
-
-    SIGTERM drains it (see ``draining``): nothing sent to it is lost. A request that does
-    not arrive in time gets 408 (see ``worker``).
-    """
-    settings = get_settings()
-    state = DrainState()
-    factory = _APPS[service]
-
-    def app() -> ASGIApp:
-        return CloseConnectionsWhileDraining(factory(), state)
-
-    raise_open_file_limit()
-    config = worker_config(app, settings, host, port, factory=True)
-    DrainingServer(config, state, settings.drain_seconds).run()
 
 
 def openapi(service: Annotated[Service, typer.Argument(help="which web service")]) -> None:

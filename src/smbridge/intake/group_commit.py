@@ -135,22 +135,17 @@ _batchers_lock = threading.Lock()
 
 
 def _apply_in_savepoint(uow: UnitOfWork, slot: _Slot[object]) -> tuple[object, Callable[[], None]]:
-    savepoint = uow.session.begin_nested()
     try:
-        result = slot.in_batch(uow)
-        savepoint.commit()
-        return result
+        with uow.savepoint():
+            return slot.in_batch(uow)
     except (WriteConflict, DatabaseUnavailable):
         raise  # the database's trouble: the whole batch
     except Exception as exc:
         if translate(exc) is not None:
             raise
-        savepoint.rollback()
         failed = exc
-    failure = uow.session.begin_nested()
-    result = slot.failed(uow, failed)
-    failure.commit()
-    return result
+    with uow.savepoint():
+        return slot.failed(uow, failed)
 
 
 def _run_alone(slot: _Slot[object]) -> None:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import copy
 import hashlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 from types import TracebackType
 from typing import Protocol, Self, TypeVar
@@ -152,6 +153,18 @@ class UnitOfWork:
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Run ``callback`` once this transaction's next commit succeeded (never on rollback)."""
         self._after_commit.append(callback)
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of this transaction that may fail alone: an exception undoes only the
+        writes made inside (and goes on); what the transaction did before stands."""
+        nested = self.session.begin_nested()
+        try:
+            yield
+        except BaseException:
+            nested.rollback()
+            raise
+        nested.commit()
 
     def lock_order_key(self, key: str) -> None:
         """Serialize every transaction that concerns one SM order.

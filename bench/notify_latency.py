@@ -154,7 +154,7 @@ def work(api_url: str, token: str, picker_ids: list[int], orders: int) -> dict[s
 
 
 def generated(sm_url: str) -> int:
-    return int(httpx.get(f"{sm_url}/report").json()["orders"]["generated"])
+    return int(httpx.get(f"{sm_url}/report", timeout=60).json()["orders"]["generated"])
 
 
 def latencies(

@@ -143,7 +143,8 @@ def test_one_orders_notifications_leave_in_the_order_they_were_made(db: Database
     queue(db, ids["H2"], "H2", "order.in_work", "order.canceled")
     sm = ScriptedSm()
     first = dispatcher(db, sm, Clock()).run_once()
-    assert first.delivered == 2  # one head per order per round: the orders go in parallel
+    # One head per order is claimed; each order's next ones follow it as they are recorded.
+    assert first.delivered == 5
     drain(dispatcher(db, sm, Clock()))
     assert [t for o, t in sm.received if o == "H1"] == [
         "order.in_work",
@@ -152,6 +153,48 @@ def test_one_orders_notifications_leave_in_the_order_they_were_made(db: Database
     ]
     assert [t for o, t in sm.received if o == "H2"] == ["order.in_work", "order.canceled"]
     assert {s for _, s, _ in states(db)} == {"delivered"}
+
+
+def test_each_send_costs_one_transaction_that_also_claims_the_orders_next(
+    db: Database,
+) -> None:
+    """Claim, send and record folded: the answer to one notification is recorded in the
+    transaction that claims its order's next, so a run of n costs n + 1 commits."""
+    ids = make_orders(db, "H1")
+    queue(db, ids["H1"], "H1", "order.in_work", "order.assembled", "order.ready_for_delivery")
+    sm = ScriptedSm()
+    d = dispatcher(db, sm, Clock())
+    commits: list[None] = []
+
+    def commit(_connection: Any) -> None:
+        commits.append(None)
+
+    event.listen(db.engine, "commit", commit)
+    try:
+        counts = d.drain_order(ids["H1"])
+    finally:
+        event.remove(db.engine, "commit", commit)
+    assert counts.delivered == 3
+    assert [t for _, t in sm.received] == [
+        "order.in_work",
+        "order.assembled",
+        "order.ready_for_delivery",
+    ]
+    assert len(commits) == 4  # the first claim, then one record (+ next claim) per send
+    assert {s for _, s, _ in states(db)} == {"delivered"}
+
+
+def test_a_retry_stops_the_orders_run_and_a_refusal_does_not(db: Database) -> None:
+    ids = make_orders(db, "H1", "H2")
+    queue(db, ids["H1"], "H1", "order.in_work", "order.assembled")
+    queue(db, ids["H2"], "H2", "order.in_work", "order.assembled")
+    sm = ScriptedSm(SmAnswerKind.RETRY, SmAnswerKind.REFUSED)
+    d = dispatcher(db, sm, Clock())
+    assert d.drain_order(ids["H1"]).retried == 1  # its head waits out its backoff
+    assert [t for o, t in sm.received if o == "H1"] == ["order.in_work"]
+    counts = d.drain_order(ids["H2"])  # the head is a dead letter; the next one still leaves
+    assert (counts.dead, counts.delivered) == (1, 1)
+    assert [t for o, t in sm.received if o == "H2"] == ["order.in_work", "order.assembled"]
 
 
 def test_a_failing_head_holds_back_its_order_but_not_others(db: Database) -> None:

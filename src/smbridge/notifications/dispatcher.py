@@ -5,6 +5,11 @@ off the same row, and a dispatcher that dies mid-send leaves a lease that runs o
 which the row is claimed again. SM answers a repeat with 202, so such a re-send is harmless.
 While SM is down only a probe goes out now and then; when SM answers again the rows waiting
 out their backoff are made due at once (link.py).
+
+One transaction per send: the transaction that records SM's answer to an order's
+notification also claims that order's next one (now the head of its queue), which then
+leaves at once; only the first of a run is claimed on its own. The prompt send after a
+use case's commit (prompt.py) claims without looking first: that commit has just queued it.
 """
 
 from __future__ import annotations
@@ -45,6 +50,7 @@ class DispatchPolicy:
 @dataclass(frozen=True)
 class _Claim:
     id: int
+    order_id: int
     body: dict[str, object]
 
 
@@ -79,62 +85,93 @@ class Dispatcher:
     def run_once(
         self, executor: Executor | None = None, order_id: int | None = None
     ) -> DispatchCounts:
-        """Claim a batch (heads of their orders' queues), send them in parallel, record."""
+        """Claim a batch (heads of their orders' queues), send them in parallel, record;
+        each order's next notifications follow its first in the same thread, in order."""
         claims = self._claim(order_id)
-        send = self._send_and_record
-        kinds = list(executor.map(send, claims) if executor else map(send, claims))
+        return self._deliver(claims, executor)
+
+    def drain_order(self, order_id: int) -> DispatchCounts:
+        """Send an order's notifications now, in order, until none is due (after a change).
+
+        No look before the claim: the commit that calls this has just queued one (if another
+        dispatcher got there first, the claim finds nothing and that is all)."""
+        return self._deliver(self._claim(order_id, look_first=False), None)
+
+    def _deliver(self, claims: list[_Claim], executor: Executor | None) -> DispatchCounts:
+        send = self._send_order
+        runs = list(executor.map(send, claims) if executor else map(send, claims))
         counts = DispatchCounts()
-        for kind in kinds:
-            if kind is SmAnswerKind.DELIVERED:
-                counts.delivered += 1
-            elif kind is SmAnswerKind.RETRY:
-                counts.retried += 1
-            else:
-                counts.dead += 1
+        for kinds in runs:
+            for kind in kinds:
+                if kind is SmAnswerKind.DELIVERED:
+                    counts.delivered += 1
+                elif kind is SmAnswerKind.RETRY:
+                    counts.retried += 1
+                else:
+                    counts.dead += 1
         return counts
 
-    def drain_order(self, order_id: int) -> None:
-        """Send an order's notifications now, in order, until none is due (after a change)."""
-        while self.run_once(order_id=order_id).delivered:
-            pass
-
-    def _claim(self, order_id: int | None) -> list[_Claim]:
+    def _claim(self, order_id: int | None, *, look_first: bool = True) -> list[_Claim]:
         now = self._clock()
-        if not self._anything_due(now, order_id):
+        if look_first and not self._anything_due(now, order_id):
             return []  # most polls find nothing: don't take SQLite's write lock for them
         allowed = self._link.allowance(self._policy.batch)
         if not allowed:
             return []  # SM is down and it is not time for a probe, or the pace is used up
         with self._db.unit_of_work() as uow:
-            due = uow.repo(NotificationOutbox).due(now, allowed, order_id)
-            claims = []
-            for row in due:
-                row.state = DeliveryState.SENDING
-                row.lease_owner = self.owner
-                row.lease_until = now + self._policy.lease
-                row.attempts += 1
-                claims.append(_Claim(_id(row), row.body()))
+            claims = self._take(uow, now, allowed, order_id)
             uow.commit()
         self._link.give_back(allowed - len(claims))
+        return claims
+
+    def _take(
+        self, uow: UnitOfWork, now: datetime, limit: int, order_id: int | None
+    ) -> list[_Claim]:
+        """Lease up to ``limit`` due heads (of one order) to this dispatcher."""
+        claims = []
+        for row in uow.repo(NotificationOutbox).due(now, limit, order_id):
+            row.state = DeliveryState.SENDING
+            row.lease_owner = self.owner
+            row.lease_until = now + self._policy.lease
+            row.attempts += 1
+            claims.append(_Claim(_id(row), row.order_id, row.body()))
         return claims
 
     def _anything_due(self, now: datetime, order_id: int | None) -> bool:
         with self._db.unit_of_work(read_only=True) as uow:
             return uow.repo(NotificationOutbox).any_due(now, order_id)
 
-    def _send_and_record(self, claim: _Claim) -> SmAnswerKind:
+    def _send_order(self, claim: _Claim) -> list[SmAnswerKind]:
+        """Send ``claim``, then each next notification of its order the record claimed."""
+        kinds = []
+        next_claim: _Claim | None = claim
+        while next_claim is not None:
+            kind, next_claim = self._send_and_record(next_claim)
+            kinds.append(kind)
+        return kinds
+
+    def _send_and_record(self, claim: _Claim) -> tuple[SmAnswerKind, _Claim | None]:
+        """Send, then in one transaction record SM's answer and claim the order's next
+        notification when SM answered (a retry holds the order back: nothing is next)."""
         result = self._sender.send(claim.body)
         failures = 0
+        next_claim: _Claim | None = None
         with self._db.unit_of_work() as uow:
             row = uow.repo(NotificationOutbox).get(claim.id)
             if row is not None and row.lease_owner == self.owner:
                 # Its earlier attempts all failed, unless a lease ran out (that leaves no error).
                 failures = row.attempts - 1 if row.last_error is not None else 0
                 self._record(uow, row, result)
+                if result.kind is not SmAnswerKind.RETRY and self._link.allowance(1):
+                    uow.session.flush()  # the recorded row no longer heads the order's queue
+                    taken = self._take(uow, self._clock(), 1, claim.order_id)
+                    next_claim = taken[0] if taken else None
+                    if next_claim is None:
+                        self._link.give_back(1)
                 uow.commit()
             # else our lease ran out and another dispatcher took over: it records
         self._learn(result.kind, failures)
-        return result.kind
+        return result.kind, next_claim
 
     def _learn(self, kind: SmAnswerKind, row_failures: int) -> None:
         """Tell the link what SM did; when SM is back, make the waiting rows due now."""

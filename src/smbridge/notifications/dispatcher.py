@@ -163,7 +163,6 @@ class Dispatcher:
                 failures = row.attempts - 1 if row.last_error is not None else 0
                 self._record(uow, row, result)
                 if result.kind is not SmAnswerKind.RETRY and self._link.allowance(1):
-                    uow.session.flush()  # the recorded row no longer heads the order's queue
                     taken = self._take(uow, self._clock(), 1, claim.order_id)
                     next_claim = taken[0] if taken else None
                     if next_claim is None:

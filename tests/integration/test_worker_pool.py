@@ -219,21 +219,24 @@ class Reply:
     body: dict[str, Any]
 
 
+def _client(connections: int) -> httpx.AsyncClient:
+    """A client that opens a connection per request. Reusing a kept-alive connection races
+    the worker's idle timer: a request written just as the worker closes the connection is
+    lost (httpx.ReadError), which a loaded, clock-shifted CI box met even with the client's
+    expiry well below the worker's. In production nginx retries that on the next worker
+    (``proxy_next_upstream error`` on the hook); here, with no nginx, no reuse is the
+    honest equivalent and keeps the delivery counts exact."""
+    limits = httpx.Limits(max_connections=connections, max_keepalive_connections=0)
+    return httpx.AsyncClient(limits=limits, timeout=httpx.Timeout(60.0), headers=HEADERS)
+
+
 async def _post_all(urls: list[str], bodies: list[bytes], concurrency: int) -> list[Reply]:
     """POST every body, ``concurrency`` at a time, round-robin over the workers."""
     replies: list[Reply | None] = [None] * len(bodies)
     queue: asyncio.Queue[int] = asyncio.Queue()
     for i in range(len(bodies)):
         queue.put_nowait(i)
-    # uvicorn closes a connection idle for 5 s, and httpx's default keep-alive expiry is
-    # also 5 s: reusing a connection at the very moment the worker closes it loses the
-    # request (ReadError, seen under load). Expire idle connections well before the worker
-    # does, as nginx's shorter upstream keepalive timeout does in production.
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=2.0
-    )
-    timeout = httpx.Timeout(60.0)
-    async with httpx.AsyncClient(limits=limits, timeout=timeout, headers=HEADERS) as client:
+    async with _client(concurrency) as client:
 
         async def sender() -> None:
             while not queue.empty():
@@ -241,7 +244,9 @@ async def _post_all(urls: list[str], bodies: list[bytes], concurrency: int) -> l
                 response = await client.post(urls[i % len(urls)] + HOOK_PATH, content=bodies[i])
                 replies[i] = Reply(response.status_code, response.json())
 
-        await asyncio.gather(*(sender() for _ in range(concurrency)))
+        async with asyncio.TaskGroup() as senders:  # one failure stops the others cleanly
+            for _ in range(concurrency):
+                senders.create_task(sender())
     assert all(r is not None for r in replies)
     return [r for r in replies if r is not None]
 
@@ -370,8 +375,7 @@ def test_four_workers_take_10000_shuffled_webhooks_with_duplicates_exactly_once(
 
 async def _post_pairs(urls: list[str], bodies: list[bytes]) -> list[tuple[Reply, Reply]]:
     """Each body twice at the same moment, to two different workers."""
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with httpx.AsyncClient(limits=limits, timeout=60.0, headers=HEADERS) as client:
+    async with _client(64) as client:
 
         async def post(url: str, body: bytes) -> Reply:
             response = await client.post(url + HOOK_PATH, content=body)

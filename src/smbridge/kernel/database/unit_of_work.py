@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import partial
@@ -26,6 +25,7 @@ from smbridge.kernel.database.engine import READ_ONLY, create_db_engine, is_sqli
 from smbridge.kernel.database.errors import translate, translating_errors
 from smbridge.kernel.database.settings import DatabaseSettings
 from smbridge.kernel.database.tables import start_mappers
+from smbridge.kernel.database.writer_lock import WriterLock, sqlite_writer_lock
 
 log = structlog.get_logger(__name__)
 
@@ -54,10 +54,11 @@ class Database:
         self.read_sessions = sessionmaker(
             engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False
         )
-        # SQLite's busy handler waits by sleeping in growing steps; queueing this process's
-        # own writers on a lock instead keeps their latency flat. Other processes still meet
-        # the busy timeout. PostgreSQL needs no such lock.
-        self.write_lock: threading.Lock | None = threading.Lock() if is_sqlite(engine) else None
+        # SQLite's busy handler waits by sleeping in growing steps; queueing writers on a
+        # lock instead keeps their latency flat. PostgreSQL needs no such lock.
+        self.write_lock: WriterLock | None = (
+            sqlite_writer_lock(engine) if is_sqlite(engine) else None
+        )
         self.commit_listeners: tuple[CommitListener, ...] = ()
 
     @classmethod

@@ -294,12 +294,12 @@ class FakeIdempotencyKeys(IdempotencyKeys):
 class FakeNotificationOutbox(NotificationOutbox):
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
-        self._orders_with_new: set[int] = set()
+        self._queued = []
 
     def add(self, notification: Notification) -> None:
         notification.id = self._tables.next_id("sm_notifications")
         self._tables.notifications.append(notification)
-        self._orders_with_new.add(notification.order_id)
+        self._queued.append((None, notification.order_id))
 
     def get(self, notification_id: int) -> Notification | None:
         return next((n for n in self._tables.notifications if n.id == notification_id), None)

@@ -3,7 +3,7 @@
 Starts, for SQLite and for PostgreSQL, 4 ``smbridge serve assembly`` workers on a fresh
 database holding one store with ``--orders`` (500) active orders, created through the real
 use cases (``ingest_webhook`` for each order, ``openShift`` for each picker). A load
-generator in its own process (the bare asyncio HTTP/1.1 client of ``bench.hook_ingest``)
+generator in its own process (the bare asyncio HTTP/1.1 client of ``bench.load``)
 keeps a fixed number of keep-alive connections, round-robin over the 4 ports, each sending
 its next call as soon as the previous answer arrived (closed loop). Measured per method:
 
@@ -36,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -48,14 +48,11 @@ from tests.support.environment import free_port, wait_until_up
 from bench.hook_ingest import (
     DEFAULT_PG_ADMIN,
     STORE_SM_ID,
-    _connect,
     _order_template,
-    _summary,
-    _Tally,
-    clock,
     postgres_database,
     prepare_database,
 )
+from bench.load import RequestMaker, closed_loop
 from bench.worker_limits import memory_mb
 from smbridge.assembly.methods import METHODS
 from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
@@ -146,7 +143,7 @@ def assembly_pool(
 # --- the load generator (its own process) ----------------------------------------------------
 
 
-def request_maker(spec: dict[str, Any]) -> Callable[[int, int], bytes]:
+def request_maker(spec: dict[str, Any]) -> RequestMaker:
     """``make(port, n)``: the n-th call of the spec's method, a complete keep-alive request."""
     method, pickers = spec["method"], spec["pickers"]
     numbers = spec["untaken"] if method == "takeOrder" else spec["taken"]
@@ -176,42 +173,15 @@ def request_maker(spec: dict[str, Any]) -> Callable[[int, int], bytes]:
     return make
 
 
-async def closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
-    host, ports = "127.0.0.1", spec["ports"]
-    make = request_maker(spec)
-    expect = b'"result"'
-    connections = [await _connect(host, ports[i % len(ports)]) for i in range(spec["concurrency"])]
-    start = clock()
-    measure_from = start + spec["warmup"]
-    stop_at = measure_from + spec["duration"]
-    tally = _Tally()
-
-    async def user(i: int) -> None:
-        connection, port = connections[i], ports[i % len(ports)]
-        n = i
-        while (sent := clock()) < stop_at:
-            try:
-                status, body = await asyncio.wait_for(connection.request(make(port, n)), 30)
-            except (TimeoutError, ConnectionError) as exc:
-                tally.errors[type(exc).__name__] += 1
-                connection.close()
-                connection = await _connect(host, port)
-                continue
-            finally:
-                n += len(connections)
-            done = clock()
-            if sent >= measure_from and done <= stop_at:
-                tally.record(status, body, expect, done - sent)
-            if not connection.open:
-                connection.close()
-                connection = await _connect(host, port)
-
-    cpu = time.process_time()
-    await asyncio.gather(*(user(i) for i in range(len(connections))))
-    cpu = time.process_time() - cpu
-    for connection in connections:
-        connection.close()
-    return _summary(tally, spec["duration"], cpu, clock() - start)
+async def _closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
+    return await closed_loop(
+        request_maker(spec),
+        spec["ports"],
+        concurrency=spec["concurrency"],
+        warmup=spec["warmup"],
+        duration=spec["duration"],
+        expect=b'"result"',
+    )
 
 
 def generator_main(spec_json: str) -> None:
@@ -220,7 +190,7 @@ def generator_main(spec_json: str) -> None:
         import uvloop
 
         uvloop.install()
-    sys.stdout.write(json.dumps(asyncio.run(closed_loop(spec))) + "\n")
+    sys.stdout.write(json.dumps(asyncio.run(_closed_loop(spec))) + "\n")
 
 
 def run_generator(spec: dict[str, Any]) -> dict[str, Any]:

@@ -33,7 +33,6 @@ import json
 import os
 import shlex
 import shutil
-import ssl
 import statistics
 import subprocess
 import sys
@@ -43,16 +42,17 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import orjson
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 from tests.support.environment import free_port, wait_until_up
 
+from bench.load import Connection, Tally, clock, closed_loop, connect, summary
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import self_signed
 from smbridge.domain.store import Store
@@ -145,128 +145,22 @@ def request_factory(kind: str, host: str, port: int, prefix: str) -> Callable[[i
 # --- the load generator (runs in its own process) -------------------------------------------
 
 
-class _Connection(asyncio.Protocol):
-    """One keep-alive HTTP/1.1 connection, one request at a time."""
-
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._loop = loop
-        self._buffer = bytearray()
-        self._waiter: asyncio.Future[tuple[int, bytes]] | None = None
-        self.transport: asyncio.Transport | None = None
-        self.open = False
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is not a subclass
-        self.open = True
-
-    def data_received(self, data: bytes) -> None:
-        self._buffer += data
-        end = self._buffer.find(b"\r\n\r\n")
-        if end < 0:
-            return
-        head = bytes(self._buffer[:end]).lower()
-        length = 0
-        at = head.find(b"\r\ncontent-length:")
-        if at >= 0:
-            stop = head.find(b"\r\n", at + 2)
-            length = int(head[at + 17 : stop if stop >= 0 else len(head)])
-        total = end + 4 + length
-        if len(self._buffer) < total:
-            return
-        status, body = int(head[9:12]), bytes(self._buffer[end + 4 : total])
-        del self._buffer[:total]
-        if b"\r\nconnection: close" in head:  # nginx ends a connection after 1000 requests
-            self.open = False
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_result((status, body))
-        self._waiter = None
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.open = False
-        if self._waiter is not None and not self._waiter.done():
-            self._waiter.set_exception(ConnectionError(f"connection lost: {exc}"))
-
-    async def request(self, data: bytes) -> tuple[int, bytes]:
-        assert self.transport is not None
-        self._waiter = self._loop.create_future()
-        self.transport.write(data)
-        return await self._waiter
-
-    def close(self) -> None:
-        if self.transport is not None:
-            self.transport.close()
-
-
-async def _connect(host: str, port: int, ca_file: str | None = None) -> _Connection:
-    """Plain TCP to a worker, or TLS to nginx (``ca_file``: its self-signed certificate)."""
-    loop = asyncio.get_running_loop()
-    tls = ssl.create_default_context(cafile=ca_file) if ca_file else None
-    _, protocol = await loop.create_connection(lambda: _Connection(loop), host, port, ssl=tls)
-    return protocol
-
-
-@dataclass
-class _Tally:
-    latencies: list[float] = field(default_factory=list)
-    errors: Counter[str] = field(default_factory=Counter)
-    completed: int = 0
-    unserved: int = 0  # open loop: never answered (counted as infinitely late)
-
-    def record(self, status: int, body: bytes, expect: bytes, seconds: float) -> None:
-        if status == 200 and expect in body:
-            self.completed += 1
-            self.latencies.append(seconds)
-        else:
-            self.errors[f"{status} {body[:80]!r}"] += 1
-            self.unserved += 1
-
-
-clock = time.perf_counter  # uvloop's loop.time() only has millisecond resolution
-
-
 async def _closed_loop(spec: dict[str, Any]) -> dict[str, Any]:
-    host, ports, expect = spec["host"], spec["ports"], spec["expect"].encode()
-    makers = [
-        request_factory(spec["kind"], host, p, spec["prefix"] + f"{i}") for i, p in enumerate(ports)
-    ]
-    ca_file = spec.get("ca_file")
-    connections = [
-        await _connect(host, ports[i % len(ports)], ca_file) for i in range(spec["concurrency"])
-    ]
-    start = clock()
-    measure_from = start + spec["warmup"]
-    stop_at = measure_from + spec["duration"]
-    tally = _Tally()
-
-    async def user(i: int) -> None:
-        connection, make = connections[i], makers[i % len(ports)]
-        n = i
-        while True:
-            sent = clock()
-            if sent >= stop_at:
-                return
-            try:
-                status, body = await asyncio.wait_for(connection.request(make(n)), 30)
-            except (TimeoutError, ConnectionError) as exc:
-                tally.errors[type(exc).__name__] += 1
-                connection.close()
-                connection = await _connect(host, ports[i % len(ports)], ca_file)
-                continue
-            finally:
-                n += len(connections)
-            done = clock()
-            if sent >= measure_from and done <= stop_at:
-                tally.record(status, body, expect, done - sent)
-            if not connection.open:
-                connection.close()
-                connection = await _connect(host, ports[i % len(ports)], ca_file)
-
-    cpu = time.process_time()
-    await asyncio.gather(*(user(i) for i in range(len(connections))))
-    cpu = time.process_time() - cpu
-    for connection in connections:
-        connection.close()
-    return _summary(tally, spec["duration"], cpu, clock() - start)
+    host, ports = spec["host"], spec["ports"]
+    makers = {
+        port: request_factory(spec["kind"], host, port, spec["prefix"] + f"{i}")
+        for i, port in enumerate(ports)
+    }
+    return await closed_loop(
+        lambda port, n: makers[port](n),
+        ports,
+        concurrency=spec["concurrency"],
+        warmup=spec["warmup"],
+        duration=spec["duration"],
+        expect=spec["expect"].encode(),
+        host=host,
+        ca_file=spec.get("ca_file"),
+    )
 
 
 async def _open_loop(spec: dict[str, Any]) -> dict[str, Any]:
@@ -275,11 +169,11 @@ async def _open_loop(spec: dict[str, Any]) -> dict[str, Any]:
     makers = [
         request_factory(spec["kind"], host, p, spec["prefix"] + f"{i}") for i, p in enumerate(ports)
     ]
-    idle: list[list[_Connection]] = [[] for _ in ports]
+    idle: list[list[Connection]] = [[] for _ in ports]
     ca_file = spec.get("ca_file")
     for i in range(spec["concurrency"]):  # opened before the clock starts
-        idle[i % len(ports)].append(await _connect(host, ports[i % len(ports)], ca_file))
-    tally = _Tally()
+        idle[i % len(ports)].append(await connect(host, ports[i % len(ports)], ca_file))
+    tally = Tally()
     in_flight: set[asyncio.Task[None]] = set()
     # At most this many requests on the wire; the rest wait in the generator (their latency
     # still counts from when they were due). One not sent within ``grace`` seconds after
@@ -302,7 +196,7 @@ async def _open_loop(spec: dict[str, Any]) -> dict[str, Any]:
         sent += 1
         w = n % len(ports)
         try:
-            connection = idle[w].pop() if idle[w] else await _connect(host, ports[w], ca_file)
+            connection = idle[w].pop() if idle[w] else await connect(host, ports[w], ca_file)
             try:
                 status, body = await asyncio.wait_for(connection.request(makers[w](n)), 60)
             except (TimeoutError, ConnectionError) as exc:
@@ -338,30 +232,9 @@ async def _open_loop(spec: dict[str, Any]) -> dict[str, Any]:
     for pool in idle:
         for connection in pool:
             connection.close()
-    result = _summary(tally, elapsed, cpu, elapsed)
+    result = summary(tally, elapsed, cpu, elapsed)
     result.update(offered=rate, sent=sent, max_lag_ms=lag * 1000)
     return result
-
-
-def _summary(tally: _Tally, window: float, cpu: float, wall: float) -> dict[str, Any]:
-    latencies = sorted(tally.latencies) + [float("inf")] * tally.unserved
-
-    def pct(p: float) -> float:
-        if not latencies:
-            return float("nan")
-        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] * 1000
-
-    return {
-        "completed": tally.completed,
-        "rps": tally.completed / window,
-        "p50_ms": pct(0.50),
-        "p90_ms": pct(0.90),
-        "p99_ms": pct(0.99),
-        "max_ms": pct(1.0),
-        "errors": sum(tally.errors.values()),
-        "error_kinds": dict(tally.errors.most_common(5)),
-        "generator_cpu": cpu / wall,  # share of one core the generator used
-    }
 
 
 def generator_main(spec_json: str) -> None:
@@ -370,8 +243,7 @@ def generator_main(spec_json: str) -> None:
         import uvloop
 
         uvloop.install()
-    runner = _closed_loop if spec["mode"] == "closed" else _open_loop
-    result = asyncio.run(runner(spec))
+    result = asyncio.run(_closed_loop(spec) if spec["mode"] == "closed" else _open_loop(spec))
     sys.stdout.write(json.dumps(result) + "\n")
 
 

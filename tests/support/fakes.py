@@ -34,7 +34,7 @@ from smbridge.assembly.repository import (
 from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import Order
 from smbridge.domain.picker import Picker, Shift
-from smbridge.domain.status import FINAL, OrderStatus
+from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.domain.webhook import JournalEntry, JournalStatus
@@ -154,9 +154,7 @@ class FakeOrders(OrderRepository):
         return [o for o in self._tables.orders if o.id in order_ids]
 
     def active_for_store(self, store_id: int) -> Sequence[Order]:
-        active = [
-            o for o in self._tables.orders if o.store_id == store_id and o.status not in FINAL
-        ]
+        active = [o for o in self._tables.orders if o.store_id == store_id and o.status in ACTIVE]
         return sorted(active, key=lambda o: (o.expected_assembly_at, o.id or 0))
 
     def add(self, order: Order) -> None:
@@ -188,9 +186,6 @@ class FakeAssemblyOrders(AssemblyOrders):
             )
             for o in self._orders.active_for_store(store_id)
         ]
-
-    def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
-        return self._orders.by_number(store_id, number, for_update=for_update)
 
 
 class FakePickers(PickerRepository):
@@ -299,12 +294,12 @@ class FakeIdempotencyKeys(IdempotencyKeys):
 class FakeNotificationOutbox(NotificationOutbox):
     def __init__(self, tables: Tables) -> None:
         self._tables = tables
-        self._orders_with_new: set[int] = set()
+        self._queued = []
 
     def add(self, notification: Notification) -> None:
         notification.id = self._tables.next_id("sm_notifications")
         self._tables.notifications.append(notification)
-        self._orders_with_new.add(notification.order_id)
+        self._queued.append((None, notification.order_id))
 
     def get(self, notification_id: int) -> Notification | None:
         return next((n for n in self._tables.notifications if n.id == notification_id), None)

@@ -7,6 +7,7 @@ from itertools import product
 import pytest
 
 from smbridge.domain.status import (
+    ACTIVE,
     FINAL,
     FLOW,
     OrderStatus,
@@ -92,6 +93,7 @@ def test_flow_is_the_main_line_in_order() -> None:
 )
 def test_active_means_not_delivered_and_not_cancelled(status: OrderStatus, active: bool) -> None:
     assert is_active(status) is active
+    assert (status in ACTIVE) is active  # the set the board's query asks for
 
 
 @pytest.mark.parametrize(

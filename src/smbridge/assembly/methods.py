@@ -20,7 +20,7 @@ from smbridge.domain.position import Position
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.notifications.outbox import NotificationOutbox
-from smbridge.orders.repository import StoreRepository
+from smbridge.orders.repository import OrderRepository, StoreRepository
 from smbridge.telegram import messages
 from smbridge.telegram.outbox import TelegramOutbox
 
@@ -258,7 +258,7 @@ METHODS: dict[str, Method] = {
 
 
 def _order(ctx: CallContext, number: str, *, lock: bool = True) -> Order:
-    order = ctx.uow.repo(AssemblyOrders).by_number(ctx.store_id, number, for_update=lock)
+    order = ctx.uow.repo(OrderRepository).by_number(ctx.store_id, number, for_update=lock)
     if order is None:  # another store's order answers exactly like a missing one
         raise NotFound("order_not_found")
     return order

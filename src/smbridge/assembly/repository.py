@@ -15,9 +15,7 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.orm import joinedload
 
-from smbridge.domain.order import Order
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.status import OrderStatus
 from smbridge.kernel.database.repository import EntityRepository, SessionRepository
@@ -29,7 +27,7 @@ from smbridge.kernel.database.tables import (
     pickers,
     stores,
 )
-from smbridge.orders.repository import ACTIVE_STATUSES
+from smbridge.orders.repository import active_of_store
 
 
 class BoardLine(NamedTuple):
@@ -54,29 +52,14 @@ BOARD_COLUMNS = [orders.c[name] for name in BoardLine._fields]
 
 
 class AssemblyOrders(SessionRepository):
-    """The assembly API's reads of orders: one statement per call."""
+    """The assembly API's board of orders: one statement per call (the orders it works on
+    come from ``OrderRepository.by_number``)."""
 
     def board(self, store_id: int) -> list[BoardLine]:
         """The store's active orders, deadline first: plain rows, no entities, no positions
         (a read-only listing needs neither)."""
-        rows = self._session.execute(
-            select(*BOARD_COLUMNS)
-            .where(orders.c.store_id == store_id, orders.c.status.in_(ACTIVE_STATUSES))
-            .order_by(orders.c.expected_assembly_at, orders.c.id)
-        )
+        rows = self._session.execute(active_of_store(select(*BOARD_COLUMNS), store_id))
         return [BoardLine._make(row) for row in rows]
-
-    def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
-        """An order of this store by our number, with its positions in the same statement;
-        other stores' orders do not exist here."""
-        query = (
-            select(Order)
-            .options(joinedload(Order.positions))  # type: ignore[arg-type]  # mapped
-            .where(orders.c.store_id == store_id, orders.c.number == number)
-        )
-        if for_update:  # row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes
-            query = query.with_for_update(of=orders)
-        return self._session.scalars(query).unique().one_or_none()
 
 
 class PickerRepository(EntityRepository[Picker]):

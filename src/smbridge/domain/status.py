@@ -27,6 +27,9 @@ FLOW: tuple[OrderStatus, ...] = (
 
 FINAL: frozenset[OrderStatus] = frozenset({OrderStatus.DELIVERED, OrderStatus.CANCELLED})
 
+#: The statuses of an order still in play (the store's board), in the flow's order.
+ACTIVE: tuple[OrderStatus, ...] = tuple(status for status in OrderStatus if status not in FINAL)
+
 _ALLOWED: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset({OrderStatus.IN_ASSEMBLY, OrderStatus.CANCELLED}),
     OrderStatus.IN_ASSEMBLY: frozenset({OrderStatus.ASSEMBLED, OrderStatus.CANCELLED}),

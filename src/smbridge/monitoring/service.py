@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from smbridge.domain.status import OrderStatus
+from smbridge.domain.status import FINAL
 from smbridge.domain.telegram import AlertEvent, OutgoingMessage
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.metrics.queries import StatusCounts
@@ -22,9 +22,6 @@ from smbridge.monitoring.rules import RULES, Finding, RuleInputs
 from smbridge.monitoring.settings import MonitoringSettings
 from smbridge.telegram import messages
 from smbridge.telegram.outbox import TelegramOutbox
-
-#: What the snapshot leaves out of its order counts: finished orders are history.
-_FINISHED = (OrderStatus.DELIVERED, OrderStatus.CANCELLED)
 
 
 @dataclass(frozen=True)
@@ -141,7 +138,8 @@ def _snapshot(uow: UnitOfWork, now: datetime) -> None:
     problems.record_snapshot(
         Snapshot(
             taken_at=now,
-            orders_by_status=uow.repo(StatusCounts).orders(excluding=_FINISHED),
+            # finished orders are history: the snapshot counts the others
+            orders_by_status=uow.repo(StatusCounts).orders(excluding=FINAL),
             late_orders=read.late_assemblies(now),
             notification_backlog=read.notification_backlog(),
             telegram_backlog=read.telegram_queue_size(),

@@ -1,7 +1,9 @@
 """The outbox of notifications to SM.
 
 It remembers which orders got new rows in its transaction, so that after the commit they
-can be sent at once (prompt.py); the dispatcher's poll is the fallback.
+can be sent at once (prompt.py); the dispatcher's poll is the fallback. What a savepoint
+queued is forgotten when that savepoint is rolled back (the group commit's failed webhook):
+its rows were never written.
 """
 
 from __future__ import annotations
@@ -12,12 +14,13 @@ from datetime import datetime
 from sqlalchemy import (
     ColumnElement,
     and_,
+    event,
     exists,
     or_,
     select,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 
 from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.kernel.database.repository import SessionRepository
@@ -31,16 +34,26 @@ class NotificationOutbox(SessionRepository):
 
     def __init__(self, session: Session) -> None:
         super().__init__(session)
-        self._orders_with_new: set[int] = set()
+        #: Each order queued, with the innermost transaction (savepoint) it was queued in.
+        self._queued: list[tuple[SessionTransaction | None, int]] = []
+        event.listen(session, "after_soft_rollback", self._forget_rolled_back)
 
     def add(self, notification: Notification) -> None:
         self._session.add(notification)
-        self._orders_with_new.add(notification.order_id)
+        innermost = self._session.get_nested_transaction() or self._session.get_transaction()
+        self._queued.append((innermost, notification.order_id))
 
     def take_orders_with_new(self) -> list[int]:
         """The orders this transaction queued notifications for (each told once)."""
-        taken, self._orders_with_new = sorted(self._orders_with_new), set()
+        taken, self._queued = sorted({order_id for _, order_id in self._queued}), []
         return taken
+
+    def _forget_rolled_back(self, _session: Session, rolled_back: SessionTransaction) -> None:
+        self._queued = [
+            (queued_in, order_id)
+            for queued_in, order_id in self._queued
+            if not _within(queued_in, rolled_back)
+        ]
 
     def get(self, notification_id: int) -> Notification | None:
         return self._session.get(Notification, notification_id)
@@ -129,6 +142,15 @@ class NotificationOutbox(SessionRepository):
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    """Whether ``transaction`` is ``outer`` or a savepoint inside it."""
+    while transaction is not None:
+        if transaction is outer:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 def notifications_due(now: datetime) -> ColumnElement[bool]:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
-from typing import Any
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
     Insert,
+    Select,
     String,
     bindparam,
     cast,
@@ -16,11 +17,12 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import joinedload
 
 from smbridge.domain.order import Order
 from smbridge.domain.position import Position
 from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
-from smbridge.domain.status import FINAL, OrderStatus
+from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
 from smbridge.kernel.database.repository import EntityRepository, SessionRepository
 from smbridge.kernel.database.tables import (
@@ -29,7 +31,15 @@ from smbridge.kernel.database.tables import (
     stores,
 )
 
-ACTIVE_STATUSES = [status for status in OrderStatus if status not in FINAL]
+_Ts = TypeVarTuple("_Ts")
+
+
+def active_of_store(query: Select[*_Ts], store_id: int) -> Select[*_Ts]:
+    """``query`` narrowed to the store's orders still in play, the earliest deadline first:
+    the board's rows and the orders behind them come in the same order."""
+    return query.where(orders.c.store_id == store_id, orders.c.status.in_(ACTIVE)).order_by(
+        orders.c.expected_assembly_at, orders.c.id
+    )
 
 
 class StoreRepository(EntityRepository[Store]):
@@ -72,11 +82,16 @@ class OrderRepository(SessionRepository):
         return self._session.scalars(query).all()
 
     def by_number(self, store_id: int, number: str, *, for_update: bool = False) -> Order | None:
-        """An order of this store by our number; other stores' orders do not exist here."""
-        query = select(Order).where(orders.c.store_id == store_id, orders.c.number == number)
+        """An order of this store by our number, with its positions in the same statement
+        (every caller works on them); other stores' orders do not exist here."""
+        query = (
+            select(Order)
+            .options(joinedload(Order.positions))  # type: ignore[arg-type]  # mapped
+            .where(orders.c.store_id == store_id, orders.c.number == number)
+        )
         if for_update:  # row lock on PostgreSQL; SQLite's BEGIN IMMEDIATE already excludes
             query = query.with_for_update(of=orders)
-        return self._session.scalars(query).one_or_none()
+        return self._session.scalars(query).unique().one_or_none()
 
     def by_ids(self, order_ids: list[int]) -> Sequence[Order]:
         return self._session.scalars(
@@ -84,11 +99,7 @@ class OrderRepository(SessionRepository):
         ).all()
 
     def active_for_store(self, store_id: int) -> Sequence[Order]:
-        return self._session.scalars(
-            select(Order)
-            .where(orders.c.store_id == store_id, orders.c.status.in_(ACTIVE_STATUSES))
-            .order_by(orders.c.expected_assembly_at, orders.c.id)
-        ).all()
+        return self._session.scalars(active_of_store(select(Order), store_id)).all()
 
     def add(self, order: Order) -> None:
         """Add and flush, so the order has its id (our order number is made from it)."""

@@ -26,6 +26,7 @@ from smbridge.assembly.service import (
     AssemblyPolicy,
     Call,
     Method,
+    RecentTokens,
     check_token,
     execute,
 )
@@ -70,8 +71,13 @@ def assembly_router(
     clock: Clock,
     max_body_bytes: int,
 ) -> APIRouter:
+    recent = RecentTokens()
+
     async def admit(request: Request) -> None:
-        await run_in_threadpool(check_token, db, request.headers.get("client-token", ""))
+        token = request.headers.get("client-token", "")
+        if not recent.admitted(token):
+            await run_in_threadpool(check_token, db, token)
+            recent.remember(token)
 
     router = APIRouter(
         prefix=API_PREFIX, route_class=admitting_route(admit, max_body_bytes, _too_large)
@@ -109,6 +115,8 @@ def _endpoint(
         )
         try:
             result = await run_in_threadpool(execute, db, call, policy, clock)
+        except Forbidden as refused:  # as if refused before the body was read (RecentTokens)
+            return answer_error(None, http_status(refused), refused.code)
         except AssemblyRefused as refused:
             return answer_error(request_id, http_status(refused), refused.code)
         except DatabaseUnavailable as down:

@@ -43,7 +43,9 @@ class CallContext:
 
 class JsonAnswer(dict[str, Any]):
     """A result a method built as JSON itself, in its response model's shape (for a large
-    listing, where validating it through pydantic would cost more than reading it)."""
+    listing, where validating it through pydantic would cost more than reading it). Its
+    times stay aware datetimes: ``views.answer_json`` writes them as pydantic does, in C.
+    Only for reading methods: a kept answer (``StoredAnswer``) must be plain JSON."""
 
 
 Handler = Callable[[CallContext, Any], BaseModel | JsonAnswer]

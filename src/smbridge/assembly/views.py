@@ -124,7 +124,7 @@ def _endpoint(
             return database_unavailable_response(
                 {"requestId": request_id, "error": _error_body("database_unavailable")}
             )
-        return JsonResponse(
+        return AnswerResponse(
             {"requestId": request_id, "result": result.result}, status_code=result.status
         )
 
@@ -145,6 +145,17 @@ def _endpoint(
         ]
     )
     return endpoint
+
+
+def answer_json(content: Any) -> bytes:
+    """A call's answer as JSON. A ``JsonAnswer``'s datetimes are written as pydantic writes
+    them (ISO 8601, UTC as ``Z``): orjson does it in C, 3,000 times for a board of 500."""
+    return orjson.dumps(content, default=str, option=orjson.OPT_UTC_Z)
+
+
+class AnswerResponse(JsonResponse):
+    def render(self, content: Any) -> bytes:
+        return answer_json(content)
 
 
 def _too_large(_limit: int) -> BodyTooLarge:

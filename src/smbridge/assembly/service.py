@@ -153,8 +153,9 @@ class RecentTokens:
 
     Only a shortcut for the pre-check: ``execute`` checks the token again inside each call's
     transaction, so a token revoked (or a store closed) is refused every call from the
-    moment it is committed. Within ``ttl`` after that the refusal merely comes after the body
-    was read and parsed, no later. Refused tokens are never remembered.
+    moment it is committed, before any of the store's data is read. Within ``ttl`` after
+    that the 403 merely comes after the body was read and parsed (so a malformed body gets
+    its 400/422 instead). Refused tokens are never remembered.
     """
 
     def __init__(

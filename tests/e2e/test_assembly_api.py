@@ -302,6 +302,29 @@ def test_a_revoked_token_is_refused(db: Database, api: Api, world: dict[str, int
     assert api.call("getActiveOrders", token="soon-gone")[0] == 403
 
 
+def test_a_token_revoked_while_remembered_is_refused_at_once_and_changes_nothing(
+    db: Database, api: Api, world: dict[str, int]
+) -> None:
+    """The pre-check remembers an admitted token for a moment (``RecentTokens``); the
+    revocation still holds from its commit on, with the same answer as the pre-check's."""
+    with db.unit_of_work() as uow:
+        token_id = uow.repo(ApiTokenRepository).add(
+            world["store_a"], token_hash("soon-gone"), "x", FROZEN_NOW
+        )
+        uow.commit()
+    assert api.call("getActiveOrders", token="soon-gone")[0] == 200  # now remembered
+    with db.unit_of_work() as uow:
+        assert uow.repo(ApiTokenRepository).revoke(token_id, FROZEN_NOW)
+        uow.commit()
+    for refused in (
+        api.call("getActiveOrders", token="soon-gone"),
+        api.call("openShift", token="soon-gone", request_id="r-9", pickerId=world["anna"]),
+    ):
+        assert refused == (403, {"requestId": None, "error": FORBIDDEN})
+    with db.unit_of_work(read_only=True) as uow:  # the refused openShift opened nothing
+        assert uow.repo(PickerRepository).open_shift(world["anna"]) is None
+
+
 def test_an_inactive_stores_token_is_refused_and_other_tokens_are_not(
     db: Database, database_url: str, world: dict[str, int]
 ) -> None:

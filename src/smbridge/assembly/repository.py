@@ -5,11 +5,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Row,
+    Select,
     and_,
+    bindparam,
     delete,
     insert,
     select,
@@ -80,14 +83,7 @@ class PickerRepository(EntityRepository[Picker]):
     def with_open_shift(self, picker_id: int) -> tuple[Picker | None, Shift | None]:
         """A picker and their open shift (if any), in one statement."""
         row = self._session.execute(
-            select(Picker, Shift)
-            .outerjoin(
-                picker_shifts,
-                and_(
-                    picker_shifts.c.picker_id == pickers.c.id, picker_shifts.c.closed_at.is_(None)
-                ),
-            )
-            .where(pickers.c.id == picker_id)
+            _picker_with_open_shift(), {"picker_id": picker_id}
         ).one_or_none()
         return (None, None) if row is None else (row[0], row[1])
 
@@ -103,13 +99,7 @@ class ApiTokenRepository(SessionRepository):
         """The store of an unrevoked token, if that store is active (a closed store's
         devices lose access without revoking each token)."""
         return self._session.execute(
-            select(api_tokens.c.store_id)
-            .join(stores, stores.c.id == api_tokens.c.store_id)
-            .where(
-                api_tokens.c.token_sha256 == token_sha256,
-                api_tokens.c.revoked_at.is_(None),
-                stores.c.active.is_(True),
-            )
+            _STORE_OF_TOKEN, {"token_sha256": token_sha256}
         ).scalar_one_or_none()
 
     def store_and_answer(
@@ -117,22 +107,8 @@ class ApiTokenRepository(SessionRepository):
     ) -> tuple[int | None, StoredAnswer | None]:
         """``store_of`` the token and the store's kept answer to ``request_id`` (see
         ``IdempotencyKeys.get``), in one statement: a keyed call's first round trip."""
-        key = idempotency_keys.c
         row = self._session.execute(
-            select(
-                api_tokens.c.store_id, key.method, key.request_sha256, key.status_code, key.response
-            )
-            .select_from(api_tokens)
-            .join(stores, stores.c.id == api_tokens.c.store_id)
-            .outerjoin(
-                idempotency_keys,
-                and_(key.store_id == api_tokens.c.store_id, key.request_id == request_id),
-            )
-            .where(
-                api_tokens.c.token_sha256 == token_sha256,
-                api_tokens.c.revoked_at.is_(None),
-                stores.c.active.is_(True),
-            )
+            _STORE_AND_ANSWER, {"token_sha256": token_sha256, "request_id": request_id}
         ).one_or_none()
         if row is None:
             return None, None
@@ -213,13 +189,66 @@ class IdempotencyKeys(SessionRepository):
 
     def add(self, store_id: int, request_id: str, answer: StoredAnswer, now: datetime) -> None:
         self._session.execute(
-            insert(idempotency_keys).values(
-                store_id=store_id,
-                request_id=request_id,
-                method=answer.method,
-                request_sha256=answer.request_sha256,
-                status_code=answer.status_code,
-                response=answer.response,
-                created_at=now,
-            )
+            _INSERT_KEY,
+            {
+                "store_id": store_id,
+                "request_id": request_id,
+                "method": answer.method,
+                "request_sha256": answer.request_sha256,
+                "status_code": answer.status_code,
+                "response": answer.response,
+                "created_at": now,
+            },
         )
+
+
+# The hot calls' statements, built once: SQLAlchemy keeps a statement object's cache key, so
+# each call only binds its values (building and keying a new one cost more than running it).
+
+
+@cache
+def _picker_with_open_shift() -> Select[Picker, Shift]:
+    """Built on first use: the entities are mapped when the database is set up."""
+    return (
+        select(Picker, Shift)
+        .outerjoin(
+            picker_shifts,
+            and_(picker_shifts.c.picker_id == pickers.c.id, picker_shifts.c.closed_at.is_(None)),
+        )
+        .where(pickers.c.id == bindparam("picker_id"))
+    )
+
+
+_LIVE_TOKEN = and_(
+    api_tokens.c.token_sha256 == bindparam("token_sha256"),
+    api_tokens.c.revoked_at.is_(None),
+    stores.c.active.is_(True),
+)
+
+_STORE_OF_TOKEN = (
+    select(api_tokens.c.store_id)
+    .join(stores, stores.c.id == api_tokens.c.store_id)
+    .where(_LIVE_TOKEN)
+)
+
+_STORE_AND_ANSWER = (
+    select(
+        api_tokens.c.store_id,
+        idempotency_keys.c.method,
+        idempotency_keys.c.request_sha256,
+        idempotency_keys.c.status_code,
+        idempotency_keys.c.response,
+    )
+    .select_from(api_tokens)
+    .join(stores, stores.c.id == api_tokens.c.store_id)
+    .outerjoin(
+        idempotency_keys,
+        and_(
+            idempotency_keys.c.store_id == api_tokens.c.store_id,
+            idempotency_keys.c.request_id == bindparam("request_id"),
+        ),
+    )
+    .where(_LIVE_TOKEN)
+)
+
+_INSERT_KEY = insert(idempotency_keys)

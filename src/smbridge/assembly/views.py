@@ -26,6 +26,7 @@ from smbridge.assembly.service import (
     AssemblyPolicy,
     Call,
     Method,
+    RecentTokens,
     check_token,
     execute,
 )
@@ -70,8 +71,13 @@ def assembly_router(
     clock: Clock,
     max_body_bytes: int,
 ) -> APIRouter:
+    recent = RecentTokens()
+
     async def admit(request: Request) -> None:
-        await run_in_threadpool(check_token, db, request.headers.get("client-token", ""))
+        token = request.headers.get("client-token", "")
+        if not recent.admitted(token):
+            await run_in_threadpool(check_token, db, token)
+            recent.remember(token)
 
     router = APIRouter(
         prefix=API_PREFIX, route_class=admitting_route(admit, max_body_bytes, _too_large)
@@ -109,6 +115,8 @@ def _endpoint(
         )
         try:
             result = await run_in_threadpool(execute, db, call, policy, clock)
+        except Forbidden as refused:  # as if refused before the body was read (RecentTokens)
+            return answer_error(None, http_status(refused), refused.code)
         except AssemblyRefused as refused:
             return answer_error(request_id, http_status(refused), refused.code)
         except DatabaseUnavailable as down:
@@ -116,7 +124,7 @@ def _endpoint(
             return database_unavailable_response(
                 {"requestId": request_id, "error": _error_body("database_unavailable")}
             )
-        return JsonResponse(
+        return AnswerResponse(
             {"requestId": request_id, "result": result.result}, status_code=result.status
         )
 
@@ -137,6 +145,17 @@ def _endpoint(
         ]
     )
     return endpoint
+
+
+def answer_json(content: Any) -> bytes:
+    """A call's answer as JSON. A ``JsonAnswer``'s datetimes are written as pydantic writes
+    them (ISO 8601, UTC as ``Z``): orjson does it in C, 3,000 times for a board of 500."""
+    return orjson.dumps(content, default=str, option=orjson.OPT_UTC_Z)
+
+
+class AnswerResponse(JsonResponse):
+    def render(self, content: Any) -> bytes:
+        return answer_json(content)
 
 
 def _too_large(_limit: int) -> BodyTooLarge:

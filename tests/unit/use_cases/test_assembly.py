@@ -8,7 +8,7 @@ import pytest
 
 from smbridge.assembly.errors import Conflict, Forbidden, InvalidRequest, NotFound
 from smbridge.assembly.repository import ApiTokenRepository
-from smbridge.assembly.service import token_hash
+from smbridge.assembly.service import RecentTokens, token_hash
 from smbridge.domain.status import OrderStatus
 from tests.factories import add_store
 from tests.support.clock import FrozenClock
@@ -133,6 +133,25 @@ def test_a_token_once_revoked_is_forbidden(shop: FakeShop) -> None:
         shop.call("getActiveOrders")
     with pytest.raises(Forbidden):
         shop.call("getActiveOrders", token="not-a-token")
+
+
+def test_an_admitted_token_is_remembered_for_its_moment_only() -> None:
+    now = [100.0]
+    recent = RecentTokens(ttl=2.0, limit=2, clock=lambda: now[0])
+    assert not recent.admitted("a")
+    recent.remember("a")
+    assert recent.admitted("a")
+    assert not recent.admitted("b")  # a token is remembered only once admitted
+    now[0] += 2.0
+    assert not recent.admitted("a")  # past its moment: the pre-check asks the database again
+    recent.remember("a")
+    recent.remember("b")
+    recent.remember("c")  # over the bound: the old ones are forgotten, not refused
+    assert (recent.admitted("a"), recent.admitted("b"), recent.admitted("c")) == (
+        False,
+        False,
+        True,
+    )
 
 
 def test_another_stores_order_does_not_exist_for_the_caller(shop: FakeShop) -> None:

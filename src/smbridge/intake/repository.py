@@ -19,6 +19,12 @@ from smbridge.kernel.database.tables import (
 _COLUMNS = tuple(f.name for f in fields(JournalEntry) if f.name != "id")
 _ID_BY_KEY = select(webhook_journal.c.id).where(webhook_journal.c.event_key == bindparam("key"))
 _INSERT = webhook_journal.insert().returning(webhook_journal.c.id)
+_PARKED_IDS = (
+    select(webhook_journal.c.id)
+    .where(webhook_journal.c.sm_order_id == bindparam("sm_order_id"))
+    .where(webhook_journal.c.status == JournalStatus.PARKED.value)
+    .order_by(webhook_journal.c.id)
+)
 
 
 class JournalRepository(EntityRepository[JournalEntry]):
@@ -41,12 +47,18 @@ class JournalRepository(EntityRepository[JournalEntry]):
         ).one_or_none()
 
     def parked_for(self, sm_order_id: str) -> Sequence[JournalEntry]:
-        """Events that waited for this order, in the order they arrived."""
+        """Events that waited for this order, in the order they arrived.
+
+        Asked for every new order and nearly always empty: a plain query of ids first (an
+        ORM query costs several times more CPU, issue 11); entries are loaded only if any.
+        """
+        self._session.flush()  # as an ORM query would: entries parked in this transaction
+        connection = self._session.connection()
+        ids = connection.execute(_PARKED_IDS, {"sm_order_id": sm_order_id}).scalars().all()
+        if not ids:
+            return ()
         return self._session.scalars(
-            select(JournalEntry)
-            .where(webhook_journal.c.sm_order_id == sm_order_id)
-            .where(webhook_journal.c.status == JournalStatus.PARKED.value)
-            .order_by(webhook_journal.c.id)
+            select(JournalEntry).where(webhook_journal.c.id.in_(ids)).order_by(webhook_journal.c.id)
         ).all()
 
     def with_status(self, status: JournalStatus, limit: int) -> Sequence[JournalEntry]:

@@ -306,6 +306,9 @@ class FakeNotificationOutbox(NotificationOutbox):
         self._tables.notifications.append(notification)
         self._orders_with_new.add(notification.order_id)
 
+    def insert(self, notification: Notification) -> None:
+        self.add(notification)
+
     def get(self, notification_id: int) -> Notification | None:
         return next((n for n in self._tables.notifications if n.id == notification_id), None)
 

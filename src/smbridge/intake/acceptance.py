@@ -182,7 +182,7 @@ def _notify(
     payload: dict[str, object],
     now: datetime,
 ) -> None:
-    uow.repo(NotificationOutbox).add(
+    uow.repo(NotificationOutbox).insert(
         Notification(
             order_id=_id(order.id),
             sm_order_id=order.sm_order_id,

@@ -24,7 +24,7 @@ from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
-from smbridge.intake import acceptance, group_commit
+from smbridge.intake import acceptance
 from smbridge.intake.events import InboundWebhook, parse_webhook
 from smbridge.intake.repository import JournalRepository
 from smbridge.intake.settings import IntakeSettings
@@ -88,17 +88,15 @@ def ingest_webhook(
     Raises ``DatabaseUnavailable`` when the database cannot take it now: nothing was
     stored, and the caller answers 503 so that SM delivers it again.
 
-    On SQLite the webhooks that arrive while another commits are committed together
-    (group_commit.py): each is answered only after the commit that holds it.
+    The database may commit it together with webhooks that arrive meanwhile
+    (``Database.batched``): each is answered only after the commit that holds it.
     """
     now = clock()
-    if db.write_lock is not None:
-        return group_commit.batcher(db).submit(
-            lambda uow: ingest_in(uow, hook, policy, now),
-            lambda uow, exc: journal_failure_in(uow, hook, exc, now),
-            lambda: ingest_alone(db, hook, policy, now),
-        )
-    return ingest_alone(db, hook, policy, now)
+    return db.batched(
+        lambda uow: ingest_in(uow, hook, policy, now),
+        lambda uow, exc: journal_failure_in(uow, hook, exc, now),
+        lambda: ingest_alone(db, hook, policy, now),
+    )
 
 
 def ingest_alone(

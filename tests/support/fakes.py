@@ -361,10 +361,6 @@ class FakeJournal(JournalRepository):
         entry.id = self._tables.next_id("webhook_journal")
         self._tables.journal.append(entry)
 
-    def id_by_key(self, event_key: str) -> int | None:
-        known = self.by_key(event_key)
-        return None if known is None else known.id
-
     def insert(self, entry: JournalEntry) -> None:
         self.add(entry)
 

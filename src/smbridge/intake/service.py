@@ -130,8 +130,7 @@ def ingest_in(
     value (it logs what became of the webhook)."""
     uow.lock_order_key(hook.sm_order_id or hook.key)
     journal = uow.repo(JournalRepository)
-    known_id = journal.id_by_key(hook.key)
-    known = None if known_id is None else journal.get(known_id)
+    known = journal.by_key(hook.key)
     if known is not None:
         return _redelivery(known, now)
     entry = _new_entry(hook, now)

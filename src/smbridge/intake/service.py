@@ -134,8 +134,10 @@ def ingest_in(
     if known is not None:
         return _redelivery(known, now)
     entry = _new_entry(hook, now)
-    reply = _create_accepted_order(uow, entry, hook, policy)
-    if reply is None:
+    if hook.kind is EventType.ORDER_CREATED:  # settled before it is written: one INSERT
+        reply = apply_event(uow, entry, hook, policy)
+        journal.insert(entry)
+    else:
         journal.add(entry)
         reply = apply_event(uow, entry, hook, policy)
     return reply, partial(log_outcome, entry)
@@ -226,18 +228,22 @@ def _create_order(
     uow: UnitOfWork, entry: JournalEntry, data: SmOrder, policy: IntakePolicy
 ) -> WebhookResponse:
     at = entry.received_at
-    order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
-    if order is not None:  # the same order created again, with a different body
+    # SM gets "created" and our number whatever follows (SM-API.md §1): an order for a
+    # store not mapped yet waits for it, one that cannot be fulfilled is cancelled.
+    opened = acceptance.open_order(uow, data, policy, at)
+    if opened is None:  # the same order created again, with a different body
+        order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
+        if order is None:
+            raise RuntimeError(f"order {data.sm_order_id} exists and cannot be found")
+        store = _store_of(uow, order)
         entry.settle(JournalStatus.APPLIED, at, "order already exists")
     else:
-        # SM gets "created" and our number whatever follows (SM-API.md §1): an order for a
-        # store not mapped yet waits for it, one that cannot be fulfilled is cancelled.
-        order, detail = acceptance.open_order(uow, data, policy, at)
-        entry.settle(JournalStatus.APPLIED, at, detail)
+        store = opened.store
+        entry.settle(JournalStatus.APPLIED, at, opened.detail)
         # After the notifications it queued, so that a parked cancellation supersedes them.
-        _apply_parked(uow, order)
+        order = _apply_parked(uow, opened.order)
     entry.order_id = order.id
-    zone = ZoneInfo(acceptance.store_timezone(_store_of(uow, order), policy))
+    zone = ZoneInfo(acceptance.store_timezone(store, policy))
     expected = order.expected_assembly_at.astimezone(zone)
     return WebhookResponse(
         200,
@@ -245,50 +251,17 @@ def _create_order(
     )
 
 
-def _create_accepted_order(
-    uow: UnitOfWork, entry: JournalEntry, hook: InboundWebhook, policy: IntakePolicy
-) -> WebhookResponse | None:
-    """The common order.created on the hot path (issue 11): a new order with positions for
-    a mapped store, written with plain INSERTs (OrderRepository.insert_new) and journaled
-    with one more. None, with nothing written, for every other case: ``apply_event`` then
-    takes the webhook as before (an order created again, no positions, no store)."""
-    data = hook.data
-    if hook.kind is not EventType.ORDER_CREATED or data is None or not data.lines:
-        return None
-    at = entry.received_at
-    store = acceptance.store_for(uow, data.sm_store_id, data.sm_import_key)
-    if store is None:
-        return None
-    order = acceptance.new_order(data, store, policy, at)
-    if uow.repo(OrderRepository).insert_new(order, policy.order_number_prefix) is None:
-        return None  # SM created it before, with another body
-    acceptance.accept(uow, order, store, policy, at)
-    entry.settle(JournalStatus.APPLIED, at, None)
-    entry.order_id = order.id
+def _apply_parked(uow: UnitOfWork, order: Order) -> Order:
+    """Events that came before their order now take effect, in the order they arrived;
+    returns the order as they left it (loaded into the session if there were any)."""
     parked = uow.repo(JournalRepository).parked_for(order.sm_order_id)
-    if parked:  # rare: let the mapped order take them, as the general path does
-        loaded = uow.repo(OrderRepository).get(_id(order.id), for_update=True)
-        if loaded is None:
-            raise RuntimeError(f"order {order.id} vanished in its own transaction")
-        _apply_each_parked(uow, parked, loaded)
-        order = loaded
-    zone = ZoneInfo(acceptance.store_timezone(store, policy))
-    reply = WebhookResponse(
-        200,
-        {
-            "status": "created",
-            "number": order.number,
-            "expectedAssemblyTime": order.expected_assembly_at.astimezone(zone).isoformat(),
-        },
-    )
-    entry.reply_status, entry.reply_body = reply.status_code, reply.body
-    uow.repo(JournalRepository).insert(entry)
-    return reply
-
-
-def _apply_parked(uow: UnitOfWork, order: Order) -> None:
-    """Events that came before their order now take effect, in the order they arrived."""
-    _apply_each_parked(uow, uow.repo(JournalRepository).parked_for(order.sm_order_id), order)
+    if not parked:  # nearly always
+        return order
+    loaded = uow.repo(OrderRepository).get(_id(order.id), for_update=True)
+    if loaded is None:
+        raise RuntimeError(f"order {order.id} vanished in its own transaction")
+    _apply_each_parked(uow, parked, loaded)
+    return loaded
 
 
 def _apply_each_parked(

@@ -134,12 +134,8 @@ def ingest_in(
     if known is not None:
         return _redelivery(known, now)
     entry = _new_entry(hook, now)
-    if hook.kind is EventType.ORDER_CREATED:  # settled before it is written: one INSERT
-        reply = apply_event(uow, entry, hook, policy)
-        journal.insert(entry)
-    else:
-        journal.add(entry)
-        reply = apply_event(uow, entry, hook, policy)
+    reply = apply_event(uow, entry, hook, policy)
+    journal.insert(entry)  # settled before it is written: one INSERT, no UPDATE after it
     return reply, partial(log_outcome, entry)
 
 

@@ -1,6 +1,6 @@
-"""SQLite's group commit (intake/group_commit.py): webhooks that queue while one commits are
-committed together, each answered after that commit, and one that fails to apply is
-journaled as failed without failing the others."""
+"""SQLite's group commit (kernel/database/group_commit.py): webhooks that queue while one
+commits are committed together, each answered after that commit, and one that fails to
+apply is journaled as failed without failing the others."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from sqlalchemy import event, select
 
-from smbridge.intake import group_commit
 from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, WebhookResponse, ingest_webhook
+from smbridge.kernel.database import group_commit
 from smbridge.kernel.database.tables import orders, sm_notifications, webhook_journal
 from smbridge.kernel.database.unit_of_work import Database
 from tests.factories import add_store, envelope, order_payload

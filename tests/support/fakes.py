@@ -301,6 +301,9 @@ class FakeNotificationOutbox(NotificationOutbox):
         self._tables.notifications.append(notification)
         self._queued.append((None, notification.order_id))
 
+    def insert(self, notification: Notification) -> None:
+        self.add(notification)
+
     def get(self, notification_id: int) -> Notification | None:
         return next((n for n in self._tables.notifications if n.id == notification_id), None)
 
@@ -352,10 +355,6 @@ class FakeJournal(JournalRepository):
             raise _duplicate("webhook_journal", entry.event_key)
         entry.id = self._tables.next_id("webhook_journal")
         self._tables.journal.append(entry)
-
-    def id_by_key(self, event_key: str) -> int | None:
-        known = self.by_key(event_key)
-        return None if known is None else known.id
 
     def insert(self, entry: JournalEntry) -> None:
         self.add(entry)

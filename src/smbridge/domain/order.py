@@ -67,20 +67,24 @@ class Order:
         received_at: datetime,
         expected_assembly_at: datetime,
     ) -> Order:
-        order = cls(
+        # Everything given to the constructor: each attribute of a mapped class is set once
+        # (a set costs CPU on the hook's hot path, issue 11), the header as _take_header has it.
+        header = merged_header(SmOrderHeader.blank(), data.header, paid=False)
+        return cls(
             sm_order_id=data.sm_order_id,
             store_id=store_id,
             received_at=received_at,
             expected_assembly_at=expected_assembly_at,
             sm_store_id=data.sm_store_id,
             sm_store_import_key=data.sm_import_key,
+            header=header,
+            customer_name=header.customer_name,
+            customer_phone=header.customer_phone,
             updated_at=received_at,
+            positions=[
+                Position(line_no, line) for line_no, line in enumerate(data.lines or (), start=1)
+            ],
         )
-        order._take_header(data.header)
-        order.positions = [
-            Position(line_no, line) for line_no, line in enumerate(data.lines or (), start=1)
-        ]
-        return order
 
     @property
     def awaits_store(self) -> bool:

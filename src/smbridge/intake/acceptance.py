@@ -10,6 +10,7 @@ its next run) or until the wait runs out, when the job cancels it.
 from __future__ import annotations
 
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -40,27 +41,33 @@ CANNOT_FULFIL = "technical_issues"
 BY_US = "smbridge"  # cancelled_by: neither SM nor the store, the integration itself
 
 
+@dataclass(frozen=True)
+class OpenedOrder:
+    """A new order as stored, its store (None: not mapped yet), what the journal says."""
+
+    order: Order
+    store: Store | None
+    detail: str | None
+
+
 def open_order(
     uow: UnitOfWork, data: SmOrder, policy: IntakePolicy, at: datetime
-) -> tuple[Order, str | None]:
+) -> OpenedOrder | None:
     """Store a new order with our number, and accept it, let it wait for its store, or
-    cancel it; returns the order and what the journal says about it."""
+    cancel it; None, with nothing written, when SM created it before (with another body).
+
+    Always written with plain INSERTs (``OrderRepository.insert_new``, issue 11); the rare
+    cases only decide what follows. The order returned is in the session only when one of
+    them changed it: load it (``OrderRepository.get``) to change it in this transaction.
+    """
     store = store_for(uow, data.sm_store_id, data.sm_import_key)
     order = new_order(data, store, policy, at)
-    uow.repo(OrderRepository).add(order)
-    order.number = f"{policy.order_number_prefix}{_id(order.id):08d}"
-    if not order.positions:
-        _cancel(uow, order, policy, at, messages.cancelled_without_positions(order, CANNOT_FULFIL))
-        return order, f"no positions: cancelled ({CANNOT_FULFIL})"
-    if store is None and not (order.sm_store_id or order.sm_store_import_key):
-        _cancel(uow, order, policy, at, messages.cancelled_without_store(order, CANNOT_FULFIL))
-        return order, f"no store reference: cancelled ({CANNOT_FULFIL})"
-    if store is None:
-        _alert(uow, order, policy, at, messages.awaits_store(order, policy.store_wait))
-        log.warning("order.awaits_store", sm_order_id=order.sm_order_id, number=order.number)
-        return order, "store not mapped yet: waits for it"
-    accept(uow, order, store, policy, at)
-    return order, None
+    if uow.repo(OrderRepository).insert_new(order, policy.order_number_prefix) is None:
+        return None
+    if store is not None and order.positions:  # the common case
+        accept(uow, order, store, policy, at)
+        return OpenedOrder(order, store, None)
+    return _not_accepted(uow, _stored(uow, order), store, policy, at)
 
 
 def new_order(data: SmOrder, store: Store | None, policy: IntakePolicy, at: datetime) -> Order:
@@ -136,6 +143,29 @@ def promise(
 # --- internals ----------------------------------------------------------------------------
 
 
+def _not_accepted(
+    uow: UnitOfWork, order: Order, store: Store | None, policy: IntakePolicy, at: datetime
+) -> OpenedOrder:
+    """A new order that cannot be accepted now: cancelled, or waiting for its store."""
+    if not order.positions:
+        _cancel(uow, order, policy, at, messages.cancelled_without_positions(order, CANNOT_FULFIL))
+        return OpenedOrder(order, store, f"no positions: cancelled ({CANNOT_FULFIL})")
+    if store is None and not (order.sm_store_id or order.sm_store_import_key):
+        _cancel(uow, order, policy, at, messages.cancelled_without_store(order, CANNOT_FULFIL))
+        return OpenedOrder(order, store, f"no store reference: cancelled ({CANNOT_FULFIL})")
+    _alert(uow, order, policy, at, messages.awaits_store(order, policy.store_wait))
+    log.warning("order.awaits_store", sm_order_id=order.sm_order_id, number=order.number)
+    return OpenedOrder(order, store, "store not mapped yet: waits for it")
+
+
+def _stored(uow: UnitOfWork, order: Order) -> Order:
+    """The order just written, loaded into the session so that changes to it are saved."""
+    loaded = uow.repo(OrderRepository).get(_id(order.id), for_update=True)
+    if loaded is None:
+        raise RuntimeError(f"order {order.id} vanished in its own transaction")
+    return loaded
+
+
 def _settle(uow: UnitOfWork, order: Order, policy: IntakePolicy, now: datetime) -> str:
     store = store_for(uow, order.sm_store_id, order.sm_store_import_key)
     if store is not None:
@@ -182,7 +212,7 @@ def _notify(
     payload: dict[str, object],
     now: datetime,
 ) -> None:
-    uow.repo(NotificationOutbox).add(
+    uow.repo(NotificationOutbox).insert(
         Notification(
             order_id=_id(order.id),
             sm_order_id=order.sm_order_id,

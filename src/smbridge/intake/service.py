@@ -24,7 +24,7 @@ from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.domain.webhook import EventType, JournalEntry, JournalStatus
-from smbridge.intake import acceptance, group_commit
+from smbridge.intake import acceptance
 from smbridge.intake.events import InboundWebhook, parse_webhook
 from smbridge.intake.repository import JournalRepository
 from smbridge.intake.settings import IntakeSettings
@@ -88,17 +88,15 @@ def ingest_webhook(
     Raises ``DatabaseUnavailable`` when the database cannot take it now: nothing was
     stored, and the caller answers 503 so that SM delivers it again.
 
-    On SQLite the webhooks that arrive while another commits are committed together
-    (group_commit.py): each is answered only after the commit that holds it.
+    The database may commit it together with webhooks that arrive meanwhile
+    (``Database.batched``): each is answered only after the commit that holds it.
     """
     now = clock()
-    if db.write_lock is not None:
-        return group_commit.batcher(db).submit(
-            lambda uow: ingest_in(uow, hook, policy, now),
-            lambda uow, exc: journal_failure_in(uow, hook, exc, now),
-            lambda: ingest_alone(db, hook, policy, now),
-        )
-    return ingest_alone(db, hook, policy, now)
+    return db.batched(
+        lambda uow: ingest_in(uow, hook, policy, now),
+        lambda uow, exc: journal_failure_in(uow, hook, exc, now),
+        lambda: ingest_alone(db, hook, policy, now),
+    )
 
 
 def ingest_alone(
@@ -132,15 +130,12 @@ def ingest_in(
     value (it logs what became of the webhook)."""
     uow.lock_order_key(hook.sm_order_id or hook.key)
     journal = uow.repo(JournalRepository)
-    known_id = journal.id_by_key(hook.key)
-    known = None if known_id is None else journal.get(known_id)
+    known = journal.by_key(hook.key)
     if known is not None:
         return _redelivery(known, now)
     entry = _new_entry(hook, now)
-    reply = _create_accepted_order(uow, entry, hook, policy)
-    if reply is None:
-        journal.add(entry)
-        reply = apply_event(uow, entry, hook, policy)
+    reply = apply_event(uow, entry, hook, policy)
+    journal.insert(entry)  # settled before it is written: one INSERT, no UPDATE after it
     return reply, partial(log_outcome, entry)
 
 
@@ -229,18 +224,22 @@ def _create_order(
     uow: UnitOfWork, entry: JournalEntry, data: SmOrder, policy: IntakePolicy
 ) -> WebhookResponse:
     at = entry.received_at
-    order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
-    if order is not None:  # the same order created again, with a different body
+    # SM gets "created" and our number whatever follows (SM-API.md §1): an order for a
+    # store not mapped yet waits for it, one that cannot be fulfilled is cancelled.
+    opened = acceptance.open_order(uow, data, policy, at)
+    if opened is None:  # the same order created again, with a different body
+        order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
+        if order is None:
+            raise RuntimeError(f"order {data.sm_order_id} exists and cannot be found")
+        store = _store_of(uow, order)
         entry.settle(JournalStatus.APPLIED, at, "order already exists")
     else:
-        # SM gets "created" and our number whatever follows (SM-API.md §1): an order for a
-        # store not mapped yet waits for it, one that cannot be fulfilled is cancelled.
-        order, detail = acceptance.open_order(uow, data, policy, at)
-        entry.settle(JournalStatus.APPLIED, at, detail)
+        store = opened.store
+        entry.settle(JournalStatus.APPLIED, at, opened.detail)
         # After the notifications it queued, so that a parked cancellation supersedes them.
-        _apply_parked(uow, order)
+        order = _apply_parked(uow, opened.order)
     entry.order_id = order.id
-    zone = ZoneInfo(acceptance.store_timezone(_store_of(uow, order), policy))
+    zone = ZoneInfo(acceptance.store_timezone(store, policy))
     expected = order.expected_assembly_at.astimezone(zone)
     return WebhookResponse(
         200,
@@ -248,50 +247,17 @@ def _create_order(
     )
 
 
-def _create_accepted_order(
-    uow: UnitOfWork, entry: JournalEntry, hook: InboundWebhook, policy: IntakePolicy
-) -> WebhookResponse | None:
-    """The common order.created on the hot path (issue 11): a new order with positions for
-    a mapped store, written with plain INSERTs (OrderRepository.insert_new) and journaled
-    with one more. None, with nothing written, for every other case: ``apply_event`` then
-    takes the webhook as before (an order created again, no positions, no store)."""
-    data = hook.data
-    if hook.kind is not EventType.ORDER_CREATED or data is None or not data.lines:
-        return None
-    at = entry.received_at
-    store = acceptance.store_for(uow, data.sm_store_id, data.sm_import_key)
-    if store is None:
-        return None
-    order = acceptance.new_order(data, store, policy, at)
-    if uow.repo(OrderRepository).insert_new(order, policy.order_number_prefix) is None:
-        return None  # SM created it before, with another body
-    acceptance.accept(uow, order, store, policy, at)
-    entry.settle(JournalStatus.APPLIED, at, None)
-    entry.order_id = order.id
+def _apply_parked(uow: UnitOfWork, order: Order) -> Order:
+    """Events that came before their order now take effect, in the order they arrived;
+    returns the order as they left it (loaded into the session if there were any)."""
     parked = uow.repo(JournalRepository).parked_for(order.sm_order_id)
-    if parked:  # rare: let the mapped order take them, as the general path does
-        loaded = uow.repo(OrderRepository).get(_id(order.id), for_update=True)
-        if loaded is None:
-            raise RuntimeError(f"order {order.id} vanished in its own transaction")
-        _apply_each_parked(uow, parked, loaded)
-        order = loaded
-    zone = ZoneInfo(acceptance.store_timezone(store, policy))
-    reply = WebhookResponse(
-        200,
-        {
-            "status": "created",
-            "number": order.number,
-            "expectedAssemblyTime": order.expected_assembly_at.astimezone(zone).isoformat(),
-        },
-    )
-    entry.reply_status, entry.reply_body = reply.status_code, reply.body
-    uow.repo(JournalRepository).insert(entry)
-    return reply
-
-
-def _apply_parked(uow: UnitOfWork, order: Order) -> None:
-    """Events that came before their order now take effect, in the order they arrived."""
-    _apply_each_parked(uow, uow.repo(JournalRepository).parked_for(order.sm_order_id), order)
+    if not parked:  # nearly always
+        return order
+    loaded = uow.repo(OrderRepository).get(_id(order.id), for_update=True)
+    if loaded is None:
+        raise RuntimeError(f"order {order.id} vanished in its own transaction")
+    _apply_each_parked(uow, parked, loaded)
+    return loaded
 
 
 def _apply_each_parked(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
+from functools import cache
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
@@ -42,13 +43,18 @@ def active_of_store(query: Select[*_Ts], store_id: int) -> Select[*_Ts]:
     )
 
 
+@cache
+def _store_by_sm_id() -> Select[Store]:
+    # Built once, when the mappers exist (start_mappers): asked for every new order (issue 11).
+    return select(Store).where(stores.c.sm_store_id == bindparam("sm_store_id"))
+
+
 class StoreRepository(EntityRepository[Store]):
     entity = Store
 
     def by_sm_id(self, sm_store_id: str) -> Store | None:
-        return self._session.scalars(
-            select(Store).where(stores.c.sm_store_id == sm_store_id)
-        ).one_or_none()
+        found = self._session.scalars(_store_by_sm_id(), {"sm_store_id": sm_store_id})
+        return found.one_or_none()
 
     def by_import_key(self, import_key: str) -> Store | None:
         return self._session.scalars(select(Store).where(stores.c.import_key == import_key)).first()

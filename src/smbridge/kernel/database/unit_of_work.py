@@ -21,6 +21,7 @@ from sqlalchemy import Engine, func, select
 from sqlalchemy import exc as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from smbridge.kernel.database import group_commit
 from smbridge.kernel.database.engine import READ_ONLY, create_db_engine, is_sqlite
 from smbridge.kernel.database.errors import translate, translating_errors
 from smbridge.kernel.database.settings import DatabaseSettings
@@ -37,6 +38,7 @@ class Repository(Protocol):
 
 
 RepositoryT = TypeVar("RepositoryT", bound=Repository)
+Reply = TypeVar("Reply")
 
 #: Told of each unit of work that committed, after its commit; it reads the transaction's
 #: repositories (``uow.repo``) to find what to do next.
@@ -78,6 +80,23 @@ class Database:
     def unit_of_work(self, *, read_only: bool = False) -> UnitOfWork:
         """A transaction; ``read_only`` ones take no write lock and must not commit."""
         return UnitOfWork(self, read_only=read_only)
+
+    def batched(
+        self,
+        in_batch: group_commit.InBatch[Reply],
+        failed: group_commit.FailedInBatch[Reply],
+        alone: Callable[[], Reply],
+    ) -> Reply:
+        """One small write that may share its commit with others; committed when this returns.
+
+        ``alone`` does the write in its own transaction. On SQLite the writes that queue
+        behind one commit are committed together (group_commit.py): ``in_batch`` applies
+        this one in the shared transaction, and ``failed`` records there that it could not
+        be applied. Elsewhere (PostgreSQL: writers run side by side) it is simply ``alone``.
+        """
+        if self.write_lock is None:
+            return alone()
+        return group_commit.batcher(self).submit(in_batch, failed, alone)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -1,15 +1,17 @@
-"""Group commit on SQLite: the webhooks that wait while one commits are committed together.
+"""Group commit on SQLite: the writes that wait while one commits are committed together.
 
+Reached through ``Database.batched``; the hook's webhooks are its writes (issue 11).
 SQLite takes one writer at a time and each commit syncs the disk (``synchronous=FULL``).
-Webhooks arriving while a transaction runs wait on the process's write lock anyway; here the
-first of them to get its turn (the leader) takes every webhook queued by then and applies
+Writes arriving while a transaction runs wait on the process's write lock anyway; here the
+first of them to get its turn (the leader) takes every write queued by then and applies
 each in a SAVEPOINT of one transaction, commits once, and only then hands each caller its
-answer: a 2xx still means committed. A webhook that fails to apply is rolled back to its
-savepoint and journaled as failed in the same transaction, as it is when alone, so one bad
-webhook does not fail the others. If the batch as a whole cannot commit, each webhook is
-taken alone, as without batching; if the database is unavailable, every caller hears so.
+answer: a webhook's 2xx still means committed. A write that fails to apply is rolled back to
+its savepoint and recorded as failed in the same transaction (its ``failed`` callable), as it
+is when alone, so one bad webhook does not fail the others. If the batch as a whole cannot
+commit, each write is taken alone, as without batching; if the database is unavailable,
+every caller hears so.
 
-A batch of one is simply a webhook alone (no savepoint). PostgreSQL needs none of this: its
+A batch of one is simply a write alone (no savepoint). PostgreSQL needs none of this: its
 writers run side by side.
 """
 
@@ -18,23 +20,25 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 import structlog
 from sqlalchemy import Engine
 
 from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict, translate
-from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
+
+if TYPE_CHECKING:  # the unit of work imports this module
+    from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 
 log = structlog.get_logger(__name__)
 
 Reply = TypeVar("Reply")
 #: Applies one item in the batch's transaction: its answer, and what to run after commit.
-InBatch = Callable[[UnitOfWork], tuple[Reply, Callable[[], None]]]
+InBatch = Callable[["UnitOfWork"], tuple[Reply, Callable[[], None]]]
 #: Records in the batch's transaction that the item failed to apply (its effects undone).
-FailedInBatch = Callable[[UnitOfWork, Exception], tuple[Reply, Callable[[], None]]]
+FailedInBatch = Callable[["UnitOfWork", Exception], tuple[Reply, Callable[[], None]]]
 
-#: At most this many webhooks share one commit (bounds a batch's latency).
+#: At most this many writes share one commit (bounds a batch's latency).
 MAX_BATCH = 64
 
 
@@ -103,7 +107,7 @@ class Batcher:
                 slot.error, slot.done = unavailable, True
             return
         except Exception as exc:  # a conflict or a failed commit: each goes alone
-            log.warning("webhook.batch_failed", size=len(batch), error=type(exc).__name__)
+            log.warning("database.batch_failed", size=len(batch), error=type(exc).__name__)
             for slot in batch:
                 _run_alone(slot)
             return
@@ -160,4 +164,4 @@ def _run_after(after: Callable[[], None]) -> None:
     try:
         after()
     except Exception as exc:  # only logging: the commit stands
-        log.error("webhook.after_commit_failed", error=f"{type(exc).__name__}: {exc}")
+        log.error("database.batch_after_commit_failed", error=f"{type(exc).__name__}: {exc}")

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import fields
 
 from sqlalchemy import (
+    Select,
     bindparam,
     select,
 )
@@ -19,6 +21,18 @@ from smbridge.kernel.database.tables import (
 _COLUMNS = tuple(f.name for f in fields(JournalEntry) if f.name != "id")
 _ID_BY_KEY = select(webhook_journal.c.id).where(webhook_journal.c.event_key == bindparam("key"))
 _INSERT = webhook_journal.insert().returning(webhook_journal.c.id)
+
+
+@functools.cache
+def _parked_for() -> Select[JournalEntry]:
+    # Built once, on first use (the mapping must be in place): on the hook's hot path,
+    # building and keying the query anew cost more CPU than running it (issue 11).
+    return (
+        select(JournalEntry)
+        .where(webhook_journal.c.sm_order_id == bindparam("sm_order_id"))
+        .where(webhook_journal.c.status == JournalStatus.PARKED.value)
+        .order_by(webhook_journal.c.id)
+    )
 
 
 class JournalRepository(EntityRepository[JournalEntry]):
@@ -42,12 +56,7 @@ class JournalRepository(EntityRepository[JournalEntry]):
 
     def parked_for(self, sm_order_id: str) -> Sequence[JournalEntry]:
         """Events that waited for this order, in the order they arrived."""
-        return self._session.scalars(
-            select(JournalEntry)
-            .where(webhook_journal.c.sm_order_id == sm_order_id)
-            .where(webhook_journal.c.status == JournalStatus.PARKED.value)
-            .order_by(webhook_journal.c.id)
-        ).all()
+        return self._session.scalars(_parked_for(), {"sm_order_id": sm_order_id}).all()
 
     def with_status(self, status: JournalStatus, limit: int) -> Sequence[JournalEntry]:
         return self._session.scalars(

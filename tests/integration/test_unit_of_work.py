@@ -3,9 +3,12 @@ duplicate key as the domain's ``AlreadyExists``."""
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.pool import NullPool
 
 from smbridge.domain.webhook import JournalEntry
 from smbridge.intake.repository import JournalRepository
@@ -108,3 +111,20 @@ def test_a_duplicate_key_at_a_repositorys_flush_is_already_exists(db: Database) 
         uow.commit()
     with pytest.raises(AlreadyExists), db.unit_of_work() as uow:
         uow.repo(JournalRepository).add(entry("k6"))
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite has no server
+def test_a_pooled_connection_whose_session_the_server_ended_is_not_handed_out(
+    db: Database,
+) -> None:
+    """As after a restart of PostgreSQL: the next transaction gets a live connection."""
+    with db.engine.connect() as connection:
+        first = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    other = create_engine(db.engine.url, poolclass=NullPool)  # not a pooled connection
+    with other.connect() as connection:  # another session ends ours, as a shutdown does
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": first})
+    other.dispose()
+    time.sleep(0.2)  # the ended session's last words reach our socket
+    with db.unit_of_work() as uow:
+        second = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    assert second != first

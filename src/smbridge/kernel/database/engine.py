@@ -2,14 +2,15 @@
 
 SQLite: WAL journal, ``synchronous=FULL`` (a commit survives power loss), a busy timeout,
 and ``BEGIN IMMEDIATE`` for write transactions so that two writers never both read and then
-fail to upgrade their lock. PostgreSQL: psycopg 3 with a small pool per process.
+fail to upgrade their lock. PostgreSQL: psycopg 3 with a small fixed pool per process.
 """
 
 from __future__ import annotations
 
+import select
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, exc
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
@@ -35,16 +36,34 @@ def create_db_engine(settings: DatabaseSettings) -> Engine:
     url = normalize_url(settings.database_url)
     if make_url(url).get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings.sqlite_busy_timeout_ms)
-    return create_engine(
+    engine = create_engine(
         url,
+        # A fixed pool, no overflow: an overflow connection is closed as it comes back, so
+        # under steady load (more threads than pooled connections) every few webhooks paid
+        # for a new server process and lost the prepared statements (issue 11).
         pool_size=settings.db_pool_size,
-        max_overflow=settings.db_pool_size,
+        max_overflow=0,
         hide_parameters=True,  # SQL parameters carry customer data: keep them out of logs
-        # A restarted server leaves every pooled connection dead; checking each one as it
-        # is taken (one round trip) keeps a restart from failing the first requests after it.
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    event.listen(engine, "checkout", _refuse_dead_connection)
+    return engine
+
+
+def _refuse_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """A restarted server leaves every pooled connection dead: hand none of them out.
+
+    Instead of ``pool_pre_ping`` (a round trip per checkout, one in twelve of a webhook's),
+    look at the socket without waiting: a server that ended the session has sent its last
+    words or closed the connection, so an idle connection with anything to read is dead.
+    The pool then connects afresh (SQLAlchemy tries again on ``DisconnectionError``).
+    """
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise exc.DisconnectionError("connection closed")
+    socket = select.poll()
+    socket.register(dbapi_connection.pgconn.socket, select.POLLIN)
+    if socket.poll(0):  # POLLIN, POLLHUP or POLLERR: each means the session is over
+        raise exc.DisconnectionError("the server ended the session")
 
 
 def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:

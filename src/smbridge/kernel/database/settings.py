@@ -18,5 +18,5 @@ class DatabaseSettings(SettingsSection):
         10_000, "how long a SQLite writer waits for the write lock, milliseconds"
     )
     db_pool_size: PositiveInt = setting(
-        8, "PostgreSQL connections per process (and as many again as overflow)"
+        8, "PostgreSQL connections per process, kept open once made"
     )

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Protocol, Self, TypeVar
 
 import structlog
-from sqlalchemy import Engine, func, select
+from sqlalchemy import BigInteger, Engine, bindparam, func, select
 from sqlalchemy import exc as sa
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -29,6 +29,9 @@ from smbridge.kernel.database.tables import start_mappers
 from smbridge.kernel.database.writer_lock import WriterLock, sqlite_writer_lock
 
 log = structlog.get_logger(__name__)
+
+#: Built once: building and keying the statement anew cost as much CPU as running it.
+_ADVISORY_LOCK = select(func.pg_advisory_xact_lock(bindparam("lock_id", type_=BigInteger)))
 
 
 class Repository(Protocol):
@@ -198,7 +201,7 @@ class UnitOfWork:
         lock_id = int.from_bytes(
             hashlib.blake2b(key.encode(), digest_size=8).digest(), "big", signed=True
         )
-        self.session.execute(select(func.pg_advisory_xact_lock(lock_id)))
+        self.session.execute(_ADVISORY_LOCK, {"lock_id": lock_id})
 
 
 def _run_hook(hook: Callable[[], None]) -> None:

@@ -23,6 +23,7 @@ from pydantic import (
     TypeAdapter,
     ValidationError,
 )
+from pydantic.config import JsonDict
 from pydantic_core import PydanticCustomError
 
 INT32_MAX = 2**31 - 1
@@ -83,6 +84,35 @@ def unfit_texts(document: object, depth: int = 0) -> Iterator[tuple[str, str]]:
                 yield f"{key}.{below}".rstrip("."), why
 
 
+# A control character can reach a parsed JSON text only as an escape (\\b, \\f, \\u00XX: JSON
+# has no raw C0 controls) or as raw DEL or C1 bytes (U+0080-U+009F are C2 80-C2 9F in UTF-8).
+# Tab and line breaks (\\t \\n \\r) are allowed anyway. A double backslash may match too:
+# that only costs the full walk.
+_CONTROL_IN_JSON = re.compile(
+    rb"\\(?:[bf]|u00(?:[01][0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]))|\x7f|\xc2[\x80-\x9f]"
+)
+
+
+def surely_fit(body: bytes, document: object) -> bool:
+    """True when ``document``, parsed from the JSON ``body``, has nothing ``unfit_texts``
+    would name: the bytes hold no control character and nothing nests too deep. Far cheaper
+    than that walk, which is then needed only to name the problems."""
+    if _CONTROL_IN_JSON.search(body):
+        return False
+    return not isinstance(document, dict | list) or _shallow(document, 0)
+
+
+def _shallow(container: dict[Any, Any] | list[Any], depth: int) -> bool:
+    """No value inside ``container`` (which lies at ``depth``) lies below MAX_JSON_DEPTH."""
+    values = container.values() if isinstance(container, dict) else container
+    if depth >= MAX_JSON_DEPTH:
+        return not values  # anything inside would lie too deep
+    for value in values:
+        if isinstance(value, dict | list) and not _shallow(value, depth + 1):
+            return False
+    return True
+
+
 # --- decimals --------------------------------------------------------------------------------
 
 _PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,4})?$")
@@ -128,7 +158,12 @@ def _bounded(maximum: Decimal, places: int, what: str) -> tuple[Any, ...]:
             raise PydanticCustomError(error["type"], error["msg"]) from None
         return _plain(value)
 
-    shown = {"ge": 0, "le": str(maximum), "max_digits": max_digits, "decimal_places": places}
+    shown: JsonDict = {
+        "ge": 0,
+        "le": str(maximum),
+        "max_digits": max_digits,
+        "decimal_places": places,
+    }
     described = Field(
         description=f"{what}: 0 … {maximum}, at most {places} decimal places",
         json_schema_extra=shown,  # the documents show the bounds as Field's would

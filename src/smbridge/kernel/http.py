@@ -100,8 +100,7 @@ def admitting_route(
 class RawRoute(APIRoute):
     """An operation documented like any other whose endpoint takes the bare ``Request`` and
     answers itself (it reads and checks its own input): FastAPI then has no dependencies to
-    solve, no body to read and no exit stacks to open for it. For the hook, where that
-    machinery was most of the CPU the request edge cost."""
+    solve and no body to handle for it, work the hook's endpoint never needed."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         return self.endpoint

@@ -29,6 +29,7 @@ from smbridge.kernel.bounds import (
     SmId,
     SmMoney,
     WeightGrams,
+    surely_fit,
     unfit_texts,
 )
 
@@ -63,7 +64,7 @@ def parse_webhook(body: bytes) -> InboundWebhook:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as exc:
         raise BadWebhook("invalid_json", f"body is not valid JSON: {exc.msg}") from None
-    _require_fit_texts(document)
+    _require_fit_texts(body, document)
     envelope = _validate(EnvelopeIn, document, "")
     kind = normalize_event_type(envelope.event_type)
     key = event_key(envelope.event_type, envelope.payload, envelope.timestamp)
@@ -84,8 +85,10 @@ def parse_webhook(body: bytes) -> InboundWebhook:
     )
 
 
-def _require_fit_texts(document: object) -> None:
+def _require_fit_texts(body: bytes, document: object) -> None:
     """No NUL can be stored, and the event key cannot hash what nests too deep."""
+    if surely_fit(body, document):
+        return  # the common case, checked on the bytes; the walk below names each problem
     problems = [{"loc": loc, "msg": why} for loc, why in unfit_texts(document)]
     if problems:
         raise BadWebhook("invalid_payload", "webhook does not have SM's shape", problems[:20])

@@ -19,6 +19,7 @@ from smbridge.kernel.http import (
     CLIENT_TOKEN,
     ApiError,
     JsonResponse,
+    RawRoute,
     error_responses,
     read_limited,
 )
@@ -31,7 +32,7 @@ HOOK_SECURITY = {**CLIENT_TOKEN, "HTTPBasic": {"type": "http", "scheme": "basic"
 def hook_router(
     settings: IntakeSettings, db: Database, policy: IntakePolicy, clock: Clock
 ) -> APIRouter:
-    router = APIRouter()
+    router = APIRouter(route_class=RawRoute)
     authorize = _authorizer(settings)
 
     async def receive_webhook(request: Request) -> JsonResponse:

@@ -15,7 +15,16 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, AwareDatetime, BeforeValidator, Field
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BeforeValidator,
+    Field,
+    TypeAdapter,
+    ValidationError,
+)
+from pydantic.config import JsonDict
+from pydantic_core import PydanticCustomError
 
 INT32_MAX = 2**31 - 1
 MAX_JSON_DEPTH = 32  # SM's deepest real document is 4 levels; the event key needs < 255
@@ -75,6 +84,35 @@ def unfit_texts(document: object, depth: int = 0) -> Iterator[tuple[str, str]]:
                 yield f"{key}.{below}".rstrip("."), why
 
 
+# A control character can reach a parsed JSON text only as an escape (\\b, \\f, \\u00XX: JSON
+# has no raw C0 controls) or as raw DEL or C1 bytes (U+0080-U+009F are C2 80-C2 9F in UTF-8).
+# Tab and line breaks (\\t \\n \\r) are allowed anyway. A double backslash may match too:
+# that only costs the full walk.
+_CONTROL_IN_JSON = re.compile(
+    rb"\\(?:[bf]|u00(?:[01][0-9a-fA-F]|7[fF]|[89][0-9a-fA-F]))|\x7f|\xc2[\x80-\x9f]"
+)
+
+
+def surely_fit(body: bytes, document: object) -> bool:
+    """True when ``document``, parsed from the JSON ``body``, has nothing ``unfit_texts``
+    would name: the bytes hold no control character and nothing nests too deep. Far cheaper
+    than that walk, which is then needed only to name the problems."""
+    if _CONTROL_IN_JSON.search(body):
+        return False
+    return not isinstance(document, dict | list) or _shallow(document, 0)
+
+
+def _shallow(container: dict[Any, Any] | list[Any], depth: int) -> bool:
+    """No value inside ``container`` (which lies at ``depth``) lies below MAX_JSON_DEPTH."""
+    values = container.values() if isinstance(container, dict) else container
+    if depth >= MAX_JSON_DEPTH:
+        return not values  # anything inside would lie too deep
+    for value in values:
+        if isinstance(value, dict | list) and not _shallow(value, depth + 1):
+            return False
+    return True
+
+
 # --- decimals --------------------------------------------------------------------------------
 
 _PLAIN_NUMBER = re.compile(r"^[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]{1,4})?$")
@@ -94,24 +132,50 @@ def _plain(value: Decimal) -> Decimal:
     return Decimal(f"{value:f}")
 
 
-def _range(maximum: Decimal, places: int, what: str) -> Any:
-    """0 … maximum with at most ``places`` decimals: always fits NUMERIC and String(40)."""
-    return Field(
-        ge=0,
-        le=maximum,
-        max_digits=len(str(int(maximum))) + places,
-        decimal_places=places,
-        allow_inf_nan=False,
-        description=f"{what}: 0 … {maximum}, at most {places} decimal places",
+def _bounded(maximum: Decimal, places: int, what: str) -> tuple[Any, ...]:
+    """0 … maximum with at most ``places`` decimals: always fits NUMERIC and String(40).
+
+    The bounds of pydantic's ``Field(ge, le, max_digits, decimal_places)``, whose checks run
+    as five Python validators per value (``as_tuple`` twice) once a before-validator wraps
+    the type: the hook paid that for every price of every webhook. A value plainly inside
+    (finite, in range, at most ``places`` decimals, hence few enough digits) costs one call
+    here; any other goes through pydantic's checks, so a refusal reads as it always did.
+    """
+    max_digits = len(str(int(maximum))) + places
+    limits = Field(
+        ge=0, le=maximum, max_digits=max_digits, decimal_places=places, allow_inf_nan=False
     )
+    exact = TypeAdapter(Annotated[Decimal, _ASCII, limits])
+
+    def within(value: Decimal) -> Decimal:
+        exponent = value.as_tuple().exponent  # "n", "N" or "F" when not finite
+        if isinstance(exponent, int) and -places <= exponent <= 0 and 0 <= value <= maximum:
+            return value  # plain already: no exponent to write out
+        try:
+            exact.validate_python(value)
+        except ValidationError as exc:
+            error = exc.errors(include_url=False, include_input=False)[0]
+            raise PydanticCustomError(error["type"], error["msg"]) from None
+        return _plain(value)
+
+    shown: JsonDict = {
+        "ge": 0,
+        "le": str(maximum),
+        "max_digits": max_digits,
+        "decimal_places": places,
+    }
+    described = Field(
+        description=f"{what}: 0 … {maximum}, at most {places} decimal places",
+        json_schema_extra=shown,  # the documents show the bounds as Field's would
+    )
+    return AfterValidator(within), described
 
 
 _ASCII = BeforeValidator(_ascii_number)
-_PLAIN = AfterValidator(_plain)
-Quantity = Annotated[Decimal, _ASCII, _range(MAX_QUANTITY, 3, "pieces or units"), _PLAIN]
-WeightGrams = Annotated[Decimal, _ASCII, _range(MAX_WEIGHT_GRAMS, 3, "grams"), _PLAIN]
-SmMoney = Annotated[Decimal, _ASCII, _range(MAX_SM_MONEY, 4, "roubles"), _PLAIN]  # SM's prices
-Price = Annotated[Decimal, _ASCII, _range(MAX_PRICE, 2, "roubles"), _PLAIN]  # a picker's price
+Quantity = Annotated[Decimal, _ASCII, *_bounded(MAX_QUANTITY, 3, "pieces or units")]
+WeightGrams = Annotated[Decimal, _ASCII, *_bounded(MAX_WEIGHT_GRAMS, 3, "grams")]
+SmMoney = Annotated[Decimal, _ASCII, *_bounded(MAX_SM_MONEY, 4, "roubles")]  # SM's prices
+Price = Annotated[Decimal, _ASCII, *_bounded(MAX_PRICE, 2, "roubles")]  # a picker's price
 
 # --- times -----------------------------------------------------------------------------------
 

@@ -97,6 +97,15 @@ def admitting_route(
     return AdmittingRoute
 
 
+class RawRoute(APIRoute):
+    """An operation documented like any other whose endpoint takes the bare ``Request`` and
+    answers itself (it reads and checks its own input): FastAPI then has no dependencies to
+    solve and no body to handle for it, work the hook's endpoint never needed."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        return self.endpoint
+
+
 def error_response(
     status: int, code: str, message: str, details: list[dict[str, Any]] | None = None
 ) -> JsonResponse:

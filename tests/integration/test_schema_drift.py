@@ -15,26 +15,17 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import String, Text
 
-from smbridge.kernel.database import migrations
 from smbridge.kernel.database.tables import metadata
-from smbridge.kernel.database.unit_of_work import Database
-from smbridge.settings import Settings
-from tests.support.environment import throwaway_database
+from tests.support.environment import migrated_database
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_the_migrated_schema_is_the_declared_one(kind: str) -> None:
-    with throwaway_database(kind) as url:
-        db = Database.from_settings(Settings(database_url=url))
-        try:
-            migrations.upgrade(db.engine)
-            with db.engine.connect() as connection:
-                context = MigrationContext.configure(
-                    connection, opts={"compare_type": True, "compare_server_default": True}
-                )
-                differences = _flat(compare_metadata(context, metadata))
-        finally:
-            db.dispose()
+    with migrated_database(kind) as db, db.engine.connect() as connection:
+        context = MigrationContext.configure(
+            connection, opts={"compare_type": True, "compare_server_default": True}
+        )
+        differences = _flat(compare_metadata(context, metadata))
     if kind == "sqlite":
         differences = [d for d in differences if not _sqlite_free_text(d)]
     assert differences == []

@@ -10,8 +10,7 @@ from sqlalchemy import func, select, text
 from smbridge.kernel.database import migrations
 from smbridge.kernel.database.tables import order_positions, orders, webhook_journal
 from smbridge.kernel.database.unit_of_work import Database
-from smbridge.settings import Settings
-from tests.support.environment import throwaway_database
+from tests.support.environment import migrated_database
 
 ORDER = (
     "INSERT INTO orders (id, sm_order_id, number, store_id, status, customer, address,"
@@ -33,9 +32,7 @@ JOURNAL = (
 @pytest.fixture(params=["sqlite", "postgresql"])
 def old_database(request: pytest.FixtureRequest) -> Iterator[Database]:
     """A database at 0009 (before orders could wait for their store) with an order in it."""
-    with throwaway_database(request.param) as url:
-        db = Database.from_settings(Settings(database_url=url))
-        migrations.upgrade(db.engine, "0009")
+    with migrated_database(request.param, "0009") as db:
         with db.engine.begin() as c:
             c.execute(
                 text(
@@ -47,7 +44,6 @@ def old_database(request: pytest.FixtureRequest) -> Iterator[Database]:
             c.execute(text(LINE), [{"n": 1}, {"n": 2}])
             c.execute(text(JOURNAL))
         yield db
-        db.dispose()
 
 
 def test_orders_may_wait_for_their_store_and_keep_everything(old_database: Database) -> None:
@@ -62,3 +58,25 @@ def test_orders_may_wait_for_their_store_and_keep_everything(old_database: Datab
     with old_database.engine.begin() as c:  # an order without a store can be kept now
         c.execute(text(ORDER.replace("1, 'H1', 'SM00000001', 1", "2, 'H2', 'SM00000002', NULL")))
         c.execute(orders.update().where(orders.c.id == 2).values(sm_store_id="999"))
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_the_idempotency_purge_finds_old_keys_through_an_index(kind: str) -> None:
+    with migrated_database(kind) as db:
+        assert _purge_plan_uses_the_index(db)
+        migrations.downgrade(db.engine, "0011")
+        assert not _purge_plan_uses_the_index(db)
+        migrations.upgrade(db.engine)
+        assert _purge_plan_uses_the_index(db)
+
+
+def _purge_plan_uses_the_index(db: Database) -> bool:
+    """Whether the purge's DELETE (assembly/repository.py) can use the created_at index."""
+    purge = "DELETE FROM idempotency_keys WHERE created_at < '2026-11-28 12:00:00+00'"
+    with db.engine.begin() as c:
+        if db.engine.dialect.name == "sqlite":
+            plan = c.exec_driver_sql(f"EXPLAIN QUERY PLAN {purge}").fetchall()
+        else:  # an empty table is cheapest to scan: ask whether the index can serve at all
+            c.exec_driver_sql("SET LOCAL enable_seqscan = off")
+            plan = c.exec_driver_sql(f"EXPLAIN {purge}").fetchall()
+    return "ix_idempotency_keys_created_at" in " ".join(str(row) for row in plan)

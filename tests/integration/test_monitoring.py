@@ -186,7 +186,7 @@ CASES = [
         dead_notification,
         run_sql(update(sm_notifications).values(state="delivered")),
         "-900",
-        "отклонено СберМаркетом",
+        "не принял уведомление order.in_work по заказу H1 (ответ 422, попыток: 1)",
     ),
     Case(
         "webhook_failing",

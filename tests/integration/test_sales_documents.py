@@ -7,6 +7,7 @@ import threading
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -231,3 +232,40 @@ def test_erp_token_and_body_size_are_checked_before_the_body_is_parsed(
         assert client.post(url, content=b'{"ids": [1]}', headers=right).json() == {
             "acknowledged": 0
         }
+
+
+def test_the_erp_api_documents_exactly_the_answers_it_gives(
+    db: Database, database_url: str
+) -> None:
+    """Each operation's requests, good and bad in every way its clients could get wrong
+    (including those a 415 or a 422 would be for), against the statuses its OpenAPI lists."""
+    settings = make_settings(database_url, erp_token="erp-secret", api_max_body_bytes=1024)
+    token = {"X-ERP-Token": "erp-secret"}
+    as_text = {**token, "Content-Type": "text/plain"}
+    as_json = {**token, "Content-Type": "application/json"}
+    large = b'{"ids": [1]}' + b" " * 1024
+    requests: dict[tuple[str, str], list[dict[str, Any]]] = {
+        ("get", "/erp/sales-documents"): [
+            {"headers": token},
+            {"headers": {}},
+            {"headers": token, "params": {"limit": 0}},
+            {"headers": token, "params": {"limit": "many"}},
+            {"headers": as_json, "content": large},
+        ],
+        ("post", "/erp/sales-documents/ack"): [
+            {"headers": token, "json": {"ids": [1]}},
+            {"headers": {}, "json": {"ids": [1]}},
+            {"headers": token, "json": {"ids": []}},
+            {"headers": token, "json": {"ids": ["one"]}},
+            {"headers": token, "json": {"requestData": {"ids": [1]}}},
+            {"headers": as_json, "content": b"{not json"},
+            {"headers": as_text, "content": b'{"ids": [1]}'},
+            {"headers": as_json, "content": large},
+        ],
+    }
+    with TestClient(create_assembly_app(settings, db, clock=FrozenClock())) as client:
+        paths = client.get("/openapi.json").json()["paths"]
+        for (method, url), variants in requests.items():
+            answered = {client.request(method.upper(), url, **v).status_code for v in variants}
+            declared = {int(status) for status in paths[url][method]["responses"]}
+            assert answered == declared, (method, url)

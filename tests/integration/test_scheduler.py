@@ -7,7 +7,11 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from smbridge.kernel.database.unit_of_work import Database
+import pytest
+
+from smbridge.kernel.database.errors import DatabaseUnavailable
+from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
+from smbridge.scheduler import outage
 from smbridge.scheduler.job_store import JobStore
 from smbridge.scheduler.runner import Job, JobContext, Scheduler
 from smbridge.settings import Settings
@@ -113,3 +117,62 @@ def test_serve_runs_due_jobs_and_stops_when_told(db: Database, settings: Setting
     thread.join(timeout=20)
     assert not thread.is_alive()
     assert len(calls) >= 3
+
+
+class Logged:
+    """Stands in for a module's logger: what was logged, at which level."""
+
+    def __init__(self) -> None:
+        self.lines: list[tuple[str, str, dict[str, Any]]] = []
+
+    def error(self, event: str, **fields: Any) -> None:
+        self.lines.append(("error", event, fields))
+
+    def warning(self, event: str, **fields: Any) -> None:
+        self.lines.append(("warning", event, fields))
+
+    def info(self, event: str, **fields: Any) -> None:
+        self.lines.append(("info", event, fields))
+
+
+def test_a_database_outage_backs_off_is_logged_sparingly_and_jobs_resume_at_once(
+    db: Database, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = FrozenClock()
+    job, calls = counting_job(interval=0)  # due at every turn: each turn asks the database
+    down = True
+    reachable = db.unit_of_work
+
+    def unit_of_work(*, read_only: bool = False) -> UnitOfWork:
+        if down:
+            raise DatabaseUnavailable("connection refused")
+        return reachable(read_only=read_only)
+
+    monkeypatch.setattr(db, "unit_of_work", unit_of_work)
+    logged = Logged()
+    monkeypatch.setattr(outage, "log", logged)
+    waits: list[float] = []
+
+    def wait(seconds: float) -> None:  # the time passes on the test's clock, not the wall's
+        nonlocal down
+        waits.append(seconds)
+        clock.advance(timedelta(seconds=seconds))
+        if len(waits) == 20:
+            down = False  # the database is back after about 7.5 minutes
+        if len(waits) == 22:
+            scheduler.stop.set()
+
+    scheduler = Scheduler(db, [job], clock, wait=wait)
+    scheduler.serve(tick=1.0)
+
+    assert waits == [1, 2, 4, 8, 16] + [30] * 15 + [1, 1]  # the tick again once it is back
+    assert calls == [1, 1]  # the first turn after the outage ran the job
+    assert [(level, event) for level, event, _ in logged.lines] == [
+        ("error", "scheduler.loop_failed"),
+        *[("warning", "scheduler.loop_still_failing")] * 7,  # once a minute of its 7.5
+        ("info", "scheduler.loop_recovered"),
+    ]
+    still = [fields for _, event, fields in logged.lines if event.endswith("still_failing")]
+    assert [f["failures"] for f in still] == [7, 9, 11, 13, 15, 17, 19]
+    assert [f["seconds"] for f in still] == [61, 121, 181, 241, 301, 361, 421]
+    assert logged.lines[-1][2] == {"failures": 20, "seconds": 481}

@@ -17,6 +17,10 @@ import httpx
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
+from smbridge.kernel.database import migrations
+from smbridge.kernel.database.unit_of_work import Database
+from smbridge.settings import Settings
+
 PG_ADMIN_URL = os.environ.get(
     "SMBRIDGE_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 )
@@ -89,3 +93,15 @@ def throwaway_database(kind: str) -> Iterator[str]:
         yield url
     finally:
         drop_postgres_database(name)
+
+
+@contextmanager
+def migrated_database(kind: str, revision: str = "head") -> Iterator[Database]:
+    """A fresh database of ``kind`` migrated to ``revision``, removed afterwards."""
+    with throwaway_database(kind) as url:
+        db = Database.from_settings(Settings(database_url=url))
+        try:
+            migrations.upgrade(db.engine, revision)
+            yield db
+        finally:
+            db.dispose()

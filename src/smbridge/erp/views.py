@@ -35,7 +35,7 @@ def erp_router(db: Database, token: str, clock: Clock, max_body_bytes: int) -> A
         prefix="/erp/sales-documents",
         tags=["ERP"],
         route_class=admitting_route(authorize, max_body_bytes),
-        responses=error_responses(400, 403, 413, 415, 422),
+        responses=error_responses(400, 403, 413),
     )
 
     @router.get(

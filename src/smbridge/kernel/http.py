@@ -201,6 +201,8 @@ def install_error_handlers(app: FastAPI) -> None:
         ]
         return error_response(400, "invalid_request", "request is not valid", details)
 
+    _undocument_framework_422(app)
+
     @app.exception_handler(DatabaseUnavailable)
     @app.exception_handler(WriteConflict)
     async def _database_down(_request: Request, exc: Exception) -> JsonResponse:
@@ -217,6 +219,33 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(_request: Request, exc: Exception) -> JsonResponse:
         log.error("http.unhandled", error=type(exc).__name__)
         return error_response(500, "internal_error", "internal error; nothing was changed")
+
+
+#: What FastAPI documents for a request failing validation, on its own accord.
+_FRAMEWORK_422 = "#/components/schemas/HTTPValidationError"
+
+
+def _undocument_framework_422(app: FastAPI) -> None:
+    """Drop the 422 FastAPI adds to the document of every operation with parameters or a
+    body: no client ever gets it, because the handlers answer a request failing validation
+    400 in the service's error shape (the assembly API 422 in its own, which it declares).
+    A 422 an operation declares itself stays."""
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            for operations in schema.get("paths", {}).values():
+                for operation in operations.values():
+                    answers = operation.get("responses", {})
+                    if _FRAMEWORK_422 in str(answers.get("422", "")):
+                        del answers["422"]
+            schemas = schema.get("components", {}).get("schemas", {})
+            for name in ("HTTPValidationError", "ValidationError"):
+                schemas.pop(name, None)
+        return app.openapi_schema or build()
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
 
 _SAFE_REQUEST_ID = re.compile(rb"^[A-Za-z0-9._:-]{1,64}$")

@@ -54,6 +54,8 @@ class DeadNotification:
     id: int
     type: str
     sm_order_id: str
+    last_status: int | None  # SM's last answer; none when it never answered
+    attempts: int
 
 
 @dataclass(frozen=True)
@@ -135,7 +137,11 @@ class MonitoringQueries(SessionRepository):
     def dead_notifications(self) -> list[DeadNotification]:
         rows = self._session.execute(
             select(
-                sm_notifications.c.id, sm_notifications.c.type, sm_notifications.c.sm_order_id
+                sm_notifications.c.id,
+                sm_notifications.c.type,
+                sm_notifications.c.sm_order_id,
+                sm_notifications.c.last_status,
+                sm_notifications.c.attempts,
             ).where(sm_notifications.c.state == DeliveryState.DEAD.value)
         )
         return [DeadNotification(*row) for row in rows]

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 from smbridge.domain.webhook import JournalStatus
 from smbridge.monitoring.queries import Chats, Incident, MonitoringQueries
 from smbridge.monitoring.settings import MonitoringSettings
-from smbridge.telegram.messages import examples
+from smbridge.telegram.messages import examples, notification_dead
 
 
 @dataclass(frozen=True)
@@ -117,8 +117,9 @@ def _dead_notifications(inputs: RuleInputs) -> Iterator[Finding]:
             "notification_failing",
             f"notification:{dead.id}",
             inputs.operations,
-            f"Уведомление {dead.type} по заказу {dead.sm_order_id} отклонено СберМаркетом. "
-            f"Исправьте и повторите: `smbridge notifications resend --id {dead.id}`.",
+            notification_dead(
+                dead.id, dead.type, dead.sm_order_id, dead.last_status, dead.attempts
+            ),
         )
 
 

@@ -24,15 +24,12 @@ import structlog
 
 from smbridge.domain import notification
 from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
-from smbridge.domain.telegram import OutgoingMessage
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.notifications.link import LinkPolicy, SmLink
 from smbridge.notifications.outbox import NotificationOutbox
 from smbridge.notifications.sm_client import NotificationSender, SmAnswer, SmAnswerKind
 from smbridge.orders.repository import OrderRepository, StoreRepository
-from smbridge.telegram import messages
-from smbridge.telegram.outbox import TelegramOutbox
 
 log = structlog.get_logger(__name__)
 
@@ -42,7 +39,6 @@ class DispatchPolicy:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     lease: timedelta = timedelta(seconds=60)
     batch: int = 32
-    operations_chat_id: str | None = None
     link: LinkPolicy = field(default_factory=LinkPolicy)
     catch_up_limit: int = 10_000  # rows one recovery makes due; the next one takes the rest
 
@@ -161,7 +157,7 @@ class Dispatcher:
             if row is not None and row.lease_owner == self.owner:
                 # Its earlier attempts all failed, unless a lease ran out (that leaves no error).
                 failures = row.attempts - 1 if row.last_error is not None else 0
-                self._record(uow, row, result)
+                self._record(row, result)
                 if result.kind is not SmAnswerKind.RETRY and self._link.allowance(1):
                     taken = self._take(uow, self._clock(), 1, claim.order_id)
                     next_claim = taken[0] if taken else None
@@ -188,7 +184,7 @@ class Dispatcher:
             uow.commit()
         log.info("sm_notification.catch_up", moved=moved)
 
-    def _record(self, uow: UnitOfWork, row: Notification, result: SmAnswer) -> None:
+    def _record(self, row: Notification, result: SmAnswer) -> None:
         now = self._clock()
         row.lease_owner = row.lease_until = None
         row.last_status, row.last_response = result.status, result.detail
@@ -206,15 +202,7 @@ class Dispatcher:
             row.state, row.next_attempt_at = DeliveryState.PENDING, retry_at
             log.warning("sm_notification.retry", **_logged(row, result))
             return
-        row.state = DeliveryState.DEAD
-        uow.repo(TelegramOutbox).add(
-            OutgoingMessage(
-                text=messages.notification_dead(row),
-                created_at=now,
-                chat_id=self._policy.operations_chat_id,
-                order_id=row.order_id,
-            )
-        )
+        row.state = DeliveryState.DEAD  # monitoring alerts operations about it, once
         log.error("sm_notification.dead", **_logged(row, result))
 
 

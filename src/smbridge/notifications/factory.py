@@ -40,7 +40,6 @@ def dispatch_policy(settings: NotificationSettings) -> DispatchPolicy:
             max_attempts=settings.dispatch_max_attempts,
         ),
         lease=timedelta(seconds=settings.dispatch_lease_seconds),
-        operations_chat_id=settings.operations_chat_id or None,
         link=LinkPolicy(
             max_per_second=settings.dispatch_max_per_second,
             down_after=settings.dispatch_down_after_failures,

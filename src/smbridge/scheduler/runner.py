@@ -21,6 +21,7 @@ from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.scheduler.job_store import JobStore
+from smbridge.scheduler.outage import Backoff, Outage
 
 log = structlog.get_logger(__name__)
 
@@ -56,6 +57,7 @@ class Scheduler:
         jobs: list[Job],
         clock: Clock,
         lease: timedelta = timedelta(seconds=60),
+        wait: Callable[[float], object] | None = None,
     ) -> None:
         self._db = db
         self.jobs = {job.name: job for job in jobs}
@@ -63,6 +65,9 @@ class Scheduler:
         self._clock = clock
         self.owner = f"scheduler-{uuid.uuid4().hex[:12]}"
         self.stop = threading.Event()
+        # How a loop waits between turns; tests pass one that moves their clock instead.
+        self._wait = wait or self.stop.wait
+        self._outage = Outage(clock)
 
     def is_due(self, job: Job) -> bool:
         with self._db.unit_of_work() as uow:
@@ -98,13 +103,18 @@ class Scheduler:
     # -- internals -------------------------------------------------------------------------
 
     def _job_loop(self, job: Job, tick: float) -> None:
+        backoff, failures = Backoff(tick), 0
         while not self.stop.is_set():
             try:
                 if self.is_due(job):
                     self.run_once(job.name)
             except Exception as exc:
-                log.error("scheduler.loop_failed", job=job.name, error=_text(exc))
-            self.stop.wait(tick)
+                failures += 1
+                self._outage.failed(job.name, _text(exc))
+            else:
+                failures = 0
+                self._outage.succeeded(job.name)
+            self._wait(backoff.after(failures))
 
     def _record_run(self, job: Job) -> JobRunResult:
         started = self._clock()

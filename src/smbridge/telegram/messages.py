@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from smbridge.domain.notification import Notification
 from smbridge.domain.order import Order
 from smbridge.domain.order_change import Notice
 
@@ -85,13 +84,15 @@ def _minutes(wait: timedelta) -> str:
     return f"{wait.total_seconds() / 60:g}"
 
 
-def notification_dead(notification: Notification) -> str:
-    answer = f"ответ {notification.last_status}" if notification.last_status else "нет ответа"
+def notification_dead(
+    notification_id: int, kind: str, sm_order_id: str, last_status: int | None, attempts: int
+) -> str:
+    answer = f"ответ {last_status}" if last_status else "нет ответа"
     return (
-        f"СберМаркет не принял уведомление {notification.type} по заказу "
-        f"{notification.sm_order_id} ({answer}, попыток: {notification.attempts}). "
+        f"СберМаркет не принял уведомление {kind} по заказу "
+        f"{sm_order_id} ({answer}, попыток: {attempts}). "
         "Проверьте заказ и отправьте уведомление повторно: "
-        f"`smbridge notifications resend --id {notification.id}`."
+        f"`smbridge notifications resend --id {notification_id}`."
     )
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib.resources import files
 
@@ -22,10 +22,19 @@ def _config() -> Config:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Back to ``revision`` (the tests prove each migration can be undone)."""
+    _run(engine, command.downgrade, revision)
+
+
+def _run(engine: Engine, step: Callable[[Config, str], None], revision: str) -> None:
     with engine.connect() as connection, _foreign_keys_off(connection), connection.begin():
         config = _config()
         config.attributes["connection"] = connection
-        command.upgrade(config, revision)
+        step(config, revision)
         if is_sqlite(engine):
             _require_foreign_keys_hold(connection)
 

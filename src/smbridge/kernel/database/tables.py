@@ -273,6 +273,7 @@ idempotency_keys = Table(
     Column("response", JsonDocument, nullable=False),
     Column("created_at", UtcDateTime, nullable=False),
     UniqueConstraint("store_id", "request_id"),
+    Index("ix_idempotency_keys_created_at", "created_at"),  # the retention purge
 )
 
 sm_notifications = Table(

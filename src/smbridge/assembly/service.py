@@ -155,7 +155,11 @@ class RecentTokens:
     transaction, so a token revoked (or a store closed) is refused every call from the
     moment it is committed, before any of the store's data is read. Within ``ttl`` after
     that the 403 merely comes after the body was read and parsed (so a malformed body gets
-    its 400/422 instead). Refused tokens are never remembered.
+    its 400/422 instead). Refused tokens are never remembered. Kept by their SHA-256, as the
+    database keeps them: a worker's memory holds no usable token.
+
+    Hand-written rather than ``cachetools.TTLCache``: cachetools is not a dependency, and
+    the map needs only these two operations.
     """
 
     def __init__(
@@ -167,13 +171,13 @@ class RecentTokens:
         self._until: dict[str, float] = {}
 
     def admitted(self, token: str) -> bool:
-        until = self._until.get(token)
+        until = self._until.get(token_hash(token))
         return until is not None and self._clock() < until
 
     def remember(self, token: str) -> None:
         if len(self._until) >= self._limit:
             self._until.clear()
-        self._until[token] = self._clock() + self._ttl
+        self._until[token_hash(token)] = self._clock() + self._ttl
 
 
 def _authenticate(uow: UnitOfWork, token: str) -> int:

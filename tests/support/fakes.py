@@ -23,16 +23,19 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from smbridge.assembly.cards import CardPosition, CardState, card_of
 from smbridge.assembly.repository import (
     ApiTokenRepository,
     AssemblyOrders,
     BoardLine,
     IdempotencyKeys,
+    OrderCards,
     PickerRepository,
     StoredAnswer,
 )
 from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import Order
+from smbridge.domain.pick import PickRecord
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
@@ -170,6 +173,37 @@ class FakeOrders(OrderRepository):
         assert order.id is not None
         order.number = f"{number_prefix}{order.id:08d}"
         return order.id
+
+
+class FakeOrderCards(OrderCards):
+    """The cards of the fake's orders; the writes change the stored ``Order`` as the real
+    statements change its row."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._orders = FakeOrders(tables)
+
+    def card(self, store_id: int, number: str, *, for_update: bool) -> CardState | None:
+        order = self._orders.by_number(store_id, number)
+        return None if order is None else card_of(order)
+
+    def take(self, card: CardState, picker_id: int, now: datetime) -> CardState:
+        order = self._order(card)
+        order.status, order.picker_id = OrderStatus.IN_ASSEMBLY, picker_id
+        order.taken_at = order.updated_at = now
+        return card_of(order)
+
+    def record_pick(
+        self, card: CardState, position: CardPosition, pick: PickRecord, now: datetime
+    ) -> CardState:
+        order = self._order(card)
+        next(p for p in order.positions if p.line_no == position.line_no).pick = pick
+        order.updated_at = now
+        return card_of(order)
+
+    def _order(self, card: CardState) -> Order:
+        order = self._orders.get(card.id)
+        assert order is not None
+        return order
 
 
 class FakeAssemblyOrders(AssemblyOrders):
@@ -375,6 +409,7 @@ FAKES: dict[type[Repository], Callable[[Tables], Repository]] = {
     StoreRepository: FakeStores,
     OrderRepository: FakeOrders,
     AssemblyOrders: FakeAssemblyOrders,
+    OrderCards: FakeOrderCards,
     PickerRepository: FakePickers,
     ApiTokenRepository: FakeTokens,
     IdempotencyKeys: FakeIdempotencyKeys,

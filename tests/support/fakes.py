@@ -241,9 +241,10 @@ class FakePickers(PickerRepository):
             (s for s in self._tables.shifts if s.picker_id == picker_id and s.is_open), None
         )
 
-    def with_open_shift(self, picker_id: int) -> tuple[Picker | None, Shift | None]:
+    def with_open_shift(self, picker_id: int) -> tuple[Picker | None, int | None]:
         picker = self.get(picker_id)
-        return picker, self.open_shift(picker_id) if picker is not None else None
+        shift = self.open_shift(picker_id) if picker is not None else None
+        return picker, shift.store_id if shift is not None else None
 
     def add_shift(self, shift: Shift) -> None:
         shift.id = self._tables.next_id("picker_shifts")

@@ -284,10 +284,10 @@ def _picker(ctx: CallContext, picker_id: int) -> Picker:
 
 
 def _picker_on_shift(ctx: CallContext, picker_id: int) -> Picker:
-    picker, shift = ctx.uow.repo(PickerRepository).with_open_shift(picker_id)
+    picker, shift_store_id = ctx.uow.repo(PickerRepository).with_open_shift(picker_id)
     if picker is None or picker.store_id != ctx.store_id or not picker.active:
         raise NotFound("picker_not_found")
-    if shift is None or shift.store_id != ctx.store_id:
+    if shift_store_id != ctx.store_id:
         raise Conflict("no_open_shift")
     return picker
 

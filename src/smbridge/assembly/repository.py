@@ -5,12 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     Row,
-    Select,
     Update,
     and_,
     bindparam,
@@ -150,12 +148,15 @@ class PickerRepository(EntityRepository[Picker]):
             )
         ).one_or_none()
 
-    def with_open_shift(self, picker_id: int) -> tuple[Picker | None, Shift | None]:
-        """A picker and their open shift (if any), in one statement."""
-        row = self._session.execute(
-            _picker_with_open_shift(), {"picker_id": picker_id}
-        ).one_or_none()
-        return (None, None) if row is None else (row[0], row[1])
+    def with_open_shift(self, picker_id: int) -> tuple[Picker | None, int | None]:
+        """A picker and the store of their open shift (None: no shift open), in one Core
+        statement: the picker is made of its columns, not loaded into the session (a
+        takeOrder's check, issue 11); nothing written to it would be saved."""
+        row = self._session.execute(_PICKER_WITH_OPEN_SHIFT, {"picker_id": picker_id}).one_or_none()
+        if row is None:
+            return None, None
+        *columns, shift_store_id = row
+        return Picker(**dict(zip(_PICKER_FIELDS, columns, strict=True))), shift_store_id
 
     def add_shift(self, shift: Shift) -> None:
         self._session.add(shift)
@@ -276,17 +277,15 @@ class IdempotencyKeys(SessionRepository):
 # each call only binds its values (building and keying a new one cost more than running it).
 
 
-@cache
-def _picker_with_open_shift() -> Select[Picker, Shift]:
-    """Built on first use: the entities are mapped when the database is set up."""
-    return (
-        select(Picker, Shift)
-        .outerjoin(
-            picker_shifts,
-            and_(picker_shifts.c.picker_id == pickers.c.id, picker_shifts.c.closed_at.is_(None)),
-        )
-        .where(pickers.c.id == bindparam("picker_id"))
+_PICKER_FIELDS = ("id", "store_id", "name", "telegram_chat_id", "active")
+_PICKER_WITH_OPEN_SHIFT = (
+    select(*(pickers.c[name] for name in _PICKER_FIELDS), picker_shifts.c.store_id)
+    .outerjoin(
+        picker_shifts,
+        and_(picker_shifts.c.picker_id == pickers.c.id, picker_shifts.c.closed_at.is_(None)),
     )
+    .where(pickers.c.id == bindparam("picker_id"))
+)
 
 
 _LIVE_TOKEN = and_(

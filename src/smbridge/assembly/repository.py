@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
+    Integer,
     Row,
     Update,
     and_,
@@ -56,6 +57,8 @@ class BoardLine(NamedTuple):
 
 #: The board's columns, in the order of ``BoardLine``'s fields, read without the ORM.
 BOARD_COLUMNS = [orders.c[name] for name in BoardLine._fields]
+# Built once: SQLAlchemy keeps its cache key, so each call only binds the store.
+_BOARD = active_of_store(select(*BOARD_COLUMNS), bindparam("store_id", type_=Integer))
 
 
 class AssemblyOrders(SessionRepository):
@@ -65,7 +68,7 @@ class AssemblyOrders(SessionRepository):
     def board(self, store_id: int) -> list[BoardLine]:
         """The store's active orders, deadline first: plain rows, no entities, no positions
         (a read-only listing needs neither)."""
-        rows = self._session.execute(active_of_store(select(*BOARD_COLUMNS), store_id))
+        rows = self._session.connection().execute(_BOARD, {"store_id": store_id})
         return [BoardLine._make(row) for row in rows]
 
 
@@ -78,7 +81,11 @@ class OrderCards(SessionRepository):
         """The store's order by our number with its positions, in one statement (locked on
         PostgreSQL when ``for_update``; SQLite's BEGIN IMMEDIATE already excludes)."""
         statement = _CARD_LOCKED if for_update else _CARD
-        rows = self._session.execute(statement, {"store_id": store_id, "number": number}).all()
+        rows = (
+            self._session.connection()
+            .execute(statement, {"store_id": store_id, "number": number})
+            .all()
+        )
         if not rows:
             return None
         positions = [
@@ -110,7 +117,7 @@ class OrderCards(SessionRepository):
             # One statement: the position's UPDATE rides along in the order's as a CTE.
             self._update_order(_PICK_AND_TOUCH, card, {"updated_at": now}, values)
         else:
-            self._session.execute(_SET_PICK, values)
+            self._session.connection().execute(_SET_PICK, values)
             if card.updated_at != now:  # else the row would not change (nor did the mapper's)
                 self._update_order(_TOUCH, card, {"updated_at": now})
         positions = [p._replace(pick=pick) if p is position else p for p in card.positions]
@@ -128,8 +135,10 @@ class OrderCards(SessionRepository):
         assert card.version is not None, "a card read by ``card`` has its version"
         params = {f"new_{name}": value for name, value in values.items()} | (more or {})
         params |= {"order_key": card.id, "old_version": card.version}
-        result = self._session.execute(statement, params | {"new_version": card.version + 1})
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        result = self._session.connection().execute(
+            statement, params | {"new_version": card.version + 1}
+        )
+        if result.rowcount != 1:
             raise StaleDataError(f"order {card.id} changed since it was read")
 
 
@@ -152,7 +161,11 @@ class PickerRepository(EntityRepository[Picker]):
         """A picker and the store of their open shift (None: no shift open), in one Core
         statement: the picker is made of its columns, not loaded into the session (a
         takeOrder's check, issue 11); nothing written to it would be saved."""
-        row = self._session.execute(_PICKER_WITH_OPEN_SHIFT, {"picker_id": picker_id}).one_or_none()
+        row = (
+            self._session.connection()
+            .execute(_PICKER_WITH_OPEN_SHIFT, {"picker_id": picker_id})
+            .one_or_none()
+        )
         if row is None:
             return None, None
         *columns, shift_store_id = row
@@ -169,18 +182,22 @@ class ApiTokenRepository(SessionRepository):
     def store_of(self, token_sha256: str) -> int | None:
         """The store of an unrevoked token, if that store is active (a closed store's
         devices lose access without revoking each token)."""
-        return self._session.execute(
-            _STORE_OF_TOKEN, {"token_sha256": token_sha256}
-        ).scalar_one_or_none()
+        return (
+            self._session.connection()
+            .execute(_STORE_OF_TOKEN, {"token_sha256": token_sha256})
+            .scalar_one_or_none()
+        )
 
     def store_and_answer(
         self, token_sha256: str, request_id: str
     ) -> tuple[int | None, StoredAnswer | None]:
         """``store_of`` the token and the store's kept answer to ``request_id`` (see
         ``IdempotencyKeys.get``), in one statement: a keyed call's first round trip."""
-        row = self._session.execute(
-            _STORE_AND_ANSWER, {"token_sha256": token_sha256, "request_id": request_id}
-        ).one_or_none()
+        row = (
+            self._session.connection()
+            .execute(_STORE_AND_ANSWER, {"token_sha256": token_sha256, "request_id": request_id})
+            .one_or_none()
+        )
         if row is None:
             return None, None
         if row.method is None:
@@ -259,7 +276,7 @@ class IdempotencyKeys(SessionRepository):
         return int(removed.rowcount)  # type: ignore[attr-defined]
 
     def add(self, store_id: int, request_id: str, answer: StoredAnswer, now: datetime) -> None:
-        self._session.execute(
+        self._session.connection().execute(
             _INSERT_KEY,
             {
                 "store_id": store_id,

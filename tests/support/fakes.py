@@ -23,11 +23,10 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
-from smbridge.assembly.cards import CardPosition, CardState, card_of
+from smbridge.assembly.cards import BoardLine, CardPosition, CardState, card_of, summary_of
 from smbridge.assembly.repository import (
     ApiTokenRepository,
     AssemblyOrders,
-    BoardLine,
     IdempotencyKeys,
     OrderCards,
     PickerRepository,
@@ -211,15 +210,7 @@ class FakeAssemblyOrders(AssemblyOrders):
         self._orders = FakeOrders(tables)
 
     def board(self, store_id: int) -> list[BoardLine]:
-        return [
-            BoardLine(
-                *(o.number or "", o.sm_order_id, o.status, o.picker_id, o.received_at),
-                *(o.taken_at, o.assembled_at, o.expected_assembly_at),
-                *(o.header.delivery_from, o.header.delivery_to, o.changed_by_customer),
-                o.courier_arrived_at,
-            )
-            for o in self._orders.active_for_store(store_id)
-        ]
+        return [summary_of(o) for o in self._orders.active_for_store(store_id)]
 
 
 class FakePickers(PickerRepository):

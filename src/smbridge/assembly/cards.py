@@ -25,10 +25,8 @@ class CardPosition(NamedTuple):
     pick: PickRecord
 
 
-class CardState(NamedTuple):
-    """What an order card shows, and the row's id and version to write it back by.
-
-    The first fields are ``repository.BoardLine``'s, in its order: the card's summary."""
+class BoardLine(NamedTuple):
+    """An active order as the store's board (``getActiveOrders``) shows it."""
 
     number: str
     sm_order_id: str
@@ -42,6 +40,12 @@ class CardState(NamedTuple):
     delivery_to: datetime | None
     changed_by_customer: bool
     courier_arrived_at: datetime | None
+
+
+class CardState(NamedTuple):
+    """What an order card shows, and the row's id and version to write it back by."""
+
+    summary: BoardLine  # what the board shows of the order
     comment: str | None
     replacement_policy: str | None
     bags: int | None
@@ -54,20 +58,8 @@ class CardState(NamedTuple):
 def card_of(order: Order) -> CardState:
     header = order.header
     assert order.id is not None, "a stored order has an id"
-    assert order.number is not None, "a stored order has a number"
     return CardState(
-        order.number,
-        order.sm_order_id,
-        order.status,
-        order.picker_id,
-        order.received_at,
-        order.taken_at,
-        order.assembled_at,
-        order.expected_assembly_at,
-        header.delivery_from,
-        header.delivery_to,
-        order.changed_by_customer,
-        order.courier_arrived_at,
+        summary_of(order),
         header.comment,
         header.replacement_policy,
         order.bags,
@@ -75,6 +67,17 @@ def card_of(order: Order) -> CardState:
         None,
         order.updated_at,
         [CardPosition(p.id, p.line_no, p.line, p.pick) for p in order.positions],
+    )
+
+
+def summary_of(order: Order) -> BoardLine:
+    header = order.header
+    assert order.number is not None, "a stored order has a number"
+    return BoardLine(
+        *(order.number, order.sm_order_id, order.status, order.picker_id, order.received_at),
+        *(order.taken_at, order.assembled_at, order.expected_assembly_at),
+        *(header.delivery_from, header.delivery_to, order.changed_by_customer),
+        order.courier_arrived_at,
     )
 
 

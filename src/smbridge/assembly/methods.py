@@ -6,9 +6,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from smbridge.assembly import schemas
-from smbridge.assembly.cards import CardState, card_of, plain, position_json
+from smbridge.assembly.cards import BoardLine, CardState, card_of, plain, position_json
 from smbridge.assembly.errors import Conflict, NotFound
-from smbridge.assembly.repository import AssemblyOrders, BoardLine, OrderCards, PickerRepository
+from smbridge.assembly.repository import AssemblyOrders, OrderCards, PickerRepository
 from smbridge.assembly.service import CallContext, JsonAnswer, Method
 from smbridge.assembly.texts import status_text
 from smbridge.domain import notification as notify
@@ -73,12 +73,13 @@ def get_notifications(ctx: CallContext, data: schemas.OrderRef) -> schemas.Notif
 def take_order(ctx: CallContext, data: schemas.TakeOrder) -> JsonAnswer:
     card = _order_card(ctx, data.orderNumber)
     picker_id = _id(_picker_on_shift(ctx, data.pickerId).id)
-    if card.status is OrderStatus.IN_ASSEMBLY and card.picker_id != picker_id:
+    order = card.summary
+    if order.status is OrderStatus.IN_ASSEMBLY and order.picker_id != picker_id:
         raise Conflict("taken_by_other")
-    if take_effect(card.status, card.picker_id, picker_id) is Effect.APPLIED:
+    if take_effect(order.status, order.picker_id, picker_id) is Effect.APPLIED:
         card = ctx.uow.repo(OrderCards).take(card, picker_id, ctx.now)
-        payload = notify.order_only(card)
-        _notify_order(ctx, card.id, card.sm_order_id, NotificationType.IN_WORK, payload)
+        payload = notify.order_only(order)
+        _notify_order(ctx, card.id, order.sm_order_id, NotificationType.IN_WORK, payload)
     return _card_json(card)
 
 
@@ -107,7 +108,7 @@ def assign_collector(ctx: CallContext, data: schemas.AssignCollector) -> JsonAns
 
 def record_pick(ctx: CallContext, data: schemas.RecordPick) -> JsonAnswer:
     card = _order_card(ctx, data.orderNumber)
-    require_status(card.status, OrderStatus.IN_ASSEMBLY)  # as Order.record_pick decides
+    require_status(card.summary.status, OrderStatus.IN_ASSEMBLY)  # as Order.record_pick decides
     position = find_line(card.positions, data.lineNo)
     pick = next_pick(position, data.quantity, data.weightGrams, data.markingCodes)
     return _card_json(ctx.uow.repo(OrderCards).record_pick(card, position, pick, ctx.now))
@@ -327,7 +328,7 @@ def _deadline(ctx: CallContext, order: Order) -> str:
     return order.expected_assembly_at.astimezone(zone).strftime("%H:%M")
 
 
-def _board_summary(line: BoardLine | CardState) -> dict[str, object]:
+def _board_summary(line: BoardLine) -> dict[str, object]:
     """What ``schemas.OrderSummary(...).model_dump(mode="json")`` makes of the line, once
     ``views.answer_json`` has written its times."""
     status = line.status
@@ -355,7 +356,7 @@ def _card(order: Order) -> JsonAnswer:
 def _card_json(card: CardState) -> JsonAnswer:
     """``schemas.OrderCard`` of the order as plain JSON, built without pydantic (tests check
     it against the model); plain, so that it can be kept as a requestId's answer."""
-    summary = {name: plain(value) for name, value in _board_summary(card).items()}
+    summary = {name: plain(value) for name, value in _board_summary(card.summary).items()}
     return JsonAnswer(
         summary,
         comment=card.comment,

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import Any
 
 from sqlalchemy import (
     Integer,
@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm.exc import StaleDataError
 
-from smbridge.assembly.cards import CardPosition, CardState
+from smbridge.assembly.cards import BoardLine, CardPosition, CardState
 from smbridge.domain.pick import PickRecord
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.sm_order import SmOrderLine
@@ -36,24 +36,6 @@ from smbridge.kernel.database.tables import (
     stores,
 )
 from smbridge.orders.repository import active_of_store
-
-
-class BoardLine(NamedTuple):
-    """An active order as the store's board (``getActiveOrders``) shows it."""
-
-    number: str
-    sm_order_id: str
-    status: OrderStatus
-    picker_id: int | None
-    received_at: datetime
-    taken_at: datetime | None
-    assembled_at: datetime | None
-    expected_assembly_at: datetime
-    delivery_from: datetime | None
-    delivery_to: datetime | None
-    changed_by_customer: bool
-    courier_arrived_at: datetime | None
-
 
 #: The board's columns, in the order of ``BoardLine``'s fields, read without the ORM.
 BOARD_COLUMNS = [orders.c[name] for name in BoardLine._fields]
@@ -98,14 +80,17 @@ class OrderCards(SessionRepository):
             for row in rows
             if row[_ORDER_END] is not None
         ]
-        return CardState._make((*rows[0][:_ORDER_END], positions))
+        first = rows[0]
+        summary = BoardLine._make(first[:_SUMMARY_END])
+        return CardState._make((summary, *first[_SUMMARY_END:_ORDER_END], positions))
 
     def take(self, card: CardState, picker_id: int, now: datetime) -> CardState:
         """The order goes «В сборке» with the picker (what ``Order.take`` sets)."""
         status = OrderStatus.IN_ASSEMBLY
         values = {"status": status, "picker_id": picker_id, "taken_at": now, "updated_at": now}
         self._update_order(_TAKE, card, values)
-        return card._replace(status=status, picker_id=picker_id, taken_at=now)
+        summary = card.summary._replace(status=status, picker_id=picker_id, taken_at=now)
+        return card._replace(summary=summary)
 
     def record_pick(
         self, card: CardState, position: CardPosition, pick: PickRecord, now: datetime
@@ -359,6 +344,7 @@ _PICK_COLUMNS = [
 ]
 _PICK_KEYS = [f"new_{column.name}" for column in _PICK_COLUMNS]
 _PICK_FIELDS = list(zip(_PICK_KEYS, PickRecord.__dataclass_fields__, strict=True))
+_SUMMARY_END = len(BOARD_COLUMNS)
 _ORDER_END = len(_CARD_ORDER_COLUMNS)
 _LINE_END = _ORDER_END + 2 + len(_LINE_COLUMNS)
 

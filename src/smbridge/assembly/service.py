@@ -43,9 +43,10 @@ class CallContext:
 
 class JsonAnswer(dict[str, Any]):
     """A result a method built as JSON itself, in its response model's shape (for a large
-    listing, where validating it through pydantic would cost more than reading it). Its
-    times stay aware datetimes: ``views.answer_json`` writes them as pydantic does, in C.
-    Only for reading methods: a kept answer (``StoredAnswer``) must be plain JSON."""
+    listing, or the order card of the hot calls, where validating it through pydantic would
+    cost more than reading it). A reading method may leave its times aware datetimes:
+    ``views.answer_json`` writes them as pydantic does, in C. A changing method's answer is
+    kept (``StoredAnswer``), so it must be plain JSON already (``cards.plain``)."""
 
 
 Handler = Callable[[CallContext, Any], BaseModel | JsonAnswer]

@@ -38,3 +38,26 @@ def test_the_board_says_what_the_order_cards_say(db: Database, clock: FrozenCloc
     assert len(board["orders"]) == 2
     assert taken[0]["takenAt"] is not None
     assert taken[0]["assembledAt"] is not None
+
+
+def test_the_hot_calls_cards_say_what_the_model_and_the_loaded_order_say(
+    db: Database, clock: FrozenClock
+) -> None:
+    """takeOrder and recordPick read and write the card with Core statements and answer it
+    as plain JSON: exactly what pydantic writes of it, and what getOrder shows of the order
+    loaded through the ORM afterwards."""
+    shop = Shop(db, clock).on_shift()
+    clock.advance(timedelta(seconds=61.5))  # a time with microseconds
+    taken = shop.call("takeOrder", orderNumber=NUMBER, pickerId=shop.picker.id)
+    assert taken == shop.call("getOrder", orderNumber=NUMBER)
+    for pick in PICK_ALL:
+        clock.advance(timedelta(seconds=1))
+        card = shop.call("recordPick", **pick, markingCodes=["010460"])
+        assert card == schemas.OrderCard.model_validate(card).model_dump(mode="json")
+        assert card == shop.call("getOrder", orderNumber=NUMBER)
+    lines = {line["lineNo"]: line for line in card["positions"]}
+    assert lines[1]["pickedQuantity"] == "2"
+    assert lines[2]["pickedWeightGrams"] == "1310"
+    assert lines[2]["markingCodes"] == ["010460"]
+    assert taken["takenAt"].endswith(".500000Z")
+    assert card["status"] == "in_assembly"

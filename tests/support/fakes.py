@@ -23,16 +23,18 @@ from datetime import datetime
 from types import TracebackType
 from typing import Self
 
+from smbridge.assembly.cards import BoardLine, CardPosition, CardState, card_of, summary_of
 from smbridge.assembly.repository import (
     ApiTokenRepository,
     AssemblyOrders,
-    BoardLine,
     IdempotencyKeys,
+    OrderCards,
     PickerRepository,
     StoredAnswer,
 )
 from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import Order
+from smbridge.domain.pick import PickRecord
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
@@ -172,20 +174,43 @@ class FakeOrders(OrderRepository):
         return order.id
 
 
+class FakeOrderCards(OrderCards):
+    """The cards of the fake's orders; the writes change the stored ``Order`` as the real
+    statements change its row."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._orders = FakeOrders(tables)
+
+    def card(self, store_id: int, number: str, *, for_update: bool) -> CardState | None:
+        order = self._orders.by_number(store_id, number)
+        return None if order is None else card_of(order)
+
+    def take(self, card: CardState, picker_id: int, now: datetime) -> CardState:
+        order = self._order(card)
+        order.status, order.picker_id = OrderStatus.IN_ASSEMBLY, picker_id
+        order.taken_at = order.updated_at = now
+        return card_of(order)
+
+    def record_pick(
+        self, card: CardState, position: CardPosition, pick: PickRecord, now: datetime
+    ) -> CardState:
+        order = self._order(card)
+        next(p for p in order.positions if p.line_no == position.line_no).pick = pick
+        order.updated_at = now
+        return card_of(order)
+
+    def _order(self, card: CardState) -> Order:
+        order = self._orders.get(card.id)
+        assert order is not None
+        return order
+
+
 class FakeAssemblyOrders(AssemblyOrders):
     def __init__(self, tables: Tables) -> None:
         self._orders = FakeOrders(tables)
 
     def board(self, store_id: int) -> list[BoardLine]:
-        return [
-            BoardLine(
-                *(o.number or "", o.sm_order_id, o.status, o.picker_id, o.received_at),
-                *(o.taken_at, o.assembled_at, o.expected_assembly_at),
-                *(o.header.delivery_from, o.header.delivery_to, o.changed_by_customer),
-                o.courier_arrived_at,
-            )
-            for o in self._orders.active_for_store(store_id)
-        ]
+        return [summary_of(o) for o in self._orders.active_for_store(store_id)]
 
 
 class FakePickers(PickerRepository):
@@ -207,9 +232,10 @@ class FakePickers(PickerRepository):
             (s for s in self._tables.shifts if s.picker_id == picker_id and s.is_open), None
         )
 
-    def with_open_shift(self, picker_id: int) -> tuple[Picker | None, Shift | None]:
+    def with_open_shift(self, picker_id: int) -> tuple[Picker | None, int | None]:
         picker = self.get(picker_id)
-        return picker, self.open_shift(picker_id) if picker is not None else None
+        shift = self.open_shift(picker_id) if picker is not None else None
+        return picker, shift.store_id if shift is not None else None
 
     def add_shift(self, shift: Shift) -> None:
         shift.id = self._tables.next_id("picker_shifts")
@@ -375,6 +401,7 @@ FAKES: dict[type[Repository], Callable[[Tables], Repository]] = {
     StoreRepository: FakeStores,
     OrderRepository: FakeOrders,
     AssemblyOrders: FakeAssemblyOrders,
+    OrderCards: FakeOrderCards,
     PickerRepository: FakePickers,
     ApiTokenRepository: FakeTokens,
     IdempotencyKeys: FakeIdempotencyKeys,

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from smbridge.assembly import schemas
+from smbridge.assembly.cards import BoardLine, CardState, card_of, plain, position_json
 from smbridge.assembly.errors import Conflict, NotFound
-from smbridge.assembly.repository import AssemblyOrders, BoardLine, PickerRepository
+from smbridge.assembly.repository import AssemblyOrders, OrderCards, PickerRepository
 from smbridge.assembly.service import CallContext, JsonAnswer, Method
 from smbridge.assembly.texts import status_text
 from smbridge.domain import notification as notify
 from smbridge.domain.assembly import Substitute
 from smbridge.domain.notification import Notification, NotificationType
-from smbridge.domain.order import Order
+from smbridge.domain.order import Order, find_line, next_pick, require_status, take_effect
 from smbridge.domain.order_change import Effect
 from smbridge.domain.picker import Picker, Shift
-from smbridge.domain.position import Position
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.notifications.outbox import NotificationOutbox
@@ -54,7 +55,7 @@ def get_active_orders(ctx: CallContext, _data: schemas.NoData) -> JsonAnswer:
     return JsonAnswer({"orders": [_board_summary(line) for line in lines]})
 
 
-def get_order(ctx: CallContext, data: schemas.OrderRef) -> schemas.OrderCard:
+def get_order(ctx: CallContext, data: schemas.OrderRef) -> JsonAnswer:
     return _card(_order(ctx, data.orderNumber, lock=False))
 
 
@@ -69,17 +70,20 @@ def get_notifications(ctx: CallContext, data: schemas.OrderRef) -> schemas.Notif
 # --- changing --------------------------------------------------------------------------------
 
 
-def take_order(ctx: CallContext, data: schemas.TakeOrder) -> schemas.OrderCard:
-    order = _order(ctx, data.orderNumber)
-    picker = _picker_on_shift(ctx, data.pickerId)
-    if order.status is OrderStatus.IN_ASSEMBLY and order.picker_id != picker.id:
+def take_order(ctx: CallContext, data: schemas.TakeOrder) -> JsonAnswer:
+    card = _order_card(ctx, data.orderNumber)
+    picker_id = _id(_picker_on_shift(ctx, data.pickerId).id)
+    order = card.summary
+    if order.status is OrderStatus.IN_ASSEMBLY and order.picker_id != picker_id:
         raise Conflict("taken_by_other")
-    if order.take(_id(picker.id), ctx.now).effect is Effect.APPLIED:
-        _notify(ctx, order, NotificationType.IN_WORK, notify.order_only(order))
-    return _card(order)
+    if take_effect(order.status, order.picker_id, picker_id) is Effect.APPLIED:
+        card = ctx.uow.repo(OrderCards).take(card, picker_id, ctx.now)
+        payload = notify.order_only(order)
+        _notify_order(ctx, card.id, order.sm_order_id, NotificationType.IN_WORK, payload)
+    return _card_json(card)
 
 
-def assign_collector(ctx: CallContext, data: schemas.AssignCollector) -> schemas.OrderCard:
+def assign_collector(ctx: CallContext, data: schemas.AssignCollector) -> JsonAnswer:
     """SPEC.md: hand an order «В сборке» to another picker on shift, or back to the store."""
     order = _order(ctx, data.orderNumber)
     new = _picker_on_shift(ctx, data.pickerId) if data.pickerId is not None else None
@@ -102,13 +106,15 @@ def assign_collector(ctx: CallContext, data: schemas.AssignCollector) -> schemas
     return _card(order)
 
 
-def record_pick(ctx: CallContext, data: schemas.RecordPick) -> schemas.OrderCard:
-    order = _order(ctx, data.orderNumber)
-    order.record_pick(data.lineNo, data.quantity, data.weightGrams, data.markingCodes, ctx.now)
-    return _card(order)
+def record_pick(ctx: CallContext, data: schemas.RecordPick) -> JsonAnswer:
+    card = _order_card(ctx, data.orderNumber)
+    require_status(card.summary.status, OrderStatus.IN_ASSEMBLY)  # as Order.record_pick decides
+    position = find_line(card.positions, data.lineNo)
+    pick = next_pick(position, data.quantity, data.weightGrams, data.markingCodes)
+    return _card_json(ctx.uow.repo(OrderCards).record_pick(card, position, pick, ctx.now))
 
 
-def replace_position(ctx: CallContext, data: schemas.ReplacePosition) -> schemas.OrderCard:
+def replace_position(ctx: CallContext, data: schemas.ReplacePosition) -> JsonAnswer:
     order = _order(ctx, data.orderNumber)
     sub = data.substitute
     order.replace(
@@ -127,7 +133,7 @@ def replace_position(ctx: CallContext, data: schemas.ReplacePosition) -> schemas
     return _card(order)
 
 
-def finish_assembly(ctx: CallContext, data: schemas.FinishAssembly) -> schemas.OrderCard:
+def finish_assembly(ctx: CallContext, data: schemas.FinishAssembly) -> JsonAnswer:
     order = _order(ctx, data.orderNumber)
     order.finish(data.bags, ctx.now)
     if ctx.policy.notify_assembled:
@@ -137,13 +143,13 @@ def finish_assembly(ctx: CallContext, data: schemas.FinishAssembly) -> schemas.O
     return _card(order)
 
 
-def mark_ready(ctx: CallContext, data: schemas.OrderRef) -> schemas.OrderCard:
+def mark_ready(ctx: CallContext, data: schemas.OrderRef) -> JsonAnswer:
     order = _order(ctx, data.orderNumber)
     _make_ready(ctx, order)
     return _card(order)
 
 
-def cancel_order(ctx: CallContext, data: schemas.CancelOrder) -> schemas.OrderCard:
+def cancel_order(ctx: CallContext, data: schemas.CancelOrder) -> JsonAnswer:
     order = _order(ctx, data.orderNumber)
     if order.cancel_by_store(data.reason, ctx.now).effect is Effect.APPLIED:
         _notify(ctx, order, NotificationType.CANCELED, notify.canceled(order))
@@ -263,6 +269,14 @@ def _order(ctx: CallContext, number: str, *, lock: bool = True) -> Order:
     return order
 
 
+def _order_card(ctx: CallContext, number: str) -> CardState:
+    """``_order`` as a card read for a change, without the ORM (the hot calls)."""
+    card = ctx.uow.repo(OrderCards).card(ctx.store_id, number, for_update=True)
+    if card is None:  # another store's order answers exactly like a missing one
+        raise NotFound("order_not_found")
+    return card
+
+
 def _picker(ctx: CallContext, picker_id: int) -> Picker:
     picker = ctx.uow.repo(PickerRepository).get(picker_id)
     if picker is None or picker.store_id != ctx.store_id or not picker.active:
@@ -271,10 +285,10 @@ def _picker(ctx: CallContext, picker_id: int) -> Picker:
 
 
 def _picker_on_shift(ctx: CallContext, picker_id: int) -> Picker:
-    picker, shift = ctx.uow.repo(PickerRepository).with_open_shift(picker_id)
+    picker, shift_store_id = ctx.uow.repo(PickerRepository).with_open_shift(picker_id)
     if picker is None or picker.store_id != ctx.store_id or not picker.active:
         raise NotFound("picker_not_found")
-    if shift is None or shift.store_id != ctx.store_id:
+    if shift_store_id != ctx.store_id:
         raise Conflict("no_open_shift")
     return picker
 
@@ -287,10 +301,20 @@ def _make_ready(ctx: CallContext, order: Order) -> None:
 def _notify(
     ctx: CallContext, order: Order, kind: NotificationType, payload: dict[str, object]
 ) -> None:
+    _notify_order(ctx, _id(order.id), order.sm_order_id, kind, payload)
+
+
+def _notify_order(
+    ctx: CallContext,
+    order_id: int,
+    sm_order_id: str,
+    kind: NotificationType,
+    payload: dict[str, Any],
+) -> None:
     ctx.uow.repo(NotificationOutbox).add(
         Notification(
-            order_id=_id(order.id),
-            sm_order_id=order.sm_order_id,
+            order_id=order_id,
+            sm_order_id=sm_order_id,
             type=kind.value,
             payload=payload,
             created_at=ctx.now,
@@ -302,24 +326,6 @@ def _deadline(ctx: CallContext, order: Order) -> str:
     store = ctx.uow.repo(StoreRepository).get(ctx.store_id)
     zone = ZoneInfo(store.timezone if store is not None else "UTC")
     return order.expected_assembly_at.astimezone(zone).strftime("%H:%M")
-
-
-def _summary(order: Order) -> dict[str, object]:
-    return {
-        "number": order.number,
-        "smOrderId": order.sm_order_id,
-        "status": order.status,
-        "statusText": status_text(order.status),
-        "pickerId": order.picker_id,
-        "receivedAt": order.received_at,
-        "takenAt": order.taken_at,
-        "assembledAt": order.assembled_at,
-        "deadline": order.expected_assembly_at,
-        "deliveryFrom": order.header.delivery_from,
-        "deliveryTo": order.header.delivery_to,
-        "changedByCustomer": order.changed_by_customer,
-        "courierArrived": order.courier_arrived_at is not None,
-    }
 
 
 def _board_summary(line: BoardLine) -> dict[str, object]:
@@ -343,33 +349,20 @@ def _board_summary(line: BoardLine) -> dict[str, object]:
     }
 
 
-def _card(order: Order) -> schemas.OrderCard:
-    return schemas.OrderCard(
-        **_summary(order),
-        comment=order.header.comment,
-        replacementPolicy=order.header.replacement_policy,
-        bags=order.bags,
-        positions=[_position_view(position) for position in order.positions],
-    )
+def _card(order: Order) -> JsonAnswer:
+    return _card_json(card_of(order))
 
 
-def _position_view(position: Position) -> schemas.PositionView:
-    line, pick = position.line, position.pick
-    return schemas.PositionView(
-        lineNo=position.line_no,
-        sku=line.sku,
-        name=line.name,
-        originalQuantity=line.original_quantity,
-        quantity=line.quantity,
-        pickedQuantity=pick.quantity,
-        weightGrams=line.weight_grams,
-        pickedWeightGrams=pick.weight_grams,
-        price=line.price,
-        discountPrice=line.discount_price,
-        markingCodes=list(pick.marking_codes),
-        replacedBySku=line.replaced_by_sku,
-        replacesLineNo=pick.replaces_line_no,
-        source=pick.source,
+def _card_json(card: CardState) -> JsonAnswer:
+    """``schemas.OrderCard`` of the order as plain JSON, built without pydantic (tests check
+    it against the model); plain, so that it can be kept as a requestId's answer."""
+    summary = {name: plain(value) for name, value in _board_summary(card.summary).items()}
+    return JsonAnswer(
+        summary,
+        comment=card.comment,
+        replacementPolicy=card.replacement_policy,
+        bags=card.bags,
+        positions=[position_json(position) for position in card.positions],
     )
 
 

@@ -43,9 +43,10 @@ class CallContext:
 
 class JsonAnswer(dict[str, Any]):
     """A result a method built as JSON itself, in its response model's shape (for a large
-    listing, where validating it through pydantic would cost more than reading it). Its
-    times stay aware datetimes: ``views.answer_json`` writes them as pydantic does, in C.
-    Only for reading methods: a kept answer (``StoredAnswer``) must be plain JSON."""
+    listing, or the order card of the hot calls, where validating it through pydantic would
+    cost more than reading it). A reading method may leave its times aware datetimes:
+    ``views.answer_json`` writes them as pydantic does, in C. A changing method's answer is
+    kept (``StoredAnswer``), so it must be plain JSON already (``cards.plain``)."""
 
 
 Handler = Callable[[CallContext, Any], BaseModel | JsonAnswer]
@@ -155,7 +156,11 @@ class RecentTokens:
     transaction, so a token revoked (or a store closed) is refused every call from the
     moment it is committed, before any of the store's data is read. Within ``ttl`` after
     that the 403 merely comes after the body was read and parsed (so a malformed body gets
-    its 400/422 instead). Refused tokens are never remembered.
+    its 400/422 instead). Refused tokens are never remembered. Kept by their SHA-256, as the
+    database keeps them: a worker's memory holds no usable token.
+
+    Hand-written rather than ``cachetools.TTLCache``: cachetools is not a dependency, and
+    the map needs only these two operations.
     """
 
     def __init__(
@@ -167,13 +172,13 @@ class RecentTokens:
         self._until: dict[str, float] = {}
 
     def admitted(self, token: str) -> bool:
-        until = self._until.get(token)
+        until = self._until.get(token_hash(token))
         return until is not None and self._clock() < until
 
     def remember(self, token: str) -> None:
         if len(self._until) >= self._limit:
             self._until.clear()
-        self._until[token] = self._clock() + self._ttl
+        self._until[token_hash(token)] = self._clock() + self._ttl
 
 
 def _authenticate(uow: UnitOfWork, token: str) -> int:

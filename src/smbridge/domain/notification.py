@@ -7,11 +7,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from smbridge.domain.order import Order
 from smbridge.domain.position import Position
+
+
+class _OfSm(Protocol):
+    """Anything that names an SM order (an ``Order``, or its card read without the ORM)."""
+
+    @property
+    def sm_order_id(self) -> str: ...
 
 
 class NotificationType(StrEnum):
@@ -95,7 +102,7 @@ def accepted(order: Order, store_timezone: str) -> dict[str, Any]:
     }
 
 
-def order_only(order: Order) -> dict[str, Any]:
+def order_only(order: _OfSm) -> dict[str, Any]:
     """in_work and assembled carry nothing but the order."""
     return {"order_id": order.sm_order_id}
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
+from typing import Protocol, TypeVar
 
 from smbridge.domain.assembly import AssemblyError, Substitute, require_whole, substitute_weight
 from smbridge.domain.order_change import Effect, Notice, OrderChange
@@ -171,9 +173,9 @@ class Order:
 
     def take(self, picker_id: int, now: datetime) -> OrderChange:
         """A picker takes a new order into assembly («В сборке»)."""
-        if self.status is OrderStatus.IN_ASSEMBLY and self.picker_id == picker_id:
+        if take_effect(self.status, self.picker_id, picker_id) is Effect.NO_CHANGE:
             return OrderChange(Effect.NO_CHANGE, "already taken by this picker")
-        self._move(OrderStatus.NEW, OrderStatus.IN_ASSEMBLY)
+        self.status = OrderStatus.IN_ASSEMBLY
         self.picker_id, self.taken_at, self.updated_at = picker_id, now, now
         return OrderChange(Effect.APPLIED)
 
@@ -193,22 +195,9 @@ class Order:
         marking_codes: list[str] | None,
         now: datetime,
     ) -> Position:
-        self._require(OrderStatus.IN_ASSEMBLY)
-        position = self._position(line_no)
-        if position.line.replaced_by_sku is not None:
-            raise AssemblyError("line_replaced", f"line {line_no} was replaced")
-        if position.is_weighed and quantity > 0 and weight_grams is None:
-            raise AssemblyError(
-                "weight_required", f"line {line_no} is weighed: give its weight", conflict=False
-            )
-        if not position.is_weighed:
-            require_whole(line_no, quantity)
-            ordered = position.line.quantity
-            if quantity > ordered:
-                raise AssemblyError(
-                    "too_many", f"line {line_no}: ordered {ordered}", conflict=False
-                )
-        position.pick = position.pick.picked(quantity, weight_grams, marking_codes)
+        require_status(self.status, OrderStatus.IN_ASSEMBLY)
+        position = find_line(self.positions, line_no)
+        position.pick = next_pick(position, quantity, weight_grams, marking_codes)
         self.updated_at = now
         return position
 
@@ -301,8 +290,7 @@ class Order:
         return OrderChange(Effect.APPLIED)
 
     def _require(self, status: OrderStatus) -> None:
-        if self.status is not status:
-            raise AssemblyError("wrong_status", f"order is {self.status}, not {status.value}")
+        require_status(self.status, status)
 
     def _move(self, expected: OrderStatus, target: OrderStatus) -> None:
         self._require(expected)
@@ -315,10 +303,7 @@ class Order:
             raise AssemblyError("not_all_picked", f"lines not picked yet: {unpicked}")
 
     def _position(self, line_no: int) -> Position:
-        for position in self.positions:
-            if position.line_no == line_no:
-                return position
-        raise AssemblyError("unknown_line", f"no line {line_no} in this order", conflict=False)
+        return find_line(self.positions, line_no)
 
     def _mark_changed(self, now: datetime) -> None:
         self.changed_by_customer = True
@@ -329,3 +314,68 @@ class Order:
         self.header = merged_header(self.header, news, paid=self.paid_at is not None)
         self.customer_name = self.header.customer_name
         self.customer_phone = self.header.customer_phone
+
+
+# -- the store's decisions as pure functions ------------------------------------------------
+# The assembly API's hot calls decide on a few columns read without loading the aggregate
+# (issue 11); the aggregate's methods above decide through the same functions.
+
+
+class PickedLine(Protocol):
+    """A line as a pick sees it: an order's ``Position``, or the same read as plain values."""
+
+    @property
+    def line_no(self) -> int: ...
+    @property
+    def line(self) -> SmOrderLine: ...
+    @property
+    def pick(self) -> PickRecord: ...
+
+
+_Line = TypeVar("_Line", bound=PickedLine)
+
+
+def require_status(status: OrderStatus, expected: OrderStatus) -> None:
+    if status is not expected:
+        raise AssemblyError("wrong_status", f"order is {status}, not {expected.value}")
+
+
+def take_effect(status: OrderStatus, holder: int | None, picker_id: int) -> Effect:
+    """What a picker taking the order does: nothing when they have it already; otherwise
+    the order must be new, and goes «В сборке» with them."""
+    if status is OrderStatus.IN_ASSEMBLY and holder == picker_id:
+        return Effect.NO_CHANGE
+    require_status(status, OrderStatus.NEW)
+    check_transition(OrderStatus.NEW, OrderStatus.IN_ASSEMBLY)
+    return Effect.APPLIED
+
+
+def find_line(positions: Iterable[_Line], line_no: int) -> _Line:
+    for position in positions:
+        if position.line_no == line_no:
+            return position
+    raise AssemblyError("unknown_line", f"no line {line_no} in this order", conflict=False)
+
+
+def next_pick(
+    position: PickedLine,
+    quantity: Decimal,
+    weight_grams: Decimal | None,
+    marking_codes: list[str] | None,
+) -> PickRecord:
+    """The line's record once the picker recorded this pick (the order must be in assembly)."""
+    line_no, line = position.line_no, position.line
+    if line.replaced_by_sku is not None:
+        raise AssemblyError("line_replaced", f"line {line_no} was replaced")
+    weighed = line.is_weighed
+    if weighed and quantity > 0 and weight_grams is None:
+        raise AssemblyError(
+            "weight_required", f"line {line_no} is weighed: give its weight", conflict=False
+        )
+    if not weighed:
+        require_whole(line_no, quantity)
+        if quantity > line.quantity:
+            raise AssemblyError(
+                "too_many", f"line {line_no}: ordered {line.quantity}", conflict=False
+            )
+    return position.pick.picked(quantity, weight_grams, marking_codes)

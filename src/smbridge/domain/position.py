@@ -19,4 +19,4 @@ class Position:
 
     @property
     def is_weighed(self) -> bool:
-        return self.line.weight_grams is not None
+        return self.line.is_weighed

@@ -31,6 +31,11 @@ class SmOrderLine:
     replaced_by_sku: str | None = None
     state: str | None = None
 
+    @property
+    def is_weighed(self) -> bool:
+        """Sold by weight: SM gave the line a weight."""
+        return self.weight_grams is not None
+
 
 @dataclass(frozen=True)
 class SmOrderHeader:

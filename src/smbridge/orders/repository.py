@@ -8,6 +8,7 @@ from functools import cache
 from typing import Any, TypeVarTuple
 
 from sqlalchemy import (
+    BindParameter,
     Insert,
     Select,
     String,
@@ -35,9 +36,10 @@ from smbridge.kernel.database.tables import (
 _Ts = TypeVarTuple("_Ts")
 
 
-def active_of_store(query: Select[*_Ts], store_id: int) -> Select[*_Ts]:
+def active_of_store(query: Select[*_Ts], store_id: int | BindParameter[int]) -> Select[*_Ts]:
     """``query`` narrowed to the store's orders still in play, the earliest deadline first:
-    the board's rows and the orders behind them come in the same order."""
+    the board's rows and the orders behind them come in the same order (``store_id`` may be
+    a parameter, for a statement built once)."""
     return query.where(orders.c.store_id == store_id, orders.c.status.in_(ACTIVE)).order_by(
         orders.c.expected_assembly_at, orders.c.id
     )

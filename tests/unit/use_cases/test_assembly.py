@@ -154,6 +154,13 @@ def test_an_admitted_token_is_remembered_for_its_moment_only() -> None:
     )
 
 
+def test_remembered_tokens_are_kept_by_their_hash_only() -> None:
+    recent = RecentTokens()
+    recent.remember("secret-token")
+    assert recent.admitted("secret-token")
+    assert "secret-token" not in repr(vars(recent))  # a memory dump shows no usable token
+
+
 def test_another_stores_order_does_not_exist_for_the_caller(shop: FakeShop) -> None:
     other = add_store(shop.db, sm_store_id="202")
     with shop.db.unit_of_work() as uow:

@@ -4,6 +4,9 @@ It remembers which orders got new rows in its transaction, so that after the com
 can be sent at once (prompt.py); the dispatcher's poll is the fallback. What a savepoint
 queued is forgotten when that savepoint is rolled back (the group commit's failed webhook):
 its rows were never written.
+
+One listener, registered once for every session, forwards a rollback to the transaction's
+outbox (kept in ``session.info``): registering one per outbox cost ~8 µs a use case.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ from smbridge.kernel.database.tables import (
 
 _COLUMNS = tuple(f.name for f in fields(Notification) if f.name != "id")
 _INSERT = sm_notifications.insert().returning(sm_notifications.c.id)
+_OUTBOX = "smbridge.notification_outbox"  # the session's outbox, in ``session.info``
 
 
 class NotificationOutbox(SessionRepository):
@@ -40,7 +44,7 @@ class NotificationOutbox(SessionRepository):
         super().__init__(session)
         #: Each order queued, with the innermost transaction (savepoint) it was queued in.
         self._queued: list[tuple[SessionTransaction | None, int]] = []
-        event.listen(session, "after_soft_rollback", self._forget_rolled_back)
+        session.info[_OUTBOX] = self  # _forget_rolled_back finds it there
 
     def add(self, notification: Notification) -> None:
         self._session.add(notification)
@@ -65,7 +69,8 @@ class NotificationOutbox(SessionRepository):
         taken, self._queued = sorted({order_id for _, order_id in self._queued}), []
         return taken
 
-    def _forget_rolled_back(self, _session: Session, rolled_back: SessionTransaction) -> None:
+    def forget_rolled_back(self, rolled_back: SessionTransaction) -> None:
+        """Forget what ``rolled_back`` (or a savepoint inside it) queued."""
         self._queued = [
             (queued_in, order_id)
             for queued_in, order_id in self._queued
@@ -159,6 +164,13 @@ class NotificationOutbox(SessionRepository):
             .execution_options(synchronize_session=False)
         )
         return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> None:
+    outbox = session.info.get(_OUTBOX)
+    if outbox is not None:
+        outbox.forget_rolled_back(rolled_back)
 
 
 def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:

@@ -34,6 +34,7 @@ from smbridge.kernel.database.tables import (
 
 _COLUMNS = tuple(f.name for f in fields(Notification) if f.name != "id")
 _INSERT = sm_notifications.insert().returning(sm_notifications.c.id)
+_UNFINISHED = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
 _OUTBOX = "smbridge.notification_outbox"  # the session's outbox, in ``session.info``
 
 
@@ -115,11 +116,10 @@ class NotificationOutbox(SessionRepository):
         another dispatcher has locked; SQLite's write lock already serializes claims.
         """
         earlier = sm_notifications.alias("earlier")
-        unfinished = (DeliveryState.PENDING.value, DeliveryState.SENDING.value)
         is_head = ~exists().where(
             earlier.c.order_id == sm_notifications.c.order_id,
             earlier.c.id < sm_notifications.c.id,
-            earlier.c.state.in_(unfinished),
+            earlier.c.state.in_(_UNFINISHED),
         )
         is_due = notifications_due(now)
         query = (
@@ -130,6 +130,34 @@ class NotificationOutbox(SessionRepository):
         if self._session.get_bind().dialect.name == "postgresql":
             query = query.with_for_update(skip_locked=True, of=sm_notifications)
         return self._session.scalars(query).all()
+
+    def run_after(self, head: Notification, now: datetime, limit: int) -> list[Notification]:
+        """The rows queued behind ``head`` that may leave right after it, in order: the
+        unfinished rows of its order that follow it, up to the first one not due.
+
+        PostgreSQL skips a row another transaction holds: only SM's cancellation
+        (``supersede_pending``) touches rows behind a head, and it takes them out of the queue.
+        """
+        if limit <= 0:
+            return []
+        query = (
+            select(Notification, notifications_due(now))
+            .where(
+                sm_notifications.c.order_id == head.order_id,
+                sm_notifications.c.id > _id(head),
+                sm_notifications.c.state.in_(_UNFINISHED),
+            )
+            .order_by(sm_notifications.c.id)
+            .limit(limit)
+        )
+        if self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True, of=sm_notifications)
+        run = []
+        for row, due in self._session.execute(query):
+            if not due:
+                break
+            run.append(row)
+        return run
 
     def any_due(self, now: datetime, order_id: int | None = None) -> bool:
         """Whether anything is due (of one order): a cheap look before claiming."""
@@ -171,6 +199,12 @@ def _forget_rolled_back(session: Session, rolled_back: SessionTransaction) -> No
     outbox = session.info.get(_OUTBOX)
     if outbox is not None:
         outbox.forget_rolled_back(rolled_back)
+
+
+def _id(row: Notification) -> int:
+    if row.id is None:
+        raise RuntimeError("notification without id")
+    return row.id
 
 
 def _within(transaction: SessionTransaction | None, outer: SessionTransaction) -> bool:

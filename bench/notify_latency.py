@@ -80,8 +80,8 @@ def system(url: str, rate: float) -> Iterator[tuple[str, str]]:
         stdout=subprocess.DEVNULL,
     )
     try:
-        wait_until_up(f"http://127.0.0.1:{sm}/healthz", 60)
-        wait_until_up(f"http://127.0.0.1:{assembly}/healthz", 60)
+        wait_until_up(f"http://127.0.0.1:{sm}/healthz", 180)  # a loaded box starts slowly
+        wait_until_up(f"http://127.0.0.1:{assembly}/healthz", 180)
         yield f"http://127.0.0.1:{sm}", f"http://127.0.0.1:{assembly}"
     finally:
         process.send_signal(signal.SIGTERM)

@@ -181,22 +181,22 @@ class Dispatcher:
     def _record_run(self, run: _Run, answers: list[SmAnswer]) -> _Run:
         """In one transaction: record SM's answers, put the unsent rows back in the queue,
         and (unless SM asked for a retry) claim the order's next run."""
-        failures: list[int] = []
+        failures = [0] * len(answers)  # per answer: the row's failed attempts before it
         next_run: _Run = []
         with self._db.unit_of_work() as uow:
             outbox = uow.repo(NotificationOutbox)
             ours = [row for claim in run if (row := self._still_ours(outbox, claim)) is not None]
             if len(ours) == len(run):  # else a lease ran out and another took over: it records
-                for row, answer in zip(ours, answers, strict=False):
+                for n, (row, answer) in enumerate(zip(ours, answers, strict=False)):
                     # Its earlier attempts all failed, unless a lease ran out (leaves no error).
-                    failures.append(row.attempts - 1 if row.last_error is not None else 0)
+                    failures[n] = row.attempts - 1 if row.last_error is not None else 0
                     self._record(uow, row, answer)
                 for row in ours[len(answers) :]:
                     _release(row)
                 if answers[-1].kind is not SmAnswerKind.RETRY:
                     next_run = self._claim_next(uow, run[0].order_id)
                 uow.commit()
-        for answer, row_failures in zip(answers, failures, strict=False):
+        for answer, row_failures in zip(answers, failures, strict=True):
             self._learn(answer.kind, row_failures)
         return next_run
 

@@ -3,6 +3,10 @@ order.ready_for_delivery, over real processes, on SQLite and on PostgreSQL, whil
 order.created webhooks arrive at the hook pool at ``--rate`` per second (50: issue 11).
 
     .venv/bin/python -m bench.notify_latency [--orders 300] [--pickers 4] [--rate 50]
+        [--databases sqlite,postgresql]
+
+"Before" a change: run it with ``PYTHONPATH=<a checkout of main>/src`` (the system's
+processes inherit it).
 
 The whole system runs as ``smbridge run --demo --pickers 0``: the SM emulator posts new
 orders to the hook pool at ``--rate`` per second and never stops (the background load, also
@@ -76,8 +80,8 @@ def system(url: str, rate: float) -> Iterator[tuple[str, str]]:
         stdout=subprocess.DEVNULL,
     )
     try:
-        wait_until_up(f"http://127.0.0.1:{sm}/healthz", 60)
-        wait_until_up(f"http://127.0.0.1:{assembly}/healthz", 60)
+        wait_until_up(f"http://127.0.0.1:{sm}/healthz", 180)  # a loaded box starts slowly
+        wait_until_up(f"http://127.0.0.1:{assembly}/healthz", 180)
         yield f"http://127.0.0.1:{sm}", f"http://127.0.0.1:{assembly}"
     finally:
         process.send_signal(signal.SIGTERM)
@@ -190,6 +194,11 @@ def main() -> None:
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--pickers", type=int, default=4)
     parser.add_argument("--rate", type=float, default=50.0, help="order.created webhooks/s")
+    parser.add_argument(
+        "--databases",
+        default="sqlite,postgresql",
+        help="comma-separated: sqlite, postgresql (one alone halves the run)",
+    )
     args = parser.parse_args()
     table = Table(
         title=f"finishAssembly returned -> SM received order.ready_for_delivery, "
@@ -209,7 +218,7 @@ def main() -> None:
         "target p50/p99",
     ):
         table.add_column(column)
-    for kind in ("sqlite", "postgresql"):
+    for kind in args.databases.split(","):
         with throwaway_database(kind) as url, system(url, args.rate) as (sm_url, api_url):
             token, picker_ids = pickers_and_token(url, args.pickers)
             started, before = time.monotonic(), generated(sm_url)

@@ -154,11 +154,9 @@ def test_one_orders_notifications_leave_in_the_order_they_were_made(db: Database
     assert {s for _, s, _ in states(db)} == {"delivered"}
 
 
-def test_each_send_costs_one_transaction_that_also_claims_the_orders_next(
-    db: Database,
-) -> None:
-    """Claim, send and record folded: the answer to one notification is recorded in the
-    transaction that claims its order's next, so a run of n costs n + 1 commits."""
+def test_an_orders_run_costs_one_claim_and_one_record(db: Database) -> None:
+    """The head and the rows behind it are claimed together and sent one after another;
+    one transaction records all the answers (and would claim what queued meanwhile)."""
     ids = make_orders(db, "H1")
     queue(db, ids["H1"], "H1", "order.in_work", "order.assembled", "order.ready_for_delivery")
     sm = ScriptedSm()
@@ -179,8 +177,49 @@ def test_each_send_costs_one_transaction_that_also_claims_the_orders_next(
         "order.assembled",
         "order.ready_for_delivery",
     ]
-    assert len(commits) == 4  # the first claim, then one record (+ next claim) per send
+    assert len(commits) == 2  # the claim of the run, then the record of its answers
     assert {s for _, s, _ in states(db)} == {"delivered"}
+
+
+def test_a_retry_inside_a_run_puts_the_rest_back_unsent(db: Database) -> None:
+    ids = make_orders(db, "H1")
+    queue(db, ids["H1"], "H1", "order.in_work", "order.assembled", "order.ready_for_delivery")
+    sm = ScriptedSm(SmAnswerKind.DELIVERED, SmAnswerKind.RETRY)
+    clock = Clock()
+    d = dispatcher(db, sm, clock)
+    assert d.drain_order(ids["H1"]).retried == 1
+    assert states(db) == [
+        ("order.in_work", "delivered", 1),
+        ("order.assembled", "pending", 1),
+        ("order.ready_for_delivery", "pending", 0),  # never sent: as if never claimed
+    ]
+    clock.advance(2)  # past the first backoff (at most 1 s)
+    drain(d)
+    assert [t for _, t in sm.received] == [
+        "order.in_work",
+        "order.assembled",
+        "order.assembled",
+        "order.ready_for_delivery",
+    ]
+    assert [s for _, s, _ in states(db)] == ["delivered"] * 3
+
+
+def test_a_run_cut_short_by_a_crash_is_sent_again_in_order(db: Database) -> None:
+    ids = make_orders(db, "H1")
+    queue(db, ids["H1"], "H1", "order.assembled", "order.ready_for_delivery")
+    clock = Clock()
+    crashed = dispatcher(db, ScriptedSm(), clock, lease=timedelta(seconds=30))
+    assert len(crashed._claim(None)[0]) == 2  # claimed both, then the process died
+    sm = ScriptedSm()
+    survivor = dispatcher(db, sm, clock, lease=timedelta(seconds=30))
+    assert survivor.run_once().total == 0  # the leases still hold
+    clock.advance(31)
+    assert survivor.run_once().delivered == 2
+    assert [t for _, t in sm.received] == ["order.assembled", "order.ready_for_delivery"]
+    assert states(db) == [
+        ("order.assembled", "delivered", 2),
+        ("order.ready_for_delivery", "delivered", 2),
+    ]
 
 
 def test_a_retry_stops_the_orders_run_and_a_refusal_does_not(db: Database) -> None:

@@ -6,10 +6,16 @@ which the row is claimed again. SM answers a repeat with 202, so such a re-send 
 While SM is down only a probe goes out now and then; when SM answers again the rows waiting
 out their backoff are made due at once (link.py).
 
-One transaction per send: the transaction that records SM's answer to an order's
-notification also claims that order's next one (now the head of its queue), which then
-leaves at once; only the first of a run is claimed on its own. The prompt send after a
-use case's commit (prompt.py) claims without looking first: that commit has just queued it.
+An order's queue leaves as a run: the claim takes its head and the due rows behind it
+together, each under its own lease; they are sent one after another as soon as SM answers
+the one before (SM's answer, not our record of it, is what keeps an order's notifications in
+order), and one transaction records every answer of the run and claims what queued up
+behind it meanwhile. So finishAssembly's order.assembled and order.ready_for_delivery cost
+one claim and one record, with no commit between the two sends (issue 11). A retry stops
+the run: the rows after it go back to the queue unsent. A dispatcher that dies mid-run
+leaves leases that run out; the head is then claimed again first (SM answers a repeat with
+202). The prompt send after a use case's commit (prompt.py) claims without looking first:
+that commit has just queued it.
 """
 
 from __future__ import annotations
@@ -50,6 +56,10 @@ class _Claim:
     body: dict[str, object]
 
 
+#: One order's claimed notifications, in the order they must leave.
+_Run = list[_Claim]
+
+
 @dataclass
 class DispatchCounts:
     delivered: int = 0
@@ -81,8 +91,8 @@ class Dispatcher:
     def run_once(
         self, executor: Executor | None = None, order_id: int | None = None
     ) -> DispatchCounts:
-        """Claim a batch (heads of their orders' queues), send them in parallel, record;
-        each order's next notifications follow its first in the same thread, in order."""
+        """Claim a batch (runs of their orders' queues), send the runs in parallel, record;
+        each order's notifications leave in order in one thread."""
         claims = self._claim(order_id)
         return self._deliver(claims, executor)
 
@@ -93,7 +103,7 @@ class Dispatcher:
         dispatcher got there first, the claim finds nothing and that is all)."""
         return self._deliver(self._claim(order_id, look_first=False), None)
 
-    def _deliver(self, claims: list[_Claim], executor: Executor | None) -> DispatchCounts:
+    def _deliver(self, claims: list[_Run], executor: Executor | None) -> DispatchCounts:
         send = self._send_order
         runs = list(executor.map(send, claims) if executor else map(send, claims))
         counts = DispatchCounts()
@@ -107,7 +117,7 @@ class Dispatcher:
                     counts.dead += 1
         return counts
 
-    def _claim(self, order_id: int | None, *, look_first: bool = True) -> list[_Claim]:
+    def _claim(self, order_id: int | None, *, look_first: bool = True) -> list[_Run]:
         now = self._clock()
         if look_first and not self._anything_due(now, order_id):
             return []  # most polls find nothing: don't take SQLite's write lock for them
@@ -117,56 +127,85 @@ class Dispatcher:
         with self._db.unit_of_work() as uow:
             claims = self._take(uow, now, allowed, order_id)
             uow.commit()
-        self._link.give_back(allowed - len(claims))
+        self._link.give_back(allowed - sum(map(len, claims)))
         return claims
 
-    def _take(
-        self, uow: UnitOfWork, now: datetime, limit: int, order_id: int | None
-    ) -> list[_Claim]:
-        """Lease up to ``limit`` due heads (of one order) to this dispatcher."""
-        claims = []
-        for row in uow.repo(NotificationOutbox).due(now, limit, order_id):
-            row.state = DeliveryState.SENDING
-            row.lease_owner = self.owner
-            row.lease_until = now + self._policy.lease
-            row.attempts += 1
-            claims.append(_Claim(_id(row), row.order_id, row.body()))
-        return claims
+    def _take(self, uow: UnitOfWork, now: datetime, limit: int, order_id: int | None) -> list[_Run]:
+        """Lease up to ``limit`` due rows to this dispatcher: heads of their orders' queues
+        (of one order), each with the rows behind it that may follow at once."""
+        outbox = uow.repo(NotificationOutbox)
+        heads = outbox.due(now, limit, order_id)
+        spare = limit - len(heads)
+        runs = []
+        for head in heads:
+            rows = [head, *outbox.run_after(head, now, spare)]
+            spare -= len(rows) - 1
+            runs.append([self._lease(row, now) for row in rows])
+        return runs
+
+    def _lease(self, row: Notification, now: datetime) -> _Claim:
+        row.state = DeliveryState.SENDING
+        row.lease_owner = self.owner
+        row.lease_until = now + self._policy.lease
+        row.attempts += 1
+        return _Claim(_id(row), row.order_id, row.body())
 
     def _anything_due(self, now: datetime, order_id: int | None) -> bool:
         with self._db.unit_of_work(read_only=True) as uow:
             return uow.repo(NotificationOutbox).any_due(now, order_id)
 
-    def _send_order(self, claim: _Claim) -> list[SmAnswerKind]:
-        """Send ``claim``, then each next notification of its order the record claimed."""
-        kinds = []
-        next_claim: _Claim | None = claim
-        while next_claim is not None:
-            kind, next_claim = self._send_and_record(next_claim)
-            kinds.append(kind)
+    def _send_order(self, run: _Run) -> list[SmAnswerKind]:
+        """Send ``run``, then each next run of its order that the record claimed."""
+        kinds: list[SmAnswerKind] = []
+        while run:
+            answers = self._send_run(run)
+            kinds.extend(answer.kind for answer in answers)
+            run = self._record_run(run, answers)
         return kinds
 
-    def _send_and_record(self, claim: _Claim) -> tuple[SmAnswerKind, _Claim | None]:
-        """Send, then in one transaction record SM's answer and claim the order's next
-        notification when SM answered (a retry holds the order back: nothing is next)."""
-        result = self._sender.send(claim.body)
-        failures = 0
-        next_claim: _Claim | None = None
+    def _send_run(self, run: _Run) -> list[SmAnswer]:
+        """Send each in turn until a retry; stop early while the leases still have half
+        their time left (a slow SM must not outlast them: the rest is claimed anew)."""
+        answers = []
+        deadline = self._clock() + self._policy.lease / 2
+        for claim in run:
+            answers.append(self._sender.send(claim.body))
+            if answers[-1].kind is SmAnswerKind.RETRY or self._clock() >= deadline:
+                break
+        return answers
+
+    def _record_run(self, run: _Run, answers: list[SmAnswer]) -> _Run:
+        """In one transaction: record SM's answers, put the unsent rows back in the queue,
+        and (unless SM asked for a retry) claim the order's next run."""
+        failures = [0] * len(answers)  # per answer: the row's failed attempts before it
+        next_run: _Run = []
         with self._db.unit_of_work() as uow:
-            row = uow.repo(NotificationOutbox).get(claim.id)
-            if row is not None and row.lease_owner == self.owner:
-                # Its earlier attempts all failed, unless a lease ran out (that leaves no error).
-                failures = row.attempts - 1 if row.last_error is not None else 0
-                self._record(row, result)
-                if result.kind is not SmAnswerKind.RETRY and self._link.allowance(1):
-                    taken = self._take(uow, self._clock(), 1, claim.order_id)
-                    next_claim = taken[0] if taken else None
-                    if next_claim is None:
-                        self._link.give_back(1)
+            outbox = uow.repo(NotificationOutbox)
+            ours = [row for claim in run if (row := self._still_ours(outbox, claim)) is not None]
+            if len(ours) == len(run):  # else a lease ran out and another took over: it records
+                for n, (row, answer) in enumerate(zip(ours, answers, strict=False)):
+                    # Its earlier attempts all failed, unless a lease ran out (leaves no error).
+                    failures[n] = row.attempts - 1 if row.last_error is not None else 0
+                    self._record(row, answer)
+                for row in ours[len(answers) :]:
+                    _release(row)
+                if answers[-1].kind is not SmAnswerKind.RETRY:
+                    next_run = self._claim_next(uow, run[0].order_id)
                 uow.commit()
-            # else our lease ran out and another dispatcher took over: it records
-        self._learn(result.kind, failures)
-        return result.kind, next_claim
+        for answer, row_failures in zip(answers, failures, strict=True):
+            self._learn(answer.kind, row_failures)
+        return next_run
+
+    def _still_ours(self, outbox: NotificationOutbox, claim: _Claim) -> Notification | None:
+        row = outbox.get(claim.id)
+        return row if row is not None and row.lease_owner == self.owner else None
+
+    def _claim_next(self, uow: UnitOfWork, order_id: int) -> _Run:
+        allowed = self._link.allowance(self._policy.batch)
+        taken = self._take(uow, self._clock(), allowed, order_id) if allowed else []
+        run = taken[0] if taken else []
+        self._link.give_back(allowed - len(run))
+        return run
 
     def _learn(self, kind: SmAnswerKind, row_failures: int) -> None:
         """Tell the link what SM did; when SM is back, make the waiting rows due now."""
@@ -244,6 +283,12 @@ def _rebuild(uow: UnitOfWork, row: Notification) -> None:
     if payload is not None and payload != row.payload:
         row.payload = payload
         log.info("sm_notification.rebuilt", id=row.id, type=row.type, sm_order_id=row.sm_order_id)
+
+
+def _release(row: Notification) -> None:
+    """Back in the queue unsent, as if never claimed (a retry of the row before it)."""
+    row.state, row.lease_owner, row.lease_until = DeliveryState.PENDING, None, None
+    row.attempts -= 1
 
 
 def _id(row: Notification) -> int:

@@ -15,7 +15,7 @@ from sqlalchemy import (
     cast,
     func,
     select,
-    update,
+    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
@@ -123,20 +123,18 @@ class OrderRepository(SessionRepository):
         with its SM id exists already (nothing was written then).
 
         The hook's hot path (issue 11): one INSERT ... RETURNING for the order, its number
-        set in the same statement on PostgreSQL, the positions in one executemany, all from
+        set in the same statement, the positions in one executemany, all from
         plain values (no mapped object is built). The order is not in the session; load it
         (``get``) to change it in this transaction.
         """
         connection = self._session.connection()
         row = _new_order_row(new)
-        if connection.dialect.name == "postgresql":
-            numbered = {**row, "prefix": number_prefix}
-            order_id = connection.execute(_INSERT_NUMBERED_PG, numbered).scalar()
-        else:
-            order_id = connection.execute(_INSERT_SQLITE, row).scalar()
-            if order_id is not None:
-                number = _number(number_prefix, order_id)
-                connection.execute(_SET_NUMBER, {"order_key": order_id, "new_number": number})
+        insert = (
+            _INSERT_NUMBERED_PG
+            if connection.dialect.name == "postgresql"
+            else _INSERT_NUMBERED_SQLITE
+        )
+        order_id = connection.execute(insert, {**row, "prefix": number_prefix}).scalar()
         if order_id is None:
             return None
         new.id, new.number = int(order_id), _number(number_prefix, order_id)
@@ -153,31 +151,42 @@ _ORDER_COLUMNS = tuple(
 )
 
 
+def _insert_numbered(insert: Any, drawn: Any, number: Any) -> Insert:
+    """INSERT the order with the id ``drawn`` and the ``number`` made of it, unless its SM id
+    exists already: the number goes into the same row, no UPDATE after the INSERT."""
+    values = [bindparam(name, type_=orders.c[name].type) for name in _ROW_COLUMNS]
+    # WHERE: SQLite cannot otherwise tell an upsert's ON CONFLICT from a join's ON.
+    numbered = select(drawn.c.id, number, *values).where(true())
+    statement: Insert = (
+        insert(orders)
+        .from_select(["id", "number", *_ROW_COLUMNS], numbered)
+        .on_conflict_do_nothing(index_elements=[orders.c.sm_order_id])
+        .returning(orders.c.id)
+    )
+    return statement
+
+
 def _insert_numbered_postgresql() -> Insert:
-    # The id is drawn from the sequence in the statement itself, so that the number made of
-    # it goes into the same row: no UPDATE after the INSERT.
+    # The id is drawn from the sequence in the statement itself.
     new_id = select(func.nextval(func.pg_get_serial_sequence("orders", "id")).label("id"))
     drawn = new_id.cte("new_id")
     text_id = cast(drawn.c.id, String)
     zeros = func.repeat("0", func.greatest(0, 8 - func.length(text_id)))
-    number = bindparam("prefix", type_=String) + zeros + text_id
-    values = [bindparam(name, type_=orders.c[name].type) for name in _ROW_COLUMNS]
-    return (
-        postgresql.insert(orders)
-        .from_select(["id", "number", *_ROW_COLUMNS], select(drawn.c.id, number, *values))
-        .on_conflict_do_nothing(index_elements=[orders.c.sm_order_id])
-        .returning(orders.c.id)
-    )
+    return _insert_numbered(postgresql.insert, drawn, _PREFIX + zeros + text_id)
 
 
+def _insert_numbered_sqlite() -> Insert:
+    # The id SQLite would give the row itself (INTEGER PRIMARY KEY without AUTOINCREMENT:
+    # the largest plus one); writers are serialized (BEGIN IMMEDIATE), so none takes it first.
+    new_id = select((func.coalesce(func.max(orders.c.id), 0) + 1).label("id"))
+    drawn = new_id.subquery("new_id")
+    return _insert_numbered(sqlite.insert, drawn, _PREFIX + func.printf("%08d", drawn.c.id))
+
+
+_PREFIX = bindparam("prefix", type_=String)
 _ROW_COLUMNS = (*_ORDER_COLUMNS, *_HEADER_FIELDS, "version")
 _INSERT_NUMBERED_PG = _insert_numbered_postgresql()
-_INSERT_SQLITE = sqlite.insert(orders).on_conflict_do_nothing().returning(orders.c.id)
-_SET_NUMBER = (
-    update(orders)
-    .where(orders.c.id == bindparam("order_key"))
-    .values(number=bindparam("new_number"))
-)
+_INSERT_NUMBERED_SQLITE = _insert_numbered_sqlite()
 
 
 def _number(prefix: str, order_id: int) -> str:

@@ -23,7 +23,7 @@ from tests.support.shop import NUMBER, PICK_ALL, Shop
 
 # What each step may cost at most, in statements: (SQLite, PostgreSQL).
 BOUNDS: dict[str, tuple[int, int]] = {
-    "order.created": (10, 9),
+    "order.created": (9, 9),
     "order.updated": (6, 6),
     "getActiveOrders": (3, 2),
     "takeOrder": (7, 6),

@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from smbridge.assembly.cards import BoardLine, CardPosition, CardState, card_of, summary_of
 from smbridge.assembly.repository import (
@@ -33,7 +33,7 @@ from smbridge.assembly.repository import (
     StoredAnswer,
 )
 from smbridge.domain.notification import DeliveryState, Notification
-from smbridge.domain.order import Order
+from smbridge.domain.order import NewOrder, Order
 from smbridge.domain.pick import PickRecord
 from smbridge.domain.picker import Picker, Shift
 from smbridge.domain.status import ACTIVE, OrderStatus
@@ -165,13 +165,13 @@ class FakeOrders(OrderRepository):
         order.id = self._tables.next_id("orders")
         self._tables.orders.append(order)
 
-    def insert_new(self, order: Order, number_prefix: str) -> int | None:
-        if self.by_sm_id(order.sm_order_id) is not None:
+    def insert_new(self, new: NewOrder, number_prefix: str) -> int | None:
+        if self.by_sm_id(new.sm_order_id) is not None:
             return None
-        self.add(order)
-        assert order.id is not None
-        order.number = f"{number_prefix}{order.id:08d}"
-        return order.id
+        new.id = self._tables.next_id("orders")
+        new.number = f"{number_prefix}{new.id:08d}"
+        self._tables.orders.append(Order.of_new(new))
+        return new.id
 
 
 class FakeOrderCards(OrderCards):
@@ -327,8 +327,15 @@ class FakeNotificationOutbox(NotificationOutbox):
         self._tables.notifications.append(notification)
         self._queued.append((None, notification.order_id))
 
-    def insert(self, notification: Notification) -> None:
-        self.add(notification)
+    def insert(
+        self,
+        order_id: int,
+        sm_order_id: str,
+        kind: str,
+        payload: dict[str, Any],
+        created_at: datetime,
+    ) -> None:
+        self.add(Notification(order_id, sm_order_id, kind, payload, created_at))
 
     def get(self, notification_id: int) -> Notification | None:
         return next((n for n in self._tables.notifications if n.id == notification_id), None)

@@ -10,7 +10,7 @@ from enum import StrEnum
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-from smbridge.domain.order import Order
+from smbridge.domain.order import NewOrder, Order
 from smbridge.domain.position import Position
 
 
@@ -93,7 +93,7 @@ def grams(value: Decimal) -> str:
 # --- what each step tells SM -----------------------------------------------------------------
 
 
-def accepted(order: Order, store_timezone: str) -> dict[str, Any]:
+def accepted(order: NewOrder | Order, store_timezone: str) -> dict[str, Any]:
     estimated = order.expected_assembly_at.astimezone(ZoneInfo(store_timezone))
     return {
         "order_id": order.sm_order_id,

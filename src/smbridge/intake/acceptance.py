@@ -18,8 +18,8 @@ import structlog
 
 from smbridge.domain import notification
 from smbridge.domain.assembly_time import expected_assembly_time
-from smbridge.domain.notification import Notification, NotificationType
-from smbridge.domain.order import Order
+from smbridge.domain.notification import NotificationType
+from smbridge.domain.order import NewOrder, Order
 from smbridge.domain.order_change import Effect
 from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
@@ -43,9 +43,13 @@ BY_US = "smbridge"  # cancelled_by: neither SM nor the store, the integration it
 
 @dataclass(frozen=True)
 class OpenedOrder:
-    """A new order as stored, its store (None: not mapped yet), what the journal says."""
+    """A new order as stored, its store (None: not mapped yet), what the journal says.
 
-    order: Order
+    The order is the NewOrder written in the common case, the loaded Order when one of the
+    rare cases changed it.
+    """
+
+    order: NewOrder | Order
     store: Store | None
     detail: str | None
 
@@ -64,15 +68,15 @@ def open_order(
     order = new_order(data, store, policy, at)
     if uow.repo(OrderRepository).insert_new(order, policy.order_number_prefix) is None:
         return None
-    if store is not None and order.positions:  # the common case
+    if store is not None and order.lines:  # the common case
         accept(uow, order, store, policy, at)
         return OpenedOrder(order, store, None)
     return _not_accepted(uow, _stored(uow, order), store, policy, at)
 
 
-def new_order(data: SmOrder, store: Store | None, policy: IntakePolicy, at: datetime) -> Order:
+def new_order(data: SmOrder, store: Store | None, policy: IntakePolicy, at: datetime) -> NewOrder:
     """The order SM created, not stored yet: for its store, with our promise."""
-    return Order.create(
+    return NewOrder.of(
         data,
         store_id=None if store is None else _id(store.id),
         received_at=at,
@@ -80,7 +84,9 @@ def new_order(data: SmOrder, store: Store | None, policy: IntakePolicy, at: date
     )
 
 
-def accept(uow: UnitOfWork, order: Order, store: Store, policy: IntakePolicy, at: datetime) -> None:
+def accept(
+    uow: UnitOfWork, order: NewOrder | Order, store: Store, policy: IntakePolicy, at: datetime
+) -> None:
     """A stored order for a mapped store is accepted: SM hears so (order.accepted)."""
     if policy.notify_accepted:
         _queue_accepted(uow, order, store, at)
@@ -158,7 +164,7 @@ def _not_accepted(
     return OpenedOrder(order, store, "store not mapped yet: waits for it")
 
 
-def _stored(uow: UnitOfWork, order: Order) -> Order:
+def _stored(uow: UnitOfWork, order: NewOrder) -> Order:
     """The order just written, loaded into the session so that changes to it are saved."""
     loaded = uow.repo(OrderRepository).get(_id(order.id), for_update=True)
     if loaded is None:
@@ -200,26 +206,24 @@ def _cancel(uow: UnitOfWork, order: Order, policy: IntakePolicy, now: datetime, 
     )
 
 
-def _queue_accepted(uow: UnitOfWork, order: Order, store: Store, now: datetime) -> None:
+def _queue_accepted(uow: UnitOfWork, order: NewOrder | Order, store: Store, now: datetime) -> None:
     payload = notification.accepted(order, store.timezone)
     _notify(uow, order, NotificationType.ACCEPTED, payload, now)
 
 
 def _notify(
     uow: UnitOfWork,
-    order: Order,
+    order: NewOrder | Order,
     kind: NotificationType,
     payload: dict[str, object],
     now: datetime,
 ) -> None:
     uow.repo(NotificationOutbox).insert(
-        Notification(
-            order_id=_id(order.id),
-            sm_order_id=order.sm_order_id,
-            type=kind.value,
-            payload=payload,
-            created_at=now,
-        )
+        order_id=_id(order.id),
+        sm_order_id=order.sm_order_id,
+        kind=kind.value,
+        payload=payload,
+        created_at=now,
     )
 
 

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 
 import structlog
 
-from smbridge.domain.order import Order
+from smbridge.domain.order import NewOrder, Order
 from smbridge.domain.order_change import Effect, OrderChange
 from smbridge.domain.sm_order import SmOrder
 from smbridge.domain.store import Store
@@ -227,11 +227,12 @@ def _create_order(
     # SM gets "created" and our number whatever follows (SM-API.md §1): an order for a
     # store not mapped yet waits for it, one that cannot be fulfilled is cancelled.
     opened = acceptance.open_order(uow, data, policy, at)
+    order: NewOrder | Order
     if opened is None:  # the same order created again, with a different body
-        order = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
-        if order is None:
+        found = uow.repo(OrderRepository).by_sm_id(data.sm_order_id, for_update=True)
+        if found is None:
             raise RuntimeError(f"order {data.sm_order_id} exists and cannot be found")
-        store = _store_of(uow, order)
+        order, store = found, _store_of(uow, found)
         entry.settle(JournalStatus.APPLIED, at, "order already exists")
     else:
         store = opened.store
@@ -247,7 +248,7 @@ def _create_order(
     )
 
 
-def _apply_parked(uow: UnitOfWork, order: Order) -> Order:
+def _apply_parked(uow: UnitOfWork, order: NewOrder | Order) -> NewOrder | Order:
     """Events that came before their order now take effect, in the order they arrived;
     returns the order as they left it (loaded into the session if there were any)."""
     parked = uow.repo(JournalRepository).parked_for(order.sm_order_id)

@@ -16,18 +16,23 @@ from sqlalchemy import (
     cast,
     func,
     select,
-    update,
+    true,
 )
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import joinedload
 
-from smbridge.domain.order import Order
-from smbridge.domain.position import Position
+from smbridge.domain.order import NewOrder, Order
+from smbridge.domain.pick import PickRecord
 from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
 from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
-from smbridge.kernel.database.repository import EntityRepository, SessionRepository
+from smbridge.kernel.database.repository import (
+    EntityRepository,
+    SessionRepository,
+    defaults_of,
+)
 from smbridge.kernel.database.tables import (
+    PICK_COLUMNS,
     order_positions,
     orders,
     stores,
@@ -114,32 +119,31 @@ class OrderRepository(SessionRepository):
         self._session.add(order)
         self._session.flush()
 
-    def insert_new(self, order: Order, number_prefix: str) -> int | None:
-        """Write a new order and its positions with plain statements, no flush: the order
-        gets its id and our number (``number_prefix`` + the id in 8 digits), or None when
-        an order with its SM id exists already (nothing was written then).
+    def insert_new(self, new: NewOrder, number_prefix: str) -> int | None:
+        """Write a new order and its positions with plain statements, no flush: ``new`` gets
+        its id and our number (``number_prefix`` + the id in 8 digits), or None when an order
+        with its SM id exists already (nothing was written then).
 
         The hook's hot path (issue 11): one INSERT ... RETURNING for the order, its number
-        set in the same statement on PostgreSQL, the positions in one executemany. The
-        order is not in the session; load it (``get``) to change it in this transaction.
+        set in the same statement, the positions in one executemany, all from
+        plain values (no mapped object is built). The order is not in the session; load it
+        (``get``) to change it in this transaction.
         """
         connection = self._session.connection()
-        row = _order_row(order)
-        if connection.dialect.name == "postgresql":
-            numbered = {**row, "prefix": number_prefix}
-            order_id = connection.execute(_INSERT_NUMBERED_PG, numbered).scalar()
-        else:
-            order_id = connection.execute(_INSERT_SQLITE, row).scalar()
-            if order_id is not None:
-                number = _number(number_prefix, order_id)
-                connection.execute(_SET_NUMBER, {"order_key": order_id, "new_number": number})
+        row = _new_order_row(new)
+        insert = (
+            _INSERT_NUMBERED_PG
+            if connection.dialect.name == "postgresql"
+            else _INSERT_NUMBERED_SQLITE
+        )
+        order_id = connection.execute(insert, {**row, "prefix": number_prefix}).scalar()
         if order_id is None:
             return None
-        order.id, order.number = int(order_id), _number(number_prefix, order_id)
-        if order.positions:
-            rows = [_position_row(order.id, position) for position in order.positions]
+        new.id, new.number = int(order_id), _number(number_prefix, order_id)
+        if new.lines:
+            rows = [_new_position_row(new.id, *numbered) for numbered in new.numbered_lines()]
             connection.execute(order_positions.insert(), rows)
-        return order.id
+        return new.id
 
 
 _HEADER_FIELDS = tuple(f.name for f in fields(SmOrderHeader))
@@ -149,56 +153,71 @@ _ORDER_COLUMNS = tuple(
 )
 
 
+def _insert_numbered(insert: Any, drawn: Any, number: Any) -> Insert:
+    """INSERT the order with the id ``drawn`` and the ``number`` made of it, unless its SM id
+    exists already: the number goes into the same row, no UPDATE after the INSERT."""
+    values = [bindparam(name, type_=orders.c[name].type) for name in _ROW_COLUMNS]
+    # WHERE: SQLite cannot otherwise tell an upsert's ON CONFLICT from a join's ON.
+    numbered = select(drawn.c.id, number, *values).where(true())
+    statement: Insert = (
+        insert(orders)
+        .from_select(["id", "number", *_ROW_COLUMNS], numbered)
+        .on_conflict_do_nothing(index_elements=[orders.c.sm_order_id])
+        .returning(orders.c.id)
+    )
+    return statement
+
+
 def _insert_numbered_postgresql() -> Insert:
-    # The id is drawn from the sequence in the statement itself, so that the number made of
-    # it goes into the same row: no UPDATE after the INSERT.
+    # The id is drawn from the sequence in the statement itself.
     new_id = select(func.nextval(func.pg_get_serial_sequence("orders", "id")).label("id"))
     drawn = new_id.cte("new_id")
     text_id = cast(drawn.c.id, String)
     zeros = func.repeat("0", func.greatest(0, 8 - func.length(text_id)))
-    number = bindparam("prefix", type_=String) + zeros + text_id
-    values = [bindparam(name, type_=orders.c[name].type) for name in _ROW_COLUMNS]
-    return (
-        postgresql.insert(orders)
-        .from_select(["id", "number", *_ROW_COLUMNS], select(drawn.c.id, number, *values))
-        .on_conflict_do_nothing(index_elements=[orders.c.sm_order_id])
-        .returning(orders.c.id)
-    )
+    return _insert_numbered(postgresql.insert, drawn, _PREFIX + zeros + text_id)
 
 
+def _insert_numbered_sqlite() -> Insert:
+    # The id SQLite would give the row itself (INTEGER PRIMARY KEY without AUTOINCREMENT:
+    # the largest plus one); writers are serialized (BEGIN IMMEDIATE), so none takes it first.
+    new_id = select((func.coalesce(func.max(orders.c.id), 0) + 1).label("id"))
+    drawn = new_id.subquery("new_id")
+    return _insert_numbered(sqlite.insert, drawn, _PREFIX + func.printf("%08d", drawn.c.id))
+
+
+_PREFIX = bindparam("prefix", type_=String)
 _ROW_COLUMNS = (*_ORDER_COLUMNS, *_HEADER_FIELDS, "version")
 _INSERT_NUMBERED_PG = _insert_numbered_postgresql()
-_INSERT_SQLITE = sqlite.insert(orders).on_conflict_do_nothing().returning(orders.c.id)
-_SET_NUMBER = (
-    update(orders)
-    .where(orders.c.id == bindparam("order_key"))
-    .values(number=bindparam("new_number"))
-)
+_INSERT_NUMBERED_SQLITE = _insert_numbered_sqlite()
 
 
 def _number(prefix: str, order_id: int) -> str:
     return f"{prefix}{order_id:08d}"
 
 
-def _order_row(order: Order) -> dict[str, Any]:
-    """The order's columns, as the mapping in kernel/database/tables.py writes them."""
-    row = {name: getattr(order, name) for name in _ORDER_COLUMNS}
-    header = order.header
+#: What a new order holds beside what ``NewOrder`` says: the Order's defaults.
+_NEW_ORDER_SAYS = tuple(name for name in _ORDER_COLUMNS if hasattr(NewOrder, name))
+_NEW_ORDER_DEFAULTS = {
+    **defaults_of(Order, *_NEW_ORDER_SAYS, "number", "header", "positions"),
+    "version": 1,  # the mapper's version counter starts at 1
+}
+#: A new position's pick columns: not picked yet (a blank PickRecord).
+_NEW_PICK = {
+    column.name: getattr(PickRecord(), pick_field.name)
+    for column, pick_field in zip(PICK_COLUMNS, fields(PickRecord), strict=True)
+}
+
+
+def _new_order_row(new: NewOrder) -> dict[str, Any]:
+    """The new order's columns, as the mapping in kernel/database/tables.py writes them."""
+    row = dict(_NEW_ORDER_DEFAULTS)
+    row.update((name, getattr(new, name)) for name in _NEW_ORDER_SAYS)
+    header = new.header
     row.update((name, getattr(header, name)) for name in _HEADER_FIELDS)
-    row["version"] = 1  # the mapper's version counter starts at 1
     return row
 
 
-def _position_row(order_id: int, position: Position) -> dict[str, Any]:
-    line, pick = position.line, position.pick
+def _new_position_row(order_id: int, line_no: int, line: SmOrderLine) -> dict[str, Any]:
     row = {name: getattr(line, name) for name in _LINE_FIELDS}
-    row.update(
-        order_id=order_id,
-        line_no=position.line_no,
-        picked_quantity=pick.quantity,
-        picked_weight_grams=pick.weight_grams,
-        marking_codes=pick.marking_codes,
-        source=pick.source,
-        replaces_line_no=pick.replaces_line_no,
-    )
+    row.update(_NEW_PICK, order_id=order_id, line_no=line_no)
     return row

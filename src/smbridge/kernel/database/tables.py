@@ -401,6 +401,15 @@ monitoring_snapshots = Table(
     Index("ix_monitoring_snapshots_taken_at", "taken_at"),
 )
 
+#: The columns of a position's PickRecord, in the order of its fields.
+PICK_COLUMNS = (
+    order_positions.c.picked_quantity,
+    order_positions.c.picked_weight_grams,
+    order_positions.c.marking_codes,
+    order_positions.c.source,
+    order_positions.c.replaces_line_no,
+)
+
 mapper_registry = registry(metadata=metadata)
 
 
@@ -419,14 +428,7 @@ def start_mappers() -> None:
             "id": order_positions.c.id,
             "line_no": order_positions.c.line_no,
             "line": composite(SmOrderLine, *_named_columns(order_positions, SmOrderLine)),
-            "pick": composite(
-                PickRecord,  # in the order of its fields
-                order_positions.c.picked_quantity,
-                order_positions.c.picked_weight_grams,
-                order_positions.c.marking_codes,
-                order_positions.c.source,
-                order_positions.c.replaces_line_no,
-            ),
+            "pick": composite(PickRecord, *PICK_COLUMNS),
         },
     )
     mapper_registry.map_imperatively(

@@ -13,9 +13,13 @@
 # connections during the restart and skips it that long). If a worker does not come back,
 # the script stops there, with the rest of the pool untouched, and exits 1.
 #
+# Before anything restarts, `smbridge settings check` must pass on the settings file: a
+# misspelt name or a bad value stops the script with every worker untouched (exit 1).
+#
 # Environment (all optional):
-#   SMBRIDGE_ENV_FILE  the settings it reads (default /etc/smbridge/smbridge.env):
+#   SMBRIDGE_ENV_FILE  the settings it checks and reads (default /etc/smbridge/smbridge.env):
 #                      SMBRIDGE_WORKER_HOST, SMBRIDGE_NGINX_FAIL_TIMEOUT_SECONDS
+#   SMBRIDGE_VENV      the venv whose smbridge checks them (default /opt/smbridge/.venv)
 #   HEALTH_HOST        address to check (default SMBRIDGE_WORKER_HOST; 127.0.0.1 for 0.0.0.0)
 #   HEALTH_TIMEOUT     seconds a restarted worker has to answer 200 (default 60)
 #   REJOIN_SECONDS     pause after a healthy worker (default NGINX_FAIL_TIMEOUT_SECONDS, or 10)
@@ -25,7 +29,7 @@ env_file=${SMBRIDGE_ENV_FILE:-/etc/smbridge/smbridge.env}
 with_scheduler=1
 
 usage() {
-    sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+    sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 die() {
@@ -59,6 +63,10 @@ done
 
 [[ $EUID -eq 0 ]] || die "run it as root (it restarts systemd units)"
 command -v curl >/dev/null || die "curl is not installed (apt-get install curl)"
+smbridge=${SMBRIDGE_VENV:-/opt/smbridge/.venv}/bin/smbridge
+[[ -x $smbridge ]] || die "no $smbridge (set SMBRIDGE_VENV to the release's venv)"
+"$smbridge" settings check --env-file "$env_file" >/dev/null ||
+    die "the settings in $env_file do not pass 'smbridge settings check' (above); nothing was restarted"
 
 host=${HEALTH_HOST:-$(setting SMBRIDGE_WORKER_HOST)}
 case $host in

@@ -29,8 +29,10 @@ from smbridge.erp.settings import ErpSettings
 from smbridge.intake.settings import IntakeSettings
 from smbridge.kernel.database.settings import DatabaseSettings
 from smbridge.kernel.settings import LogSettings, SettingsSection
+from smbridge.lifecycle.settings import RetentionSettings
 from smbridge.monitoring.settings import MonitoringSettings
 from smbridge.notifications.settings import NotificationSettings
+from smbridge.reports.settings import ReportSettings
 from smbridge.sales.settings import SalesSettings
 from smbridge.scheduler.settings import SchedulerSettings
 from smbridge.telegram.settings import TelegramSettings
@@ -43,6 +45,8 @@ class Settings(
     SchedulerSettings,
     ErpSettings,
     SalesSettings,
+    ReportSettings,
+    RetentionSettings,
     MonitoringSettings,
     TelegramSettings,
     NotificationSettings,

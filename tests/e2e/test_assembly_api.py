@@ -485,6 +485,32 @@ def test_finish_without_ready_waits_for_mark_ready(
     assert outbox(db)[-1][0] == "order.ready_for_delivery"
 
 
+def test_the_pickup_counter_over_http(db: Database, api: Api, world: dict[str, int]) -> None:
+    """handOutOrder answers in the API's envelope: a wrong code 422 with a Russian message,
+    a locked handover 409, the right code the delivered card; another store sees nothing."""
+    number = new_order(db, shipmentMethod="pickup", positions=[position("100500", quantity=1)])
+    api.ok("openShift", pickerId=world["anna"])
+    api.ok("takeOrder", orderNumber=number, pickerId=world["anna"])
+    api.ok("recordPick", orderNumber=number, lineNo=1, quantity=1)
+    api.ok("finishAssembly", orderNumber=number, bags=1)
+    (code,) = [p["code"] for t, p in outbox(db) if t == "order.pickup_code_created"]
+    wrong = f"{(int(code) + 1) % 1_000_000:06d}"
+
+    status, body = api.call("handOutOrder", request_id="c-1", orderNumber=number, code=wrong)
+    assert (status, body["requestId"], body["error"]["code"]) == (422, "c-1", "wrong_handout_code")
+    assert body["error"]["message"].startswith("Неверный код выдачи")
+    status, body = api.call("handOutOrder", token=TOKEN_B, orderNumber=number, code=code)
+    assert (status, body["error"]["code"]) == (404, "order_not_found")
+    for _ in range(4):
+        status, body = api.call("handOutOrder", orderNumber=number, code=wrong)
+    assert (status, body["error"]["code"]) == (409, "handover_locked")
+    assert count(db, telegram_outbox) == 1
+
+    status, body = api.call("handOutOrder", orderNumber=number, code=code)
+    assert (status, body["error"]["code"]) == (409, "handover_locked")
+    assert outbox(db)[-1][0] == "order.ready_for_delivery"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -535,6 +561,8 @@ def test_openapi_lists_every_method(api: Api) -> None:
         "replacePosition",
         "finishAssembly",
         "markReady",
+        "handOutOrder",
+        "cancelUncollected",
         "cancelOrder",
     }
 

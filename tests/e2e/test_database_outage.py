@@ -17,14 +17,27 @@ from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.entrypoints.hook_app import create_hook_app
 from smbridge.kernel.database import migrations
-from smbridge.kernel.database.tables import orders, webhook_journal
+from smbridge.kernel.database.tables import webhook_journal
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import HEADERS, add_store, envelope, order_payload
 from tests.support.clock import FrozenClock
-from tests.support.private_postgres import private_postgres
-from tests.support.stack import running_stack
+from tests.support.faults import (
+    Outage,
+    Probe,
+    assert_fast_refusals_and_return,
+    assert_nothing_lost,
+    child_processes,
+    loaded_stand,
+    outage,
+    scale,
+    stored,
+    wait_for_answer,
+    wait_for_every_order,
+    workers,
+)
+from tests.support.private_postgres import PrivatePostgres, private_postgres
 
 HOOK = "/sbermarket/orders/hook/"
 T = TypeVar("T")
@@ -108,71 +121,59 @@ def test_a_picker_call_while_sqlite_is_locked_gets_a_retryable_answer_and_change
         assert twice.json() == again.json()
 
 
-def finished(report: dict[str, Any]) -> int:
-    states = report["orders"]
-    return int(states.get("delivered", 0)) + int(states.get("cancelled", 0))
+# Fault scenario 1 (docs/reliability.md): short in the suite, long with SMBRIDGE_FAULTS=long.
+ORDERS = scale(20, 60)
+RESTARTS = scale(1, 2)
+STOP_SECONDS = scale(3.0, 20.0)
+#: SM waits for an answer and retries on 5xx: an answer during the outage must come fast.
+SLOWEST_ANSWER = 3.0
+BACK_WITHIN = 5.0  # seconds from the database's return to the first stored webhook
 
 
-ORDERS = 60
-
-
-@pytest.mark.slow
-def test_postgres_restarts_and_a_stop_during_load_lose_nothing() -> None:
+@pytest.mark.slow  # multi-process; the short form still runs in the suite
+def test_postgres_restarts_and_a_stop_under_load_lose_nothing_and_answer_503_meanwhile() -> None:
     with private_postgres() as server:
         db = Database.from_settings(Settings(database_url=server.url))
         migrations.upgrade(db.engine)
         try:
-            with running_stack(
-                server.url,
-                "--orders",
-                str(ORDERS),
-                "--rate",
-                "4",
-                "--speed",
-                "600",
-                "--seed",
-                "5",
-                "--pick-seconds",
-                "0.05",
-                # a send whose answer could not be recorded is sent again after its lease
-                env={"SMBRIDGE_DISPATCH_LEASE_SECONDS": "5"},
-            ) as stack:
-                time.sleep(3)
-                server.restart()  # twice, a few seconds apart, as an operator's restarts
-                time.sleep(3)
-                server.restart()
-                time.sleep(3)
-                server.stop()
-                time.sleep(20)  # SM, the pickers and the scheduler keep trying meanwhile
+            with loaded_stand(server.url, ORDERS, seed=5) as (stack, probe, processes):
+                faults = faults_under_load(server, probe)
                 assert stack.process.poll() is None, "smbridge run died with the database"
-                server.start()
-                report = stack.wait_until(
-                    lambda r: r["orders"]["generated"] == ORDERS and finished(r) == ORDERS, 300
-                )
+                report = wait_for_every_order(stack, ORDERS)
                 answers = stack.hook_answers()
-            with db.engine.connect() as c:
-                journal: dict[str, int] = dict(
-                    c.execute(
-                        select(webhook_journal.c.status, func.count()).group_by(
-                            webhook_journal.c.status
-                        )
-                    ).all()
-                )
-                stored_orders = c.execute(select(func.count()).select_from(orders)).scalar_one()
+                assert workers(child_processes(stack.process.pid)) == processes, "a worker died"
+            kept = stored(db)
         finally:
             db.dispose()
 
-    print(  # shown with -s: the figures of the closing note
-        f"\noutage: {sum(answers.values())} webhook posts answered {dict(answers)}, "
-        f"SM retried {report['webhookRetries']}, journal {journal}, orders {stored_orders}"
+    print(  # shown with -s: the figures of docs/reliability.md
+        f"\nPostgreSQL outage: {sum(answers.values())} webhook posts answered {dict(answers)}, "
+        f"SM retried {report['webhookRetries']}, journal {kept.journal}, orders {kept.orders}, "
+        f"probes {dict(probe.statuses())} ({kept.probes} stored)"
     )
-    assert finished(report) == ORDERS, report["orders"]
-    assert report["rejected"] == 0, report["rejections"]
-    assert report["webhookRetries"] > 0  # the outage really got in SM's way
-    assert answers[503] > 0, answers  # ... and was answered "come back later"
+    for name, figures in faults:
+        print(figures.line(name))
+    assert_fast_refusals_and_return([f for _, f in faults], SLOWEST_ANSWER, BACK_WITHIN)
+    assert faults[-1][1].statuses[503] > 0, faults  # the stop really refused webhooks
     assert answers[500] == 0, answers
-    accepted = sum(n for kind, n in report["webhooks"].items() if kind != "duplicate")
-    assert sum(journal.values()) == accepted  # every acknowledged webhook, exactly once
-    assert journal.get("failed", 0) == 0
-    assert journal.get("parked", 0) == 0
-    assert stored_orders == ORDERS
+    assert_nothing_lost(report, kept, ORDERS, probe)
+
+
+def faults_under_load(server: PrivatePostgres, probe: Probe) -> list[tuple[str, Outage]]:
+    """Restarts a few seconds apart, as an operator's, then a stop while SM, the pickers and
+    the scheduler keep trying; the probe's answers in each window."""
+    windows = []
+    for number in range(1, RESTARTS + 1):
+        time.sleep(2)
+        down = time.monotonic()
+        server.restart()
+        windows.append((f"restart {number}", down, time.monotonic()))
+        wait_for_answer(probe, 200, windows[-1][2], 30)
+    time.sleep(2)
+    down = time.monotonic()
+    server.stop()
+    time.sleep(STOP_SECONDS)
+    server.start()
+    windows.append((f"stop {STOP_SECONDS:.0f} s", down, time.monotonic()))
+    wait_for_answer(probe, 200, windows[-1][2], 30)
+    return [(name, outage(probe.answers, down, up)) for name, down, up in windows]

@@ -168,8 +168,35 @@ def test_each_path_only_from_its_networks(
         assert journal_size(db) == 0  # refused at the door: nothing stored
 
 
+@pytest.mark.parametrize(
+    ("source", "path", "allowed"),
+    [
+        (STORE, "/ui/login", True),
+        (OFFICE, "/ui/login", True),
+        (FOREIGN, "/ui/login", False),
+        (STORE, "/ui/picker/", True),
+        (OFFICE, "/ui/picker/", False),  # the picker app: from the stores' networks only
+        (OFFICE, "/ui/ops/", True),
+        (STORE, "/ui/ops/", False),  # operations and admin: from the office only
+        (FOREIGN, "/ui/static/app.css", False),
+    ],
+)
+def test_the_web_ui_only_from_its_networks(
+    front: Front, source: str, path: str, allowed: bool
+) -> None:
+    with front.client(source) as client:
+        answer = client.get(path)
+    entry = front.logged(answer.headers["x-request-id"])
+    if allowed:  # it reached a worker, whatever the app then answered
+        assert entry["upstream"].startswith("127.0.0.1:"), (answer.status_code, answer.text)
+    else:
+        assert answer.status_code == 403
+        assert answer.json()["error"]["code"] == "forbidden"
+        assert entry["upstream"] == ""
+
+
 def test_a_flood_from_one_address_gets_429_and_others_are_served(front: Front) -> None:
-    with front.client(STORE) as client, ThreadPoolExecutor(16) as pool:
+    with front.client(STORE) as client, ThreadPoolExecutor(8) as pool:
         answers = list(pool.map(lambda _: client.get("/healthz/assembly"), range(200)))
     statuses = Counter(a.status_code for a in answers)
     assert statuses[429] > 0, statuses

@@ -67,39 +67,85 @@ def test_db_upgrade_creates_every_table_on_a_new_sqlite_file(
     db.dispose()
 
 
-def test_stores_add_updates_and_lists(
+def refused(monkeypatch: pytest.MonkeyPatch, url: str, *args: str) -> str:
+    monkeypatch.setenv("SMBRIDGE_DATABASE_URL", url)
+    get_settings.cache_clear()
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 2, result.output
+    return " ".join(result.output.split())  # rich wraps long lines
+
+
+def store_rows(db: Database) -> list[tuple[object, ...]]:
+    s = stores.c
+    columns = (s.sm_store_id, s.name, s.timezone, s.telegram_chat_id, s.assembly_lead_minutes)
+    with db.engine.connect() as c:
+        return [tuple(row) for row in c.execute(select(*columns, s.active).order_by(s.id))]
+
+
+def test_stores_create_refuses_an_existing_store_and_update_changes_only_what_is_given(
     db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
 ) -> None:
-    invoke(
-        monkeypatch,
-        database_url,
-        "stores",
-        "add",
-        "--sm-id",
-        "101",
-        "--name",
-        "Ленина",
-        "--chat",
-        "-1001",
-        "--lead-minutes",
-        "40",
+    create = ("stores", "create", "--sm-id", "101", "--name", "Ленина")
+    invoke(monkeypatch, database_url, *create, "--chat", "-1001", "--lead-minutes", "40")
+    for command in ("create", "add"):  # add: the older name, just as careful
+        said = refused(
+            monkeypatch, database_url, "stores", command, "--sm-id", "101", "--name", "X"
+        )
+        assert "уже есть" in said
+    assert store_rows(db) == [("101", "Ленина", "Europe/Moscow", "-1001", 40, True)]
+
+    update = ("stores", "update", "--sm-id", "101")
+    invoke(monkeypatch, database_url, *update, "--name", "Ленина 1", "--timezone", "Asia/Omsk")
+    assert store_rows(db) == [("101", "Ленина 1", "Asia/Omsk", "-1001", 40, True)]
+    invoke(monkeypatch, database_url, *update, "--chat", "", "--lead-minutes", "0")
+    assert store_rows(db) == [("101", "Ленина 1", "Asia/Omsk", None, None, True)]
+    assert "нет" in refused(
+        monkeypatch, database_url, "stores", "update", "--sm-id", "9", "--name", "Y"
     )
-    invoke(
-        monkeypatch,
-        database_url,
-        "stores",
-        "add",
-        "--sm-id",
-        "101",
-        "--name",
-        "Ленина 1",
-        "--timezone",
-        "Asia/Yekaterinburg",
+    listed = invoke(monkeypatch, database_url, "stores", "list")
+    assert "Ленина 1" in listed
+    assert "Asia/Omsk" in listed
+
+
+def test_a_store_time_zone_must_be_in_the_tz_database(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    create = ("stores", "create", "--sm-id", "101", "--name", "Ленина")
+    said = refused(monkeypatch, database_url, *create, "--timezone", "Mars/Base")
+    assert "Неизвестный часовой пояс «Mars/Base»" in said
+    assert store_rows(db) == []
+    monkeypatch.setenv("SMBRIDGE_DEFAULT_TIMEZONE", "Asia/Yekaterinburg")
+    invoke(monkeypatch, database_url, *create)  # none given: the default-timezone setting
+    assert store_rows(db)[0][2] == "Asia/Yekaterinburg"
+    update = ("stores", "update", "--sm-id", "101", "--timezone", "Europe/Moskow")
+    assert "Europe/Moskow" in refused(monkeypatch, database_url, *update)
+    assert store_rows(db)[0][2] == "Asia/Yekaterinburg"  # unchanged
+
+
+def test_stores_and_pickers_are_deactivated_never_deleted(
+    db: Database, database_url: str, monkeypatch: pytest.MonkeyPatch, use_database: None
+) -> None:
+    invoke(monkeypatch, database_url, "stores", "create", "--sm-id", "101", "--name", "Ленина")
+    policy = IntakePolicy(notify_accepted=True)
+    invoke(monkeypatch, database_url, "stores", "deactivate", "--sm-id", "101")
+    assert "отключён" in refused(
+        monkeypatch, database_url, "stores", "deactivate", "--sm-id", "101"
     )
+    body = envelope("order.created", order_payload("H1", storeID="101"))
+    assert ingest_webhook(db, parse_webhook(body), policy, FrozenClock()).status_code == 200
+    with db.engine.connect() as c:  # a deactivated store takes no order: it waits
+        assert c.execute(select(orders.c.store_id)).scalar_one() is None
+    activated = invoke(monkeypatch, database_url, "stores", "activate", "--sm-id", "101")
+    assert "orders that waited for it, now its new orders: 1" in activated
+    assert store_rows(db)[0][-1] is True
+
+    invoke(monkeypatch, database_url, "pickers", "add", "--store", "101", "--name", "Анна")
+    invoke(monkeypatch, database_url, "pickers", "deactivate", "1")
+    assert "no" in invoke(monkeypatch, database_url, "pickers", "list", "--store", "101")
+    assert "отключён" in refused(monkeypatch, database_url, "pickers", "deactivate", "1")
+    assert "не найден" in refused(monkeypatch, database_url, "pickers", "deactivate", "7")
     with db.engine.connect() as c:
-        rows = c.execute(select(stores.c.sm_store_id, stores.c.name, stores.c.timezone)).all()
-    assert [tuple(r) for r in rows] == [("101", "Ленина 1", "Asia/Yekaterinburg")]
-    assert "Ленина 1" in invoke(monkeypatch, database_url, "stores", "list")
+        assert c.execute(select(stores.c.id)).all() != []
 
 
 def test_events_replay_applies_a_failed_order_after_its_store_is_fixed(
@@ -117,7 +163,16 @@ def test_events_replay_applies_a_failed_order_after_its_store_is_fixed(
     assert failing.exit_code == 1, failing.output  # still no store: says so
     assert ": failed" in failing.output
 
-    invoke(monkeypatch, database_url, "stores", "add", "--sm-id", "101", "--name", "Ленина")
+    invoke(
+        monkeypatch,
+        database_url,
+        "stores",
+        "update",
+        "--sm-id",
+        "101",
+        "--timezone",
+        "Europe/Moscow",
+    )
     assert "applied" in invoke(monkeypatch, database_url, "events", "replay", "--all-failed")
     with db.engine.connect() as c:
         assert c.execute(select(orders.c.number)).scalar_one() == "SM00000001"

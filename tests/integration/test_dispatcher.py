@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import event, func, select
 
@@ -267,6 +268,50 @@ def test_backoff_grows_and_stays_bounded(db: Database) -> None:
     for delay, ceiling in zip(delays, ceilings, strict=True):
         assert timedelta(seconds=ceiling / 2) <= delay <= timedelta(seconds=ceiling)
     assert policy.next_attempt(10, T0) is None
+
+
+def test_the_wait_sm_asks_for_is_kept_up_to_the_longest_backoff() -> None:
+    policy = RetryPolicy(
+        first_delay=timedelta(seconds=1), max_delay=timedelta(seconds=300), max_attempts=10
+    )
+    assert policy.next_attempt(1, T0, timedelta(seconds=30)) == T0 + timedelta(seconds=30)
+    assert policy.next_attempt(1, T0, timedelta(hours=5)) == T0 + timedelta(seconds=300)
+    later = policy.next_attempt(9, T0, timedelta(seconds=2))  # its own backoff is longer
+    assert later is not None
+    assert later - T0 >= timedelta(seconds=150)
+    assert policy.next_attempt(10, T0, timedelta(seconds=30)) is None
+
+
+@pytest.mark.parametrize(
+    ("status", "header", "wait"),
+    [
+        (429, "30", timedelta(seconds=30)),
+        (503, " 5 ", timedelta(seconds=5)),
+        (429, "Wed, 21 Oct 2026 07:28:00 GMT", None),  # the date form: our own backoff
+        (429, "-1", None),
+        (429, "9999999", None),
+        (500, "30", None),  # only 429 and 503 say "come back then"
+    ],
+)
+def test_sms_retry_after_is_read_from_a_429_or_503(
+    status: int, header: str, wait: timedelta | None
+) -> None:
+    answer = SmAnswer.from_response(httpx.Response(status, headers={"Retry-After": header}))
+    assert answer.kind is SmAnswerKind.RETRY
+    assert answer.retry_after == wait
+
+
+def test_a_notification_sm_throttled_waits_as_long_as_sm_asked(db: Database) -> None:
+    class Throttling:
+        def send(self, body: dict[str, Any]) -> SmAnswer:
+            return SmAnswer(SmAnswerKind.RETRY, 429, "slow down", timedelta(seconds=60))
+
+    ids = make_orders(db, "H1")
+    queue(db, ids["H1"], "H1", "order.accepted")
+    dispatcher(db, Throttling(), Clock(), max_delay=120).run_once()
+    with db.engine.connect() as c:
+        due = c.execute(select(sm_notifications.c.next_attempt_at)).scalar_one()
+    assert due.replace(tzinfo=due.tzinfo or UTC) == T0 + timedelta(seconds=60)
 
 
 def test_refused_notification_is_a_dead_letter_with_one_alert_and_can_be_resent(
@@ -585,6 +630,25 @@ def test_while_sm_is_down_a_dispatcher_only_probes_it(db: Database) -> None:
     drain(d)  # everything at once, at the same instant
     assert {s for _, s, _ in states(db)} == {"delivered"}
     assert sorted(o for o, _ in sm.delivered) == sorted(sm_ids)
+
+
+def test_a_long_outage_with_one_order_waiting_makes_no_dead_letter(db: Database) -> None:
+    ids = make_orders(db, "H1")
+    queue(db, ids["H1"], "H1", "order.in_work", "order.assembled")
+    sm, clock = ScriptedSm(), Clock()
+    # The production backoff (1 s doubling to 5 min, 12 attempts) and probe interval.
+    d = dispatcher(db, sm, clock, max_delay=300, max_attempts=12, link=LinkPolicy())
+    sm.down = True
+    for _ in range(20 * 60):  # twenty minutes, the dispatcher polling every second
+        d.run_once()
+        clock.advance(1)
+    assert len(sm.received) > 12  # the head was probed past its attempts...
+    assert {state for _, state, _ in states(db)} == {"pending"}  # ...and waits on
+    sm.down = False
+    clock.advance(300)
+    drain(d)
+    assert states(db)[0][:2] == ("order.in_work", "delivered")
+    assert [kind for _, kind in sm.delivered] == ["order.in_work", "order.assembled"]
 
 
 def test_the_catch_up_keeps_to_the_pace_set_for_sm(db: Database) -> None:

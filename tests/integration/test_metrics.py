@@ -239,6 +239,80 @@ def test_queue_gauges_are_the_numbers_in_the_database(db: Database, settings: Se
     assert key(last_ok, job="monitoring") not in first
 
 
+class AcceptingSm:
+    def send(self, body: dict[str, Any]) -> SmAnswer:
+        return SmAnswer(SmAnswerKind.DELIVERED, 200, "")
+
+
+OLDEST_NOTIFICATION = "smbridge_sm_notification_oldest_waiting_timestamp_seconds"
+OLDEST_TELEGRAM = "smbridge_telegram_outbox_oldest_queued_timestamp_seconds"
+DELIVERY = "smbridge_sm_notification_delivery_seconds"
+
+
+@pytest.mark.usefixtures("single_process")
+def test_the_ages_of_the_outbox_and_the_telegram_queue_are_their_oldest_waiting_rows(
+    db: Database, settings: Settings
+) -> None:
+    add_store(db)
+    clock = FrozenClock()
+    t0 = clock.now
+    with TestClient(create_hook_app(settings, db, clock=clock)) as hook:
+        empty = scrape(hook)
+        assert key(OLDEST_NOTIFICATION) not in empty  # nothing waits: no age at all
+        assert key(OLDEST_TELEGRAM) not in empty
+        # H1's order.accepted waits from t0; a dead letter, older still, does not count:
+        # it waits for a person, not for the dispatcher (smbridge_sm_notifications{dead}).
+        assert hook.post(HOOK, content=created("H1"), headers=HEADERS).status_code == 200
+        with db.unit_of_work() as uow:
+            order = uow.repo(OrderRepository).by_sm_id("H1")
+            assert order is not None
+            assert order.id is not None
+            uow.repo(NotificationOutbox).add(
+                Notification(
+                    order_id=order.id,
+                    sm_order_id="H1",
+                    type="order.in_work",
+                    payload={},
+                    created_at=t0 - timedelta(hours=2),
+                    state=DeliveryState.DEAD,
+                )
+            )
+            uow.commit()
+        clock.advance(timedelta(minutes=3))  # the unknown store's message is queued later
+        assert hook.post(HOOK, content=created("H7", "999"), headers=HEADERS).status_code == 200
+        clock.advance(timedelta(minutes=1))
+        assert hook.post(HOOK, content=created("H2"), headers=HEADERS).status_code == 200
+        waiting = scrape(hook)
+    assert _notifications(db, "pending") == 2
+    assert waiting[key(OLDEST_NOTIFICATION)] == t0.timestamp()
+    assert _telegram_queued(db) >= 1
+    assert waiting[key(OLDEST_TELEGRAM)] == (t0 + timedelta(minutes=3)).timestamp()
+
+
+@pytest.mark.usefixtures("single_process")
+def test_the_delivery_time_of_each_notification_is_observed_once_it_is_recorded(
+    db: Database, settings: Settings
+) -> None:
+    add_store(db)
+    clock = FrozenClock()
+    with TestClient(create_hook_app(settings, db, clock=clock)) as hook:
+        assert hook.post(HOOK, content=created("H1"), headers=HEADERS).status_code == 200
+        before = scrape(hook)
+        clock.advance(timedelta(seconds=42))  # SM took it 42 s after the webhook's commit
+        dispatcher = Dispatcher(db, AcceptingSm(), DispatchPolicy(), clock)
+        assert dispatcher.run_once().delivered == 1
+        after = scrape(hook)
+
+    def delta(name: str, **labels: str) -> float:
+        return after[key(name, **labels)] - before.get(key(name, **labels), 0.0)
+
+    assert delta(f"{DELIVERY}_count") == 1
+    assert delta(f"{DELIVERY}_sum") == pytest.approx(42)
+    assert delta(f"{DELIVERY}_bucket", le="30.0") == 0
+    assert delta(f"{DELIVERY}_bucket", le="60.0") == 1
+    assert _notifications(db, "delivered") == 1
+
+
 @pytest.mark.usefixtures("single_process")
 def test_a_database_that_does_not_answer_leaves_the_http_metrics(settings: Settings) -> None:
     broken = Database.from_settings(Settings(database_url="sqlite:////nonexistent/dir/x.db"))

@@ -182,6 +182,20 @@ CASES = [
         "Курьер ждёт",
     ),
     Case(
+        "pickup_uncollected",
+        lambda db: an_order(
+            db,
+            status="ready_for_delivery",
+            shipment_method="pickup",
+            ready_at=NOW - timedelta(hours=6),
+            delivery_from=NOW - timedelta(hours=4),
+            delivery_to=NOW - timedelta(hours=3),  # 2 hours after it the customer is late
+        ),
+        lambda db: set_order(db, status="cancelled"),
+        "-100",
+        "не забран",
+    ),
+    Case(
         "notification_failing",
         dead_notification,
         run_sql(update(sm_notifications).values(state="delivered")),

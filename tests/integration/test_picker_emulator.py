@@ -8,6 +8,8 @@ import time
 from decimal import Decimal
 from typing import Any
 
+from sqlalchemy import select
+
 from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import token_hash
 from smbridge.domain.picker import Picker
@@ -16,6 +18,7 @@ from smbridge.emulators.sm import baskets
 from smbridge.entrypoints.assembly_app import create_assembly_app
 from smbridge.intake.events import parse_webhook
 from smbridge.intake.service import IntakePolicy, ingest_webhook
+from smbridge.kernel.database.tables import orders
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.orders.repository import OrderRepository
 from smbridge.settings import Settings
@@ -89,3 +92,57 @@ def test_pickers_take_pick_and_finish_every_order(db: Database, settings: Settin
             product = baskets.CATALOG_BY_SKU.get(line.sku)
             if product is not None and product.marked and line.replaced_by_sku is None:
                 assert len(pick.marking_codes) == int(pick.quantity)
+
+
+def test_the_counter_hands_pickup_orders_to_their_customers(
+    db: Database, settings: Settings
+) -> None:
+    """Pickup customers come with their codes (the first with a wrong one, then the right
+    one): the team hands every order out through handOutOrder."""
+    picker_ids = setup_store(db)
+    rng = random.Random(11)
+    count = 4
+    for n in range(count):
+        payload = baskets.order(f"H{n}", "101", FROZEN_NOW, rng) | {"shipmentMethod": "pickup"}
+        ingest_webhook(
+            db,
+            parse_webhook(envelope("order.created", payload)),
+            IntakePolicy(notify_accepted=False),
+            FrozenClock(),
+        )
+    served: set[str] = set()
+
+    def customers() -> list[dict[str, Any]]:
+        """Every order with a code is collected once; the first customer misreads it."""
+        with db.engine.connect() as c:
+            rows = c.execute(
+                select(orders.c.number, orders.c.handout_code).where(
+                    orders.c.status == "ready_for_delivery"
+                )
+            ).all()
+        visits = []
+        for number, code in rows:
+            if number in served:
+                continue
+            served.add(number)
+            if len(served) == 1:
+                visits.append({"number": number, "code": "000000" if code != "000000" else "1"})
+            visits.append({"number": number, "code": code})
+        return visits
+
+    with serving(create_assembly_app(settings, db, clock=RunningClock())) as url:
+        team = PickerTeam(
+            [url], "picker-token", picker_ids, PickerHabits(), seed=5, counter=customers
+        )
+        runner = threading.Thread(target=team.run, kwargs={"poll_seconds": 0.05})
+        runner.start()
+        deadline = time.monotonic() + 60
+        while team.stats.handed_out < count and time.monotonic() < deadline:
+            time.sleep(0.1)
+        team.stop.set()
+        runner.join(timeout=30)
+
+    assert (team.stats.handed_out, team.stats.wrong_codes, team.stats.errors) == (count, 1, {})
+    with db.engine.connect() as c:
+        statuses = c.execute(select(orders.c.status).where(orders.c.number.in_(served))).scalars()
+        assert set(statuses) == {"delivered"}

@@ -152,6 +152,30 @@ def test_a_batch_that_meets_another_runs_document_goes_one_order_at_a_time(
     assert documents(db) == 3
 
 
+def test_a_backlog_offering_documented_orders_again_ends_the_run(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_store(db)
+    delivered_order(db, "H1")
+    assert create_documents(db, FrozenClock(NOW)).created == 1
+    with db.unit_of_work() as uow:
+        order = uow.repo(OrderRepository).by_sm_id("H1")
+        assert order is not None
+        assert order.id is not None
+        offered = [order.id]
+    calls: list[int] = []
+
+    def stale_backlog(*_: Any) -> list[int]:
+        calls.append(1)
+        assert len(calls) < 10, "the run kept asking for the same batch"
+        return offered
+
+    monkeypatch.setattr("smbridge.sales.service._orders_without_document", stale_backlog)
+    assert create_documents(db, FrozenClock(NOW)).created == 0
+    assert len(calls) == 1
+    assert documents(db) == 1
+
+
 def test_a_run_that_dies_halfway_is_completed_by_the_next(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:

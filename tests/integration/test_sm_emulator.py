@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
@@ -108,6 +109,52 @@ def test_an_outage_answers_its_status_until_it_ends(
     assert notify(client, "order.in_work") == 200
 
 
+def test_a_slow_phase_answers_normally_but_late(client: TestClient, market: Marketplace) -> None:
+    client.post("/admin/outage", json={"seconds": 60, "delay": 0.2})
+    started = time.monotonic()
+    assert notify(client, "order.in_work") == 200
+    assert time.monotonic() - started >= 0.2
+    assert market.report.accepted == 1
+    assert market.report.faulted == {"slow": 1}
+
+
+def test_phases_follow_each_other_and_429_says_when_to_come_back(
+    client: TestClient, market: Marketplace
+) -> None:
+    phases = [
+        {"seconds": 0, "status": 500},  # over at once: the next phase is on
+        {"seconds": 60, "status": 429, "retry_after": 7},
+        {"seconds": 60, "status": 503},
+    ]
+    assert client.post("/admin/outage", json={"phases": phases}).status_code == 200
+    body = {"event": {"type": "order.in_work", "payload": {"order_id": "H1"}}}
+    answer = client.post("/v1/notifications", json=body, headers=CLASSIC)
+    assert answer.status_code == 429
+    assert answer.headers["retry-after"] == "7"
+    assert market.report.accepted == 0
+    market.misbehave([])
+    assert notify(client, "order.in_work") == 200
+    assert market.summary()["faultAnswers"] == {"429": 1}
+
+
+@pytest.mark.parametrize(
+    "outage",
+    [{"phases": {"seconds": 1}}, {"seconds": -1}, {"status": 99}, {"phases": ["x"]}, []],
+)
+def test_a_bad_outage_is_refused_and_changes_nothing(
+    client: TestClient, market: Marketplace, outage: object
+) -> None:
+    assert client.post("/admin/outage", json=outage).status_code == 400
+    assert market.fault_now() is None
+    assert notify(client, "order.in_work") == 200
+
+
+def test_each_line_of_the_payment_is_rounded_to_kopecks(market: Marketplace) -> None:
+    order = MarketOrder("H1", {}, {"1", "2"}, {"1": Decimal("0.01"), "2": Decimal("0.01")})
+    order.final = [{"id": "1", "weight": "500"}, {"id": "2", "weight": "500"}]
+    assert market._amount(order) == Decimal("0.02")  # 0.005 twice: not 0.01 for the sum
+
+
 def test_the_courier_charges_the_final_contents(market: Marketplace) -> None:
     posted: list[dict[str, Any]] = []
 
@@ -144,3 +191,61 @@ def test_the_courier_charges_the_final_contents(market: Marketplace) -> None:
     ]
     paid = Decimal(posted[0]["payload"]["total"]["discountTotalPrice"])
     assert paid == Decimal("159.80") + Decimal("141.25") + Decimal("139.00")
+
+
+def test_a_pickup_order_is_checked_strictly_and_its_customer_comes_to_the_counter() -> None:
+    """SM accepts a handout code before ready_for_delivery, sends no courier for a pickup
+    order, lets its customer show a wrong code first (wrong_code_share 1), and takes
+    order.delivered only after ready_for_delivery and only for pickup orders."""
+    posted: list[dict[str, Any]] = []
+
+    def hook(request: httpx.Request) -> httpx.Response:
+        posted.append(json.loads(request.content))
+        return httpx.Response(200, json={"status": "ok"})
+
+    async def scenario() -> list[int]:
+        market = Marketplace(
+            MarketConfig(
+                hook_urls=("http://hook.test/",),
+                hook_token="h",
+                notify_token="t",
+                speed=1e6,
+                no_show_share=0.0,
+                wrong_code_share=1.0,
+            ),
+            httpx.AsyncClient(transport=httpx.MockTransport(hook)),
+        )
+        market.orders["H1"] = MarketOrder("H1", {"storeID": "101"}, set(), {}, number="SM1")
+        market.orders["H1"].pickup = True
+        market.orders["H2"] = MarketOrder("H2", {"storeID": "101"}, set(), {}, number="SM2")
+        final: dict[str, Any] = {
+            "order": {"originalOrderId": "H1", "positions": [{"id": "1", "quantity": 1}]}
+        }
+
+        def send(kind: str, order_id: str = "H1", **payload: Any) -> int:
+            body = {"event": {"type": kind, "payload": {"order_id": order_id, **payload}}}
+            return market.notify(body, "classic")[0]
+
+        answers = [
+            send("order.in_work"),
+            send("order.delivered"),  # 422: not ready yet
+            send("order.ready_for_delivery", **final),  # 422: no code yet
+            send("order.pickup_code_created", code="123456"),
+            send("order.ready_for_delivery", handoutCode="123456", **final),
+            send("order.delivering"),  # 422: never
+            send("order.delivered"),
+            send("order.in_work", "H2"),
+            send("order.pickup_code_created", "H2", code="654321"),  # 422: a courier order
+        ]
+        while market._tasks:  # the customer pays and comes to the counter
+            await asyncio.gather(*market._tasks)
+        visits = market.counter("101")
+        assert [(v.number, v.code) for v in visits] == [("SM1", "123457"), ("SM1", "123456")]
+        assert market.counter("101") == []  # each customer is served once
+        assert market.orders["H1"].state == "delivered"
+        await market.http.aclose()
+        return answers
+
+    answers = asyncio.run(scenario())
+    assert answers == [200, 422, 422, 200, 200, 422, 200, 200, 422]
+    assert [p["event_type"] for p in posted] == ["order.paid"]  # no courier events

@@ -36,6 +36,7 @@ from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import NewOrder, Order
 from smbridge.domain.pick import PickRecord
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.sales import SalesDocument
 from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
@@ -50,6 +51,7 @@ from smbridge.kernel.database.unit_of_work import (
 )
 from smbridge.notifications.outbox import NotificationOutbox
 from smbridge.orders.repository import OrderRepository, StoreRepository
+from smbridge.sales.repository import SalesDocuments
 from smbridge.telegram.outbox import TelegramOutbox
 
 # --- the tables ------------------------------------------------------------------------------
@@ -90,6 +92,7 @@ class Tables:
     notifications: list[Notification] = field(default_factory=list)
     telegram_outbox: list[OutgoingMessage] = field(default_factory=list)
     journal: list[JournalEntry] = field(default_factory=list)
+    sales_documents: list[SalesDocument] = field(default_factory=list)
     #: The last id each table gave out; one sequence per table, as the real ones
     #: (our order number is made from the order's id).
     last_ids: Counter[str] = field(default_factory=Counter)
@@ -158,6 +161,14 @@ class FakeOrders(OrderRepository):
     def active_for_store(self, store_id: int) -> Sequence[Order]:
         active = [o for o in self._tables.orders if o.store_id == store_id and o.status in ACTIVE]
         return sorted(active, key=lambda o: (o.expected_assembly_at, o.id or 0))
+
+    def handout_codes_in_use(self, store_id: int) -> set[str]:
+        open_ = (OrderStatus.ASSEMBLED, OrderStatus.READY)
+        return {
+            o.handout_code
+            for o in self._tables.orders
+            if o.store_id == store_id and o.status in open_ and o.handout_code is not None
+        }
 
     def add(self, order: Order) -> None:
         if self.by_sm_id(order.sm_order_id) is not None:
@@ -403,6 +414,42 @@ class FakeJournal(JournalRepository):
         return [e for e in self._tables.journal if e.status == status][:limit]
 
 
+class FakeSalesDocuments(SalesDocuments):
+    """The sales job's writes; ``number`` and ``order_id`` are unique, as in the real table."""
+
+    def __init__(self, tables: Tables) -> None:
+        self._tables = tables
+
+    def add(self, document: SalesDocument) -> None:
+        self.add_batch([document])
+
+    def add_batch(self, documents: list[SalesDocument]) -> None:
+        kept = self._tables.sales_documents
+        for document in documents:
+            for key in ("number", "order_id"):
+                value = getattr(document, key)
+                if any(getattr(other, key) == value for other in kept):
+                    raise _duplicate("sales_documents", value)
+            document.id = self._tables.next_id("sales_documents")
+            kept.append(document)
+
+    def link_orders(self, documents: list[SalesDocument]) -> None:
+        for document in documents:
+            order = next(o for o in self._tables.orders if o.id == document.order_id)
+            order.sales_document_id = document.id
+
+    def orders_without_document(self, limit: int) -> list[int]:
+        ids = [
+            o.id
+            for o in self._tables.orders
+            if o.status is OrderStatus.DELIVERED and o.sales_document_id is None and o.id
+        ]
+        return sorted(ids)[:limit]
+
+    def by_order(self, order_id: int) -> SalesDocument | None:
+        return next((d for d in self._tables.sales_documents if d.order_id == order_id), None)
+
+
 #: The fake that stands in for each real repository.
 FAKES: dict[type[Repository], Callable[[Tables], Repository]] = {
     StoreRepository: FakeStores,
@@ -415,6 +462,7 @@ FAKES: dict[type[Repository], Callable[[Tables], Repository]] = {
     NotificationOutbox: FakeNotificationOutbox,
     TelegramOutbox: FakeTelegramOutbox,
     JournalRepository: FakeJournal,
+    SalesDocuments: FakeSalesDocuments,
 }
 
 

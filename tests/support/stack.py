@@ -27,6 +27,12 @@ class RunningStack:
     sm_url: str
     process: subprocess.Popen[bytes]
     state_dir: Path
+    https_url: str = ""  # nginx in front of the workers, as SM and the pickers reach them
+
+    @property
+    def ca_file(self) -> Path:
+        """The stand's self-signed certificate, for a client of its nginx."""
+        return self.state_dir / "nginx" / "tls" / "selfsigned.crt"
 
     def hook_answers(self) -> Counter[int]:
         """The status codes nginx gave SM's webhook posts, from its access log."""
@@ -54,7 +60,10 @@ class RunningStack:
 
 @contextmanager
 def running_stack(
-    database_url: str, *args: str, env: dict[str, str] | None = None
+    database_url: str,
+    *args: str,
+    env: dict[str, str] | None = None,
+    start_seconds: float = 60,  # a busy machine (the fault scenarios) may need longer
 ) -> Iterator[RunningStack]:
     base = free_port_range(8)
     hook, assembly, sm, telegram, https = base, base + 2, base + 4, base + 5, base + 6
@@ -83,6 +92,8 @@ def running_stack(
         str(https + 1),
         "--state-dir",
         str(state),
+        "--no-hand-picked-store",  # the tests wait for every order: none is left for a person
+        "--no-pickup-no-shows",  # nor for a pickup customer who never comes
         *args,
     ]
     environment = {
@@ -92,9 +103,9 @@ def running_stack(
         **(env or {}),
     }
     process = subprocess.Popen(command, env=environment)
-    stack = RunningStack(f"http://127.0.0.1:{sm}", process, state)
+    stack = RunningStack(f"http://127.0.0.1:{sm}", process, state, f"https://127.0.0.1:{https}")
     try:
-        wait_until_up(f"{stack.sm_url}/healthz", seconds=60)
+        wait_until_up(f"{stack.sm_url}/healthz", seconds=start_seconds)
         yield stack
     finally:
         process.send_signal(signal.SIGTERM)

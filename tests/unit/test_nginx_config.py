@@ -6,13 +6,14 @@ import grp
 import pwd
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from smbridge.deploy import nginx
-from smbridge.deploy.certificate import self_signed
+from smbridge.deploy.certificate import CertificatePair, expires_at, self_signed
 from smbridge.deploy.nginx import Version, installed_version, plan_from_settings, render
 from smbridge.entrypoints.cli.main import app
 from smbridge.settings import Settings, get_settings
@@ -86,6 +87,27 @@ def test_each_path_allows_its_own_networks_and_denies_the_rest() -> None:
         block = location(text, path)
         assert re.findall(r"allow (\S+);", block) == networks
         assert "deny all;" in block
+
+
+def test_the_web_ui_is_for_the_stores_and_the_office_and_the_picker_app_for_the_stores() -> None:
+    text = config(
+        nginx_sm_networks=["10.1.0.0/16"],
+        nginx_store_networks=["10.2.0.0/16", "10.9.0.0/24"],
+        nginx_office_networks=["10.9.0.0/24"],
+    )
+    allowed = {
+        "/ui/picker/": ["10.2.0.0/16", "10.9.0.0/24"],
+        "/ui/ops/": ["10.9.0.0/24"],
+        "/ui/": ["10.2.0.0/16", "10.9.0.0/24"],  # a network in both lists is allowed once
+    }
+    for path, networks in allowed.items():
+        block = location(text, path)
+        assert re.findall(r"allow (\S+);", block) == networks
+        assert "deny all;" in block
+        assert "proxy_pass http://assembly_pool;" in block
+        assert "limit_req zone=api " in block
+    # the longest ^~ prefix wins in nginx whatever the order: the areas stay apart from /ui/
+    assert text.count("location ^~ /ui/") == 3
 
 
 def test_pools_come_from_this_machine_or_from_the_listed_workers() -> None:
@@ -247,16 +269,84 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]
     get_settings.cache_clear()
 
 
-def test_the_command_writes_what_the_settings_say(
-    environment: pytest.MonkeyPatch, tmp_path: Path
+@pytest.fixture
+def certificate(environment: pytest.MonkeyPatch, tmp_path: Path) -> CertificatePair:
+    pair = self_signed(tmp_path / "tls", PUBLIC_HOST)
+    environment.setenv("SMBRIDGE_NGINX_CERTIFICATE", str(pair.certificate))
+    environment.setenv("SMBRIDGE_NGINX_CERTIFICATE_KEY", str(pair.key))
+    return pair
+
+
+def render_command(output: Path, state: Path) -> tuple[int, str]:
+    arguments = ["nginx", "render", "--output", str(output), "--state-dir", str(state)]
+    result = CliRunner().invoke(app, arguments)
+    return result.exit_code, " ".join(result.output.split())
+
+
+def test_the_command_installs_what_the_settings_say_once_nginx_accepts_it(
+    environment: pytest.MonkeyPatch, certificate: CertificatePair, tmp_path: Path
 ) -> None:
     environment.setenv("SMBRIDGE_NGINX_SM_NETWORKS", '["192.0.2.0/24"]')
+    environment.setenv("SMBRIDGE_NGINX_LISTEN_IPV6", "true")
     output = tmp_path / "etc" / "nginx.conf"
-    result = CliRunner().invoke(app, ["nginx", "render", "--output", str(output)])
-    assert result.exit_code == 0, result.output
-    assert re.findall(r"allow (\S+);", location(output.read_text(), "/sbermarket/orders/hook")) == [
+    code, said = render_command(output, tmp_path / "state")
+    assert code == 0, said
+    assert "installed (nginx -t passed)" in said
+    text = output.read_text()
+    assert re.findall(r"allow (\S+);", location(text, "/sbermarket/orders/hook")) == [
         "192.0.2.0/24"
     ]
+    assert "listen [::]:443 ssl" in text
+    assert list(output.parent.iterdir()) == [output]  # no temporary file left
+
+
+def test_a_missing_certificate_changes_nothing(
+    environment: pytest.MonkeyPatch, certificate: CertificatePair, tmp_path: Path
+) -> None:
+    output = tmp_path / "nginx.conf"
+    output.write_text("# the running config\n")
+    certificate.key.unlink()
+    code, said = render_command(output, tmp_path / "state")
+    assert code == 2
+    assert f"no file {certificate.key}; {output} was not changed" in said
+    assert output.read_text() == "# the running config\n"
+
+
+def test_an_expired_certificate_is_refused(certificate: CertificatePair, tmp_path: Path) -> None:
+    output = tmp_path / "nginx.conf"
+    plan = plan_from_settings(get_settings(), state_dir=str(tmp_path / "state"))
+    ends = expires_at(str(certificate.certificate))
+    assert ends is not None
+    with pytest.raises(nginx.NginxRefused, match=r"expired on .*was not changed"):
+        nginx.install(plan, output, ends + timedelta(seconds=1))
+    assert not output.exists()
+    nginx.install(plan, output, ends - timedelta(days=1))  # the day before: still good
+    assert output.exists()
+
+
+def test_a_config_nginx_refuses_is_not_installed(
+    certificate: CertificatePair, tmp_path: Path
+) -> None:
+    refusing = tmp_path / "nginx"  # an nginx whose -t always fails
+    refusing.write_text('#!/bin/sh\necho "nginx: [emerg] unknown directive in $6:1" >&2\nexit 1\n')
+    refusing.chmod(0o755)
+    directory = tmp_path / "etc"
+    directory.mkdir()
+    (directory / "nginx.conf").write_text("# the running config\n")
+    plan = plan_from_settings(get_settings(), state_dir=str(tmp_path / "state"))
+    with pytest.raises(
+        nginx.NginxRefused,
+        match=r"refused the new config: nginx: \[emerg\] unknown directive in the new config:1",
+    ):
+        nginx.install(plan, directory / "nginx.conf", datetime.now(UTC), binary=str(refusing))
+    assert (directory / "nginx.conf").read_text() == "# the running config\n"
+    assert list(directory.iterdir()) == [directory / "nginx.conf"]
+
+
+def test_ipv6_is_listened_on_only_when_configured() -> None:
+    assert "[::]" not in config()
+    text = config(nginx_listen_ipv6=True)
+    assert re.findall(r"listen (\[::\]\S*)", text) == ["[::]:80;", "[::]:443"]
 
 
 def test_the_command_refuses_a_bad_setting_with_a_clear_message(

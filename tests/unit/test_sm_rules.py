@@ -96,3 +96,51 @@ def test_valid_notifications_pass(body: dict[str, Any]) -> None:
 def test_invalid_notifications_are_refused_with_a_reason(body: object, words: str) -> None:
     with pytest.raises(Refused, match=words):
         check(body)
+
+
+# --- self-pickup (SM-API.md §2): the order's delivery type and what SM accepted before ----
+
+PICKUP_LIFE = ["order.accepted", "order.in_work", "order.assembled", "order.pickup_code_created"]
+
+
+@pytest.mark.parametrize(
+    ("kind", "pickup", "seen"),
+    [
+        ("order.pickup_code_created", True, ["order.accepted", "order.in_work"]),
+        ("order.ready_for_delivery", True, PICKUP_LIFE),
+        ("order.delivered", True, [*PICKUP_LIFE, "order.ready_for_delivery"]),
+        ("order.ready_for_delivery", False, ["order.accepted", "order.in_work"]),
+        ("order.canceled", True, PICKUP_LIFE),
+    ],
+)
+def test_a_pickup_orders_life_passes(kind: str, pickup: bool, seen: list[str]) -> None:
+    rules.check_delivery_type(kind, pickup, seen)
+
+
+@pytest.mark.parametrize(
+    ("kind", "pickup", "seen", "words"),
+    [
+        ("order.ready_for_delivery", True, ["order.in_work"], "must come before"),
+        ("order.delivered", True, PICKUP_LIFE, "before order.ready_for_delivery"),
+        ("order.delivered", False, ["order.ready_for_delivery"], "only for self-pickup"),
+        ("order.pickup_code_created", False, ["order.in_work"], "only for self-pickup"),
+        ("order.delivering", True, [*PICKUP_LIFE, "order.ready_for_delivery"], "not sent"),
+        ("order.delivering", False, ["order.ready_for_delivery"], "not sent"),
+    ],
+)
+def test_pickup_rules_are_strict(kind: str, pickup: bool, seen: list[str], words: str) -> None:
+    with pytest.raises(Refused, match=words):
+        rules.check_delivery_type(kind, pickup, seen)
+
+
+def test_handout_code_travels_only_where_sm_allows_it() -> None:
+    check(
+        event(
+            "order.ready_for_delivery", handoutCode="123456", **contents({"id": "1", "quantity": 1})
+        )
+    )
+    check(event("order.in_work", handoutCode="123456"))
+    with pytest.raises(Refused, match="handoutCode"):
+        check(event("order.assembled", handoutCode="123456"))
+    with pytest.raises(Refused, match="handoutCode"):
+        check(event("order.in_work", handoutCode=""))

@@ -40,6 +40,7 @@ class BoardLine(NamedTuple):
     delivery_to: datetime | None
     changed_by_customer: bool
     courier_arrived_at: datetime | None
+    shipment_method: str | None  # SM's word; ``domain.pickup.delivery_type`` reads it
 
 
 class CardState(NamedTuple):
@@ -77,7 +78,7 @@ def summary_of(order: Order) -> BoardLine:
         *(order.number, order.sm_order_id, order.status, order.picker_id, order.received_at),
         *(order.taken_at, order.assembled_at, order.expected_assembly_at),
         *(header.delivery_from, header.delivery_to, order.changed_by_customer),
-        order.courier_arrived_at,
+        *(order.courier_arrived_at, header.shipment_method),
     )
 
 

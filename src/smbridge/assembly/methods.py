@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -10,13 +11,14 @@ from smbridge.assembly.cards import BoardLine, CardState, card_of, plain, positi
 from smbridge.assembly.errors import Conflict, NotFound
 from smbridge.assembly.repository import AssemblyOrders, OrderCards, PickerRepository
 from smbridge.assembly.service import CallContext, JsonAnswer, Method
-from smbridge.assembly.texts import status_text
+from smbridge.assembly.texts import delivery_type_text, status_text
 from smbridge.domain import notification as notify
-from smbridge.domain.assembly import Substitute
+from smbridge.domain.assembly import AssemblyError, CountedRefusal, Substitute
 from smbridge.domain.notification import Notification, NotificationType
 from smbridge.domain.order import Order, find_line, next_pick, require_status, take_effect
 from smbridge.domain.order_change import Effect
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.pickup import HandoutCheck, delivery_type, new_handout_code
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.telegram import OutgoingMessage
 from smbridge.notifications.outbox import NotificationOutbox
@@ -138,6 +140,7 @@ def finish_assembly(ctx: CallContext, data: schemas.FinishAssembly) -> JsonAnswe
     order.finish(data.bags, ctx.now)
     if ctx.policy.notify_assembled:
         _notify(ctx, order, NotificationType.ASSEMBLED, notify.order_only(order))
+    _give_handout_code(ctx, order)
     if data.ready:
         _make_ready(ctx, order)
     return _card(order)
@@ -146,6 +149,41 @@ def finish_assembly(ctx: CallContext, data: schemas.FinishAssembly) -> JsonAnswe
 def mark_ready(ctx: CallContext, data: schemas.OrderRef) -> JsonAnswer:
     order = _order(ctx, data.orderNumber)
     _make_ready(ctx, order)
+    return _card(order)
+
+
+def hand_out_order(ctx: CallContext, data: schemas.HandOutOrder) -> JsonAnswer:
+    """The pickup counter: staff enter the customer's code. The right one hands the order
+    over (delivered; SM gets order.delivered, the sales document follows); a wrong one is
+    refused and counted, and too many in a row lock the handover and alert the store."""
+    order = _order(ctx, data.orderNumber)
+    policy = ctx.policy.handover
+    match order.check_handout_code(data.code, ctx.now, policy):
+        case HandoutCheck.RIGHT:
+            if order.hand_to_customer(ctx.now).effect is Effect.APPLIED:
+                _notify(ctx, order, NotificationType.DELIVERED, notify.order_only(order))
+            return _card(order)
+        case HandoutCheck.WRONG:
+            left = policy.max_wrong_tries - order.handout_wrong_tries
+            raise CountedRefusal(
+                "wrong_handout_code", f"wrong code; {left} tries left", conflict=False
+            )
+        case HandoutCheck.LOCKED_NOW:
+            until = _store_time(ctx, order.handout_locked_until)
+            text = messages.handover_locked(order, policy.max_wrong_tries, until)
+            _tell_store(ctx, order, text)
+            raise CountedRefusal("handover_locked", f"too many wrong codes; locked until {until}")
+        case HandoutCheck.LOCKED:
+            until = _store_time(ctx, order.handout_locked_until)
+            raise AssemblyError("handover_locked", f"too many wrong codes; locked until {until}")
+
+
+def cancel_uncollected(ctx: CallContext, data: schemas.OrderRef) -> JsonAnswer:
+    """A pickup order nobody collected by the end of its storage period: the store cancels
+    it, SM gets order.canceled with the configured reason."""
+    order = _order(ctx, data.orderNumber)
+    if order.cancel_uncollected(ctx.now, ctx.policy.handover).effect is Effect.APPLIED:
+        _notify(ctx, order, NotificationType.CANCELED, notify.canceled(order))
     return _card(order)
 
 
@@ -248,6 +286,25 @@ METHODS: dict[str, Method] = {
             "Send the final contents of an assembled order to SM",
         ),
         Method(
+            "handOutOrder",
+            hand_out_order,
+            schemas.HandOutOrder,
+            schemas.OrderCard,
+            True,
+            "Pickup counter: hand a ready pickup order to the customer by their handout code; "
+            "SM gets order.delivered. A wrong code is refused (422) and counted; too many lock "
+            "the handover for a while (409) and alert the store",
+        ),
+        Method(
+            "cancelUncollected",
+            cancel_uncollected,
+            schemas.OrderRef,
+            schemas.OrderCard,
+            True,
+            "Cancel a ready pickup order nobody collected once its storage period after the "
+            "pickup window is over; SM gets order.canceled with the configured reason",
+        ),
+        Method(
             "cancelOrder",
             cancel_order,
             schemas.CancelOrder,
@@ -293,7 +350,18 @@ def _picker_on_shift(ctx: CallContext, picker_id: int) -> Picker:
     return picker
 
 
+def _give_handout_code(ctx: CallContext, order: Order) -> None:
+    """An assembled pickup order gets its code, unique among the store's open pickup
+    orders; SM hears it (order.pickup_code_created) before ready_for_delivery."""
+    if not order.is_pickup or order.handout_code is not None:
+        return
+    taken = ctx.uow.repo(OrderRepository).handout_codes_in_use(ctx.store_id)
+    if order.give_handout_code(new_handout_code(taken), ctx.now):
+        _notify(ctx, order, NotificationType.PICKUP_CODE_CREATED, notify.pickup_code_created(order))
+
+
 def _make_ready(ctx: CallContext, order: Order) -> None:
+    _give_handout_code(ctx, order)  # one assembled before pickup orders had codes
     order.mark_ready(ctx.now)
     _notify(ctx, order, NotificationType.READY_FOR_DELIVERY, notify.ready_for_delivery(order))
 
@@ -323,20 +391,38 @@ def _notify_order(
 
 
 def _deadline(ctx: CallContext, order: Order) -> str:
+    return _store_time(ctx, order.expected_assembly_at)
+
+
+def _store_time(ctx: CallContext, moment: datetime | None) -> str:
+    """A time as the store's clock shows it (HH:MM)."""
     store = ctx.uow.repo(StoreRepository).get(ctx.store_id)
     zone = ZoneInfo(store.timezone if store is not None else "UTC")
-    return order.expected_assembly_at.astimezone(zone).strftime("%H:%M")
+    return moment.astimezone(zone).strftime("%H:%M") if moment is not None else "?"
+
+
+def _tell_store(ctx: CallContext, order: Order, text: str) -> None:
+    store = ctx.uow.repo(StoreRepository).get(ctx.store_id)
+    ctx.uow.repo(TelegramOutbox).add(
+        OutgoingMessage(
+            text=text,
+            created_at=ctx.now,
+            chat_id=store.telegram_chat_id if store is not None else None,
+            store_id=ctx.store_id,
+            order_id=order.id,
+        )
+    )
 
 
 def _board_summary(line: BoardLine) -> dict[str, object]:
     """What ``schemas.OrderSummary(...).model_dump(mode="json")`` makes of the line, once
     ``views.answer_json`` has written its times."""
-    status = line.status
+    status, delivery = line.status, delivery_type(line.shipment_method)
     return {
         "number": line.number,
         "smOrderId": line.sm_order_id,
         "status": status.value,
-        "statusText": status_text(status),
+        "statusText": status_text(status, delivery),
         "pickerId": line.picker_id,
         "receivedAt": line.received_at,
         "takenAt": line.taken_at,
@@ -346,6 +432,8 @@ def _board_summary(line: BoardLine) -> dict[str, object]:
         "deliveryTo": line.delivery_to,
         "changedByCustomer": line.changed_by_customer,
         "courierArrived": line.courier_arrived_at is not None,
+        "deliveryType": delivery.value,
+        "deliveryTypeText": delivery_type_text(delivery),
     }
 
 

@@ -8,8 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
     Integer,
     Row,
+    Select,
     Update,
     and_,
     bindparam,
@@ -39,8 +42,30 @@ from smbridge.orders.repository import active_of_store
 
 #: The board's columns, in the order of ``BoardLine``'s fields, read without the ORM.
 BOARD_COLUMNS = [orders.c[name] for name in BoardLine._fields]
+_BOARD_END = len(BOARD_COLUMNS)
+
+
+def board_select(
+    store_id: int | BindParameter[int], *more: ColumnElement[Any]
+) -> Select[*tuple[Any, ...]]:
+    """The board's statement: the store's active orders, deadline first, as ``BoardLine``'s
+    columns followed by ``more`` (what another view of the board shows beside them; a row
+    splits back with ``board_line`` and ``beside_line``)."""
+    return active_of_store(select(*BOARD_COLUMNS, *more), store_id)
+
+
+def board_line(row: Sequence[Any]) -> BoardLine:
+    """The ``BoardLine`` at the head of a row of ``board_select`` (or of an order's card)."""
+    return BoardLine._make(row[:_BOARD_END])
+
+
+def beside_line(row: Sequence[Any]) -> Sequence[Any]:
+    """The columns a row of ``board_select`` has after its ``BoardLine``: its ``more``."""
+    return row[_BOARD_END:]
+
+
 # Built once: SQLAlchemy keeps its cache key, so each call only binds the store.
-_BOARD = active_of_store(select(*BOARD_COLUMNS), bindparam("store_id", type_=Integer))
+_BOARD = board_select(bindparam("store_id", type_=Integer))
 
 
 class AssemblyOrders(SessionRepository):
@@ -81,8 +106,7 @@ class OrderCards(SessionRepository):
             if row[_ORDER_END] is not None
         ]
         first = rows[0]
-        summary = BoardLine._make(first[:_SUMMARY_END])
-        return CardState._make((summary, *first[_SUMMARY_END:_ORDER_END], positions))
+        return CardState._make((board_line(first), *first[_BOARD_END:_ORDER_END], positions))
 
     def take(self, card: CardState, picker_id: int, now: datetime) -> CardState:
         """The order goes «В сборке» with the picker (what ``Order.take`` sets)."""
@@ -344,7 +368,6 @@ _PICK_COLUMNS = [
 ]
 _PICK_KEYS = [f"new_{column.name}" for column in _PICK_COLUMNS]
 _PICK_FIELDS = list(zip(_PICK_KEYS, PickRecord.__dataclass_fields__, strict=True))
-_SUMMARY_END = len(BOARD_COLUMNS)
 _ORDER_END = len(_CARD_ORDER_COLUMNS)
 _LINE_END = _ORDER_END + 2 + len(_LINE_COLUMNS)
 

@@ -88,6 +88,15 @@ class FinishAssembly(OrderRef):
     ready: bool = True  # false: stays «собран» until markReady
 
 
+class HandOutOrder(OrderRef):
+    code: str = Field(
+        min_length=1,
+        max_length=32,
+        pattern=r"^[0-9A-Za-z \-]+$",
+        description="the customer's handout code, as typed or scanned (spaces, dashes ignored)",
+    )
+
+
 class CancelOrder(OrderRef):
     reason: str = Field(min_length=1, max_length=64, pattern=r"^[a-z_]+$")
 
@@ -133,6 +142,8 @@ class OrderSummary(BaseModel):
     deliveryTo: datetime | None
     changedByCustomer: bool
     courierArrived: bool
+    deliveryType: str = Field(description="courier (SM's courier) or pickup (the customer)")
+    deliveryTypeText: str
 
 
 class OrderCard(OrderSummary):

@@ -10,16 +10,18 @@ from __future__ import annotations
 import hashlib
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 from pydantic import BaseModel
 
+from smbridge.accounts.service import AuditNote
 from smbridge.assembly.errors import Conflict, Forbidden, InvalidRequest
 from smbridge.assembly.repository import ApiTokenRepository, IdempotencyKeys, StoredAnswer
-from smbridge.domain.assembly import AssemblyError
+from smbridge.domain.assembly import AssemblyError, CountedRefusal
+from smbridge.domain.pickup import HandoverPolicy
 from smbridge.domain.status import TransitionRefused
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.errors import AlreadyExists, retrying_conflicts
@@ -29,6 +31,7 @@ from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 @dataclass(frozen=True)
 class AssemblyPolicy:
     notify_assembled: bool = True  # order.assembled is optional for SM
+    handover: HandoverPolicy = field(default_factory=HandoverPolicy)
 
 
 @dataclass
@@ -76,10 +79,22 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class Call:
+    """One call of a method. A picking app names its store by its ``token``; the web UI's
+    signed-in staff come with their ``store_id`` instead (``token`` empty): from there the
+    call runs the same way, the same idempotency by requestId included."""
+
     token: str
     method: Method
     request_id: str | None
     data: BaseModel
+    store_id: int | None = None
+    #: The signed-in person's record of the change, written in the call's transaction: the
+    #: change and who made it commit together, or neither does.
+    audit: AuditNote | None = None
+
+    def __post_init__(self) -> None:
+        if self.audit is not None and not self.method.changes_state:
+            raise ValueError(f"{self.method.name} changes nothing: there is nothing to audit")
 
     @property
     def keyed(self) -> bool:
@@ -114,7 +129,13 @@ def _execute_once(
 ) -> AssemblyResponse:
     with db.unit_of_work(read_only=not call.method.changes_state) as uow:
         request_hash = _fingerprint(call.method.name, call.data)
-        if call.keyed and call.request_id is not None:
+        if call.store_id is not None:
+            store_id = call.store_id
+            if call.keyed and call.request_id is not None:
+                stored = uow.repo(IdempotencyKeys).get(store_id, call.request_id)
+                if stored is not None:
+                    return _replay(stored, request_hash)
+        elif call.keyed and call.request_id is not None:
             store_id, stored = _authenticate_keyed(uow, call.token, call.request_id)
             if stored is not None:
                 return _replay(stored, request_hash)
@@ -125,6 +146,8 @@ def _execute_once(
         if call.keyed and call.request_id is not None:
             answer = StoredAnswer(call.method.name, request_hash, 200, result)
             uow.repo(IdempotencyKeys).add(store_id, call.request_id, answer, context.now)
+        if call.audit is not None:
+            call.audit.write(uow, context.now)
         if call.method.changes_state:
             uow.commit()
         return AssemblyResponse(200, result)
@@ -134,6 +157,14 @@ def _run(method: Method, context: CallContext, data: BaseModel) -> dict[str, Any
     try:
         result = method.handler(context, data)
         return result if isinstance(result, JsonAnswer) else result.model_dump(mode="json")
+    except CountedRefusal as refused:
+        # The refusal is itself a fact to keep (a wrong handout code counts towards the
+        # lock, the lock's alert must go out): what the use case wrote commits, then the
+        # caller hears no. Such a call's answer is not kept for its requestId: a repeat is
+        # another try.
+        context.uow.commit()
+        kind = Conflict if refused.conflict else InvalidRequest
+        raise kind(refused.code, refused.detail) from None
     except AssemblyError as refused:
         kind = Conflict if refused.conflict else InvalidRequest
         raise kind(refused.code, refused.detail) from None

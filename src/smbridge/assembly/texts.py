@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from smbridge.domain.pickup import DeliveryType
 from smbridge.domain.status import OrderStatus
 
 STATUS_TEXT: dict[str, str] = {
@@ -12,6 +13,14 @@ STATUS_TEXT: dict[str, str] = {
     OrderStatus.HANDED_OVER.value: "Передан курьеру",
     OrderStatus.DELIVERED.value: "Доставлен",
     OrderStatus.CANCELLED.value: "Отменён",
+}
+
+#: A pickup order the customer collected was handed out at the counter, not delivered.
+PICKUP_DELIVERED_TEXT = "Выдан"
+
+DELIVERY_TYPE_TEXT: dict[str, str] = {
+    DeliveryType.COURIER.value: "Доставка",
+    DeliveryType.PICKUP.value: "Самовывоз",
 }
 
 ERROR_TEXT: dict[str, str] = {
@@ -32,6 +41,11 @@ ERROR_TEXT: dict[str, str] = {
     "too_many": "Собрано больше, чем заказано.",
     "whole_pieces": "Штучный товар: укажите целое количество.",
     "not_all_picked": "Не все позиции собраны: отметьте каждую (0 — нет в наличии).",
+    "not_pickup": "Это не заказ самовывоза: его забирает курьер СберМаркета.",
+    "no_handout_code": "У заказа самовывоза ещё нет кода выдачи.",
+    "wrong_handout_code": "Неверный код выдачи. Попросите покупателя проверить код.",
+    "handover_locked": "Выдача заказа временно заблокирована: слишком много неверных кодов.",
+    "storage_not_over": "Срок хранения заказа самовывоза ещё не истёк.",
     "request_id_reused": "Этот requestId уже использован для другого запроса.",
     "invalid_data": "Некорректные данные запроса.",
     "payload_too_large": "Слишком большой запрос.",
@@ -39,8 +53,14 @@ ERROR_TEXT: dict[str, str] = {
 }
 
 
-def status_text(status: str) -> str:
+def status_text(status: str, delivery: str = DeliveryType.COURIER.value) -> str:
+    if status == OrderStatus.DELIVERED.value and delivery == DeliveryType.PICKUP.value:
+        return PICKUP_DELIVERED_TEXT
     return STATUS_TEXT.get(status, status)
+
+
+def delivery_type_text(delivery: str) -> str:
+    return DELIVERY_TYPE_TEXT.get(delivery, delivery)
 
 
 def error_text(code: str) -> str:

@@ -8,6 +8,7 @@ import shutil
 import ssl
 import subprocess
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 
@@ -74,3 +75,35 @@ def host_name(certificate: str) -> str | None:
     names = re.findall(r"DNS:([^\s,]+)", shown.stdout)
     names += re.findall(r"^subject=.*?\bCN=([^,\n]+)", shown.stdout, re.M)
     return next((name for name in names if "*" not in name), None)
+
+
+def expires_at(certificate: str) -> datetime | None:
+    """When ``certificate`` (PEM, its first certificate) stops being valid; None if openssl
+    cannot read it."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        raise RuntimeError("openssl is needed to read a certificate")
+    shown = subprocess.run(
+        [openssl, "x509", "-in", certificate, "-noout", "-enddate"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    match = re.search(r"notAfter=(.+)", shown.stdout)
+    if shown.returncode != 0 or match is None:
+        return None
+    # openssl prints "Jan  1 00:00:00 2027 GMT"
+    return datetime.strptime(match.group(1).strip(), "%b %d %H:%M:%S %Y GMT").replace(tzinfo=UTC)
+
+
+def certificate_problem(pair: CertificatePair, now: datetime) -> str | None:
+    """Why nginx must not be given this certificate and key (None: it may)."""
+    for path in (pair.certificate, pair.key):
+        if not path.is_file():
+            return f"no file {path}"
+    ends = expires_at(str(pair.certificate))
+    if ends is None:
+        return f"{pair.certificate} is not a PEM certificate"
+    if ends <= now:
+        return f"the certificate {pair.certificate} expired on {ends:%Y-%m-%d %H:%M} UTC"
+    return None

@@ -13,15 +13,20 @@ import pwd
 import re
 import shutil
 import subprocess
+import tempfile
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import jinja2
 
 from smbridge.assembly.views import API_PREFIX
-from smbridge.deploy.certificate import host_name
+from smbridge.deploy.certificate import CertificatePair, certificate_problem, host_name
 from smbridge.intake.views import HOOK_PATH
 from smbridge.settings import Settings
+
+#: The web UI's path (smbridge.ui.web.UI_PREFIX, which the assembly app serves).
+UI_PREFIX = "/ui"
 
 _SERVER = re.compile(r"^[A-Za-z0-9.\-]+:\d{1,5}$")
 _SERVER_NAME = re.compile(r"^[A-Za-z0-9.\-_* ]+$")
@@ -68,8 +73,10 @@ class NginxPlan:
     state_dir: str  # "": Debian's standard paths
     user: str | None  # the workers' "user [group]"; None: the master's own (not root)
     http2_directive: bool  # "http2 on;" rather than "listen … http2"
+    ipv6: bool = False  # listen on [::] as well
     hook_path: str = HOOK_PATH
     api_prefix: str = API_PREFIX
+    ui_prefix: str = UI_PREFIX
     upstream_idle_seconds: int = UPSTREAM_IDLE_SECONDS
     metrics_rate: int = METRICS_RATE_PER_SECOND
     metrics_burst: int = METRICS_BURST
@@ -97,6 +104,11 @@ class NginxPlan:
     def https_suffix(self) -> str:
         """What the HTTP → HTTPS redirect appends to the host (nothing on port 443)."""
         return "" if self.https_port == 443 else f":{self.https_port}"
+
+    @property
+    def ui_networks(self) -> tuple[str, ...]:
+        """Who may reach the web UI's shared pages: the stores and the office."""
+        return tuple(dict.fromkeys((*self.store_networks, *self.office_networks)))
 
     @property
     def any_allowed_networks(self) -> tuple[str, ...]:
@@ -149,6 +161,7 @@ def plan_from_settings(
         state_dir=directory.rstrip("/"),
         user=user,
         http2_directive=version is not None and version >= HTTP2_DIRECTIVE_SINCE,
+        ipv6=settings.nginx_listen_ipv6,
     )
 
 
@@ -178,12 +191,57 @@ def render(plan: NginxPlan) -> str:
 
 
 def write(plan: NginxPlan, output: Path) -> None:
-    """Write the config and, for a private stand, the directories it names."""
+    """Write the config and, for a private stand, the directories it names (the stands'
+    own configs; the live one is installed with :func:`install`)."""
+    _make_state_dirs(plan)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(render(plan), encoding="utf-8")
+
+
+class NginxRefused(ValueError):
+    """The config was not installed; the one in place is untouched."""
+
+
+def install(plan: NginxPlan, output: Path, now: datetime, binary: str | None = None) -> None:
+    """Replace ``output`` with the plan's config only once it is proven: the certificate and
+    its key exist and have not expired, and ``nginx -t`` accepts the new file (written beside
+    the old one, then renamed over it: nginx never reads half a file)."""
+    problem = certificate_problem(
+        CertificatePair(Path(plan.certificate), Path(plan.certificate_key)), now
+    )
+    if problem is not None:
+        raise NginxRefused(f"{problem}; {output} was not changed")
+    binary = binary or find_binary()
+    if binary is None:
+        raise NginxRefused(
+            f"nginx is not installed, the config cannot be tested; {output} was not changed"
+        )
+    _make_state_dirs(plan)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    handle, name = tempfile.mkstemp(prefix=f".{output.name}.", dir=output.parent)
+    candidate = Path(name)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8") as file:
+            file.write(render(plan))
+        candidate.chmod(0o644)
+        tested = subprocess.run(
+            [binary, "-t", "-q", "-p", f"{output.parent}/", "-c", str(candidate)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        if tested.returncode != 0:
+            said = tested.stderr.strip().replace(str(candidate), "the new config")
+            raise NginxRefused(f"nginx -t refused the new config: {said}; {output} was not changed")
+        os.replace(candidate, output)
+    finally:
+        candidate.unlink(missing_ok=True)
+
+
+def _make_state_dirs(plan: NginxPlan) -> None:
     if plan.state_dir:
         for sub in ("logs", "tmp/body", "tmp/proxy", "tmp/fastcgi", "tmp/uwsgi", "tmp/scgi"):
             (Path(plan.state_dir) / sub).mkdir(parents=True, exist_ok=True)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    output.write_text(render(plan), encoding="utf-8")
 
 
 def find_binary() -> str | None:

@@ -19,6 +19,7 @@ class NginxSettings(SettingsSection):
         "client sent). Empty: the first DNS name of NGINX_CERTIFICATE",
     )
     nginx_https_port: Port = setting(443, "HTTPS port")
+    nginx_listen_ipv6: bool = setting(False, "listen on IPv6 ([::]) as well as IPv4, on both ports")
     nginx_http_port: Port = setting(80, "HTTP port; it only redirects to HTTPS")
     nginx_certificate: str = setting(
         "/etc/smbridge/tls/fullchain.pem", "company certificate (PEM chain)"

@@ -18,6 +18,11 @@ class AssemblyError(Exception):
         self.conflict = conflict  # True: wrong moment (409); False: wrong data (422)
 
 
+class CountedRefusal(AssemblyError):
+    """A refusal whose own effects stand (a wrong handout code is counted): the use case's
+    changes commit although the caller is refused."""
+
+
 @dataclass(frozen=True)
 class Substitute:
     sku: str

@@ -25,7 +25,9 @@ class NotificationType(StrEnum):
     ACCEPTED = "order.accepted"
     IN_WORK = "order.in_work"
     ASSEMBLED = "order.assembled"
+    PICKUP_CODE_CREATED = "order.pickup_code_created"  # a pickup order's code, before ready
     READY_FOR_DELIVERY = "order.ready_for_delivery"
+    DELIVERED = "order.delivered"  # a pickup order handed to the customer at the store
     CANCELED = "order.canceled"  # one "l" in SM's notification API
 
 
@@ -70,12 +72,18 @@ class RetryPolicy:
     max_attempts: int = 12
     rng: random.Random = field(default_factory=random.Random, compare=False)
 
-    def next_attempt(self, attempts: int, now: datetime) -> datetime | None:
-        """When to try again after ``attempts`` failures; None when they are used up."""
+    def next_attempt(
+        self, attempts: int, now: datetime, asked: timedelta | None = None
+    ) -> datetime | None:
+        """When to try again after ``attempts`` failures; None when they are used up.
+        ``asked``: the wait SM asked for (Retry-After), kept to up to ``max_delay``."""
         if attempts >= self.max_attempts:
             return None
         ceiling = min(self.max_delay, self.first_delay * (1 << max(0, attempts - 1)))
-        return now + ceiling * self.rng.uniform(0.5, 1.0)
+        delay = ceiling * self.rng.uniform(0.5, 1.0)
+        if asked is not None:
+            delay = max(delay, min(asked, self.max_delay))
+        return now + delay
 
 
 def json_number(value: Decimal) -> int | float:
@@ -103,15 +111,22 @@ def accepted(order: NewOrder | Order, store_timezone: str) -> dict[str, Any]:
 
 
 def order_only(order: _OfSm) -> dict[str, Any]:
-    """in_work and assembled carry nothing but the order."""
+    """in_work, assembled and delivered carry nothing but the order."""
     return {"order_id": order.sm_order_id}
 
 
 def ready_for_delivery(order: Order) -> dict[str, Any]:
-    return {
+    payload: dict[str, Any] = {
         "order_id": order.sm_order_id,
         "order": {"originalOrderId": order.sm_order_id, "positions": final_contents(order)},
     }
+    if order.is_pickup and order.handout_code is not None:
+        payload["handoutCode"] = order.handout_code  # SM allows it on ready_for_delivery
+    return payload
+
+
+def pickup_code_created(order: Order) -> dict[str, Any]:
+    return {"order_id": order.sm_order_id, "code": order.handout_code}
 
 
 def canceled(order: Order) -> dict[str, Any]:
@@ -124,8 +139,10 @@ def payload_for(kind: str, order: Order, store_timezone: str) -> dict[str, Any] 
     match kind:
         case NotificationType.ACCEPTED:
             return accepted(order, store_timezone)
-        case NotificationType.IN_WORK | NotificationType.ASSEMBLED:
+        case NotificationType.IN_WORK | NotificationType.ASSEMBLED | NotificationType.DELIVERED:
             return order_only(order)
+        case NotificationType.PICKUP_CODE_CREATED:
+            return pickup_code_created(order)
         case NotificationType.READY_FOR_DELIVERY:
             return ready_for_delivery(order)
         case NotificationType.CANCELED:

@@ -12,6 +12,15 @@ from smbridge.domain.assembly import AssemblyError, Substitute, require_whole, s
 from smbridge.domain.order_change import Effect, Notice, OrderChange
 from smbridge.domain.order_merge import merge_lines, merged_header
 from smbridge.domain.pick import PickRecord
+from smbridge.domain.pickup import (
+    DeliveryType,
+    HandoutCheck,
+    HandoutGuard,
+    HandoverPolicy,
+    collect_by,
+    delivery_type,
+    same_code,
+)
 from smbridge.domain.position import Position
 from smbridge.domain.sm_order import SmOrder, SmOrderHeader, SmOrderLine
 from smbridge.domain.status import (
@@ -113,6 +122,10 @@ class Order:
     changed_at: datetime | None = None
     bags: int | None = None
     sales_document_id: int | None = None
+    # A pickup order's handout code (made at assembly), and its guard against guessing
+    handout_code: str | None = None
+    handout_wrong_tries: int = 0
+    handout_locked_until: datetime | None = None
     updated_at: datetime | None = None
     positions: list[Position] = field(default_factory=list)
     id: int | None = None
@@ -156,6 +169,14 @@ class Order:
             number=new.number,
             id=new.id,
         )
+
+    @property
+    def delivery_type(self) -> DeliveryType:
+        return delivery_type(self.header.shipment_method)
+
+    @property
+    def is_pickup(self) -> bool:
+        return self.delivery_type is DeliveryType.PICKUP
 
     @property
     def awaits_store(self) -> bool:
@@ -216,7 +237,8 @@ class Order:
         return OrderChange(Effect.APPLIED)
 
     def hand_over(self, now: datetime) -> OrderChange:
-        """The courier took the order (order.received / order.delivering)."""
+        """The courier took the order (order.received / order.delivering); never a pickup
+        order's (no courier comes for it)."""
         return self._advance(OrderStatus.HANDED_OVER, now)
 
     def deliver(self, now: datetime) -> OrderChange:
@@ -308,10 +330,23 @@ class Order:
         self._move(OrderStatus.IN_ASSEMBLY, OrderStatus.ASSEMBLED)
         self.bags, self.assembled_at, self.updated_at = bags, now, now
 
+    def give_handout_code(self, code: str, now: datetime) -> bool:
+        """An assembled pickup order gets its handout code (once); True when it is new."""
+        if not self.is_pickup:
+            raise AssemblyError("not_pickup", "not a pickup order: it has no handout code")
+        self._require(OrderStatus.ASSEMBLED)
+        if self.handout_code is not None:
+            return False
+        self.handout_code, self.updated_at = code, now
+        return True
+
     def mark_ready(self, now: datetime) -> None:
-        """Final contents go to SM; the courier may come."""
+        """Final contents go to SM; the courier (or, for pickup, the customer) may come."""
         self._require(OrderStatus.ASSEMBLED)
         self._require_all_picked()  # a change while «Собран» may have added a line
+        if self.is_pickup and self.handout_code is None:
+            # SM wants order.pickup_code_created before ready_for_delivery.
+            raise AssemblyError("no_handout_code", "a pickup order needs its handout code first")
         self._move(OrderStatus.ASSEMBLED, OrderStatus.READY)
         self.ready_at, self.updated_at = now, now
 
@@ -331,6 +366,44 @@ class Order:
         self.updated_at = now
         return position
 
+    def check_handout_code(
+        self, entered: str, now: datetime, policy: HandoverPolicy
+    ) -> HandoutCheck:
+        """Staff entered the customer's code at the counter: the order must be a pickup
+        order ready for collection. A wrong code is counted; too many lock the handover."""
+        if not self.is_pickup:
+            raise AssemblyError("not_pickup", "not a pickup order: SM's courier collects it")
+        self._require(OrderStatus.READY)
+        guard = HandoutGuard(self.handout_wrong_tries, self.handout_locked_until)
+        if guard.is_locked(now):
+            return HandoutCheck.LOCKED
+        if self.handout_code is not None and same_code(entered, self.handout_code):
+            return HandoutCheck.RIGHT
+        guard, locked = guard.after_wrong(now, policy)
+        self.handout_wrong_tries, self.handout_locked_until = guard.wrong_tries, guard.locked_until
+        self.updated_at = now
+        return HandoutCheck.LOCKED_NOW if locked else HandoutCheck.WRONG
+
+    def hand_to_customer(self, now: datetime) -> OrderChange:
+        """The customer collected the pickup order with the right code: delivered."""
+        change = self._advance(OrderStatus.DELIVERED, now)
+        if change.effect is Effect.APPLIED:
+            self.handout_wrong_tries, self.handout_locked_until = 0, None
+        return change
+
+    def cancel_uncollected(self, now: datetime, policy: HandoverPolicy) -> OrderChange:
+        """The customer never came: once the storage period after the pickup window is
+        over, the store cancels the order with the reason SM gets for it."""
+        if not self.is_pickup:
+            raise AssemblyError("not_pickup", "not a pickup order: SM's courier collects it")
+        if self.status is OrderStatus.CANCELLED:
+            return OrderChange(Effect.NO_CHANGE, "already cancelled")
+        self._require(OrderStatus.READY)
+        window_end = collect_by(self.header.delivery_to, self.ready_at)
+        if window_end is not None and now < window_end + policy.storage:
+            raise AssemblyError("storage_not_over", f"kept until {window_end + policy.storage}")
+        return self.cancel(policy.uncollected_reason, "store", now)
+
     def cancel_by_store(self, reason: str, now: datetime) -> OrderChange:
         if self.status in (OrderStatus.HANDED_OVER, OrderStatus.DELIVERED):
             raise AssemblyError("wrong_status", f"order is {self.status}; too late to cancel")
@@ -347,7 +420,7 @@ class Order:
         if is_behind(target, status):
             return OrderChange(Effect.NOT_REGRESSED, f"order is already {status.value}")
         try:
-            check_transition(status, target)
+            check_transition(status, target, pickup=self.is_pickup)
         except TransitionRefused as refused:
             return OrderChange(Effect.REFUSED, str(refused))
         self.status = target

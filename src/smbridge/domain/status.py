@@ -53,12 +53,15 @@ class TransitionRefused(Exception):
         self.target = target
 
 
-def allowed_targets(current: OrderStatus) -> frozenset[OrderStatus]:
-    return _ALLOWED[current]
+def allowed_targets(current: OrderStatus, *, pickup: bool = False) -> frozenset[OrderStatus]:
+    """Where an order may go next. A pickup order never goes to a courier: the store hands
+    it to the customer, ready_for_delivery → delivered (SM-API.md, self-pickup)."""
+    allowed = _ALLOWED[current]
+    return allowed - {OrderStatus.HANDED_OVER} if pickup else allowed
 
 
-def check_transition(current: OrderStatus, target: OrderStatus) -> None:
-    if target not in _ALLOWED[current]:
+def check_transition(current: OrderStatus, target: OrderStatus, *, pickup: bool = False) -> None:
+    if target not in allowed_targets(current, pickup=pickup):
         raise TransitionRefused(current, target)
 
 

@@ -13,6 +13,8 @@ from smbridge.kernel.database.unit_of_work import Database
 from smbridge.kernel.http import CLIENT_TOKEN, document_security
 from smbridge.kernel.logs import configure_logging
 from smbridge.settings import Settings, get_settings
+from smbridge.ui.routes import install_ui
+from smbridge.ui.web import UiContext
 
 
 def create_assembly_app(settings: Settings, db: Database | None = None, *, clock: Clock) -> FastAPI:
@@ -24,6 +26,7 @@ def create_assembly_app(settings: Settings, db: Database | None = None, *, clock
         token = settings.erp_token.get_secret_value()
         app.include_router(erp_router(database, token, clock, limit))
         document_security(app, {**CLIENT_TOKEN, **ERP_TOKEN})
+        install_ui(app, UiContext(database, clock, policy))
 
     return web_app(
         settings,

@@ -8,24 +8,36 @@ import secrets
 import shutil
 import signal
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
+from smbridge.accounts.passwords import hash_password
+from smbridge.accounts.repository import StaffAccounts
+from smbridge.accounts.service import create_account
 from smbridge.assembly.repository import ApiTokenRepository, PickerRepository
 from smbridge.assembly.service import token_hash
 from smbridge.deploy import nginx
 from smbridge.deploy.certificate import self_signed
 from smbridge.domain.picker import Picker
+from smbridge.domain.staff import Role
 from smbridge.domain.store import Store
 from smbridge.entrypoints.cli.picker_emulator import PICKERS_TOKEN_ENV
 from smbridge.entrypoints.supervisor import Supervisor, child_environment
 from smbridge.intake.views import HOOK_PATH
 from smbridge.kernel.clock import utc_now
-from smbridge.kernel.database.unit_of_work import Database
+from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.metrics.prometheus import MULTIPROC_ENV
 from smbridge.orders.repository import StoreRepository
 from smbridge.settings import Settings, get_settings
 
-DEMO_STORE = "101"
+DEMO_STORE = "101"  # the simulated pickers work its orders
+DEMO_PICKUP_SHARE = 0.2  # of the demo's orders, collected by their customers at the store
+#: The simulated pickers leave this store alone: a person picks its orders in the browser.
+DEMO_MANUAL_STORE = "102"
+DEMO_MANUAL_STORE_NAME = "Демо-магазин на Мира (сборка вручную)"
+DEMO_MANUAL_STORE_CHAT = "-1001002"
+DEMO_MANUAL_PICKER = "Сборщик у экрана"
+MANUAL_SHARE = 4  # SM's orders for the simulated pickers' store per one for the manual store
 DEMO_STORE_CHAT = "-1001001"  # a group: the store's staff
 DEMO_OPERATIONS_CHAT = "-1009999"  # a group: e-commerce operations
 DEMO_BOT_TOKEN = "demo-bot-token"  # noqa: S105 - the test stand's emulated bot
@@ -54,6 +66,13 @@ class StackPlan:
     demo_speed: float = 60.0  # courier delays: real minutes become seconds
     demo_pickers: int = 3
     demo_pick_seconds: float = 0.0  # how long a picker takes per line
+    #: SM also sends orders to the store that a person picks in the browser; off for the
+    #: full-loop tests, which wait for every order to be delivered.
+    demo_hand_picked_store: bool = True
+    demo_pickup_share: float = DEMO_PICKUP_SHARE
+    #: Some pickup customers never come (their orders wait for the storage period); off for
+    #: the full-loop tests, which wait for every order to end.
+    demo_pickup_no_shows: bool = True
     seed: int | None = None
     nginx_binary: str | None = None  # None: no nginx in front
     https_port: int = 8443
@@ -65,6 +84,14 @@ class StackPlan:
             f"http://{self.host}:{port}{HOOK_PATH}/"
             for port in range(self.hook_port, self.hook_port + self.hook_workers)
         ]
+
+    @property
+    def ui_url(self) -> str:
+        """Where a person opens the web UI: through nginx when it runs, else the first
+        assembly worker (the UI is served by the assembly pool)."""
+        if self.nginx_binary is not None:
+            return f"https://{self.host}:{self.https_port}/ui/"
+        return f"http://{self.host}:{self.assembly_port}/ui/"
 
     def assembly_urls(self) -> list[str]:
         return [
@@ -89,11 +116,32 @@ class Secrets:
     sm_token: str = ""
     api_token: str = ""
     picker_ids: tuple[int, ...] = ()
+    sign_ins: tuple[DemoSignIn, ...] = ()  # the web UI's demo accounts, new secrets each run
+
+
+@dataclass(frozen=True)
+class DemoSignIn:
+    login: str
+    secret: str  # a password, or a picker's PIN
+    role: Role
+    store: str | None  # SM storeID of a store role
+
+
+#: The web UI's demo accounts: the office's roles, and the staff of the store that a person
+#: picks by hand (its picker signs in to the picker app with a PIN).
+DEMO_ACCOUNTS: tuple[tuple[str, str, Role, str | None], ...] = (
+    ("demo-admin", "Администратор (демо)", Role.ADMIN, None),
+    ("demo-ops", "Операционный отдел (демо)", Role.OPERATIONS, None),
+    ("demo-manager", "Директор магазина (демо)", Role.STORE_MANAGER, DEMO_MANUAL_STORE),
+    ("demo-operator", "Оператор магазина (демо)", Role.STORE_OPERATOR, DEMO_MANUAL_STORE),
+    ("demo-picker", DEMO_MANUAL_PICKER, Role.PICKER, DEMO_MANUAL_STORE),
+)
 
 
 def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
-    """A demo store with pickers (made once) and a new API token each run; the earlier
-    runs' tokens are revoked, so no forgotten demo token stays valid."""
+    """Two demo stores, pickers and the web UI's demo accounts (made once), a new API token
+    and new passwords each run: the earlier runs' tokens are revoked and the accounts'
+    passwords replaced, so no forgotten demo secret stays valid."""
     api_token = secrets.token_urlsafe(24)
     now = utc_now()
     with db.unit_of_work() as uow:
@@ -113,13 +161,68 @@ def prepare_demo(db: Database, plan: StackPlan, hook_token: str) -> Secrets:
             )
             uow.repo(PickerRepository).add(picker)
             pickers.append(picker)
+        manual = _demo_store(uow, DEMO_MANUAL_STORE, DEMO_MANUAL_STORE_NAME, DEMO_MANUAL_STORE_CHAT)
+        if not list(uow.repo(PickerRepository).of_store(manual)):
+            uow.repo(PickerRepository).add(Picker(store_id=manual, name=DEMO_MANUAL_PICKER))
         uow.repo(ApiTokenRepository).revoke_labelled(store.id, DEMO_TOKEN_LABEL, now)
         uow.repo(ApiTokenRepository).add(store.id, token_hash(api_token), DEMO_TOKEN_LABEL, now)
         uow.commit()
         ids = tuple(picker.id for picker in pickers[: plan.demo_pickers] if picker.id is not None)
+        human = uow.repo(PickerRepository).of_store(manual)[0].id
     return Secrets(
-        hook_token or secrets.token_urlsafe(24), secrets.token_urlsafe(24), api_token, ids
+        hook_token or secrets.token_urlsafe(24),
+        secrets.token_urlsafe(24),
+        api_token,
+        ids,
+        demo_accounts(db, {DEMO_MANUAL_STORE: manual}, human, now),
     )
+
+
+def demo_accounts(
+    db: Database, stores: dict[str, int], picker_id: int | None, now: datetime
+) -> tuple[DemoSignIn, ...]:
+    """Each demo account with a fresh secret: made the first time, its password replaced
+    on every later start."""
+    made = []
+    for login, name, role, store in DEMO_ACCOUNTS:
+        secret = (
+            f"{secrets.randbelow(10**6):06d}"  # a PIN, typed with gloves
+            if role is Role.PICKER
+            else secrets.token_urlsafe(12)
+        )
+        with db.unit_of_work() as uow:
+            found = uow.repo(StaffAccounts).with_hash(login)
+            if found is not None:
+                uow.repo(StaffAccounts).set_password(found[0].id, hash_password(secret))
+                uow.commit()
+        if found is None:
+            create_account(
+                db,
+                login=login,
+                display_name=name,
+                role=role,
+                password=secret,
+                now=now,
+                store_id=stores[store] if store is not None else None,
+                picker_id=picker_id if role is Role.PICKER else None,
+            )
+        made.append(DemoSignIn(login, secret, role, store))
+    return tuple(made)
+
+
+def _demo_store(uow: UnitOfWork, sm_store_id: str, name: str, chat: str) -> int:
+    store = uow.repo(StoreRepository).by_sm_id(sm_store_id)
+    if store is None:
+        store = Store(sm_store_id=sm_store_id, name=name, telegram_chat_id=chat)
+        uow.repo(StoreRepository).add(store)
+    assert store.id is not None
+    return store.id
+
+
+def _demo_stores(plan: StackPlan) -> list[str]:
+    if not plan.demo_hand_picked_store:
+        return ["--store", DEMO_STORE]
+    return [*("--store", DEMO_STORE) * MANUAL_SHARE, "--store", DEMO_MANUAL_STORE]
 
 
 def build_supervisor(plan: StackPlan, keys: Secrets, quiet: bool) -> Supervisor:
@@ -230,8 +333,9 @@ def _sm_emulator_args(plan: StackPlan, front: StandFront | None) -> list[str]:
         plan.host,
         "--port",
         str(plan.sm_port),
-        "--store",
-        DEMO_STORE,
+        # the emulator deals orders to its stores in turn: one in five goes to the store a
+        # person picks by hand (slower than the simulated pickers)
+        *_demo_stores(plan),
         "--rate",
         str(plan.demo_rate),
         "--orders",
@@ -239,6 +343,9 @@ def _sm_emulator_args(plan: StackPlan, front: StandFront | None) -> list[str]:
         "--speed",
         str(plan.demo_speed),
         "--chaos" if plan.demo_chaos else "--no-chaos",
+        "--pickup-share",
+        str(plan.demo_pickup_share),
+        *(() if plan.demo_pickup_no_shows else ("--no-show-share", "0")),
     ]
     urls = plan.hook_urls() if front is None else [f"{front.url}{HOOK_PATH}/"]
     for url in urls:
@@ -261,6 +368,8 @@ def _pickers_args(plan: StackPlan, keys: Secrets, front: StandFront | None) -> l
     args += _trust(front)
     for picker_id in keys.picker_ids:
         args += ["--picker-id", str(picker_id)]
+    # the pickup customers the SM emulator plays come to the demo store's counter
+    args += ["--counter-url", f"{plan.sm_url}/counter/{DEMO_STORE}"]
     if plan.seed is not None:
         args += ["--seed", str(plan.seed)]
     return args

@@ -16,7 +16,8 @@ from smbridge.kernel.database.unit_of_work import Database
 from smbridge.kernel.health import ping
 from smbridge.kernel.http import JsonResponse, install_error_handlers, install_request_id
 from smbridge.metrics.prometheus import install_metrics, worker_exiting
-from smbridge.notifications.factory import dispatcher
+from smbridge.notifications.dispatcher import Dispatcher
+from smbridge.notifications.factory import dispatch_policy, sm_client
 from smbridge.notifications.prompt import sending_promptly
 from smbridge.settings import Settings
 
@@ -44,13 +45,17 @@ def web_app(
     plain = db or Database.from_settings(settings)
     # Notifications go to SM right after the commit that queued them (the dispatcher: fallback).
     executor = ThreadPoolExecutor(settings.dispatch_threads, thread_name_prefix="notify")
-    database = sending_promptly(plain, dispatcher(settings, plain, clock), executor)
+    client = sm_client(settings)
+    sender = None if client is None else Dispatcher(plain, client, dispatch_policy(settings), clock)
+    database = sending_promptly(plain, sender, executor)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         on_start()
         yield
         executor.shutdown(wait=True)  # let in-flight notifications finish their record
+        if client is not None:
+            client.close()  # its keep-alive connections to SM
         worker_exiting()
         if db is None:  # we made it, we close it
             database.dispose()

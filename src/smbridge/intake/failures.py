@@ -7,6 +7,7 @@ journal keeps the body SM sent; it is read again here as it was read when it arr
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -45,25 +46,46 @@ class AutoReplay:
         return entry.received_at + waited <= now
 
 
-def replay_failed(db: Database, entry_id: int, policy: IntakePolicy, clock: Clock) -> JournalStatus:
-    """Apply a failed event again (after its cause was fixed); returns its new status."""
+#: What may be applied again by hand: failed events, and parked ones (an operator who knows
+#: their order has come, or will never come, applies them now: parked again if it has not).
+REPLAYABLE = frozenset({JournalStatus.FAILED, JournalStatus.PARKED})
+
+
+def replay_failed(
+    db: Database,
+    entry_id: int,
+    policy: IntakePolicy,
+    clock: Clock,
+    *,
+    replayable: frozenset[JournalStatus] = frozenset({JournalStatus.FAILED}),
+    also: Callable[[UnitOfWork], None] | None = None,
+) -> JournalStatus:
+    """Apply a failed event again (after its cause was fixed); returns its new status.
+
+    ``also`` runs in the transaction that is committed, whatever the outcome (the operations
+    UI audits the replay there).
+    """
     with db.unit_of_work() as uow:
         entry = uow.repo(JournalRepository).get(entry_id)
         if entry is None:
             raise LookupError(f"no journal entry {entry_id}")
-        if entry.status != JournalStatus.FAILED.value:
+        if entry.status not in {status.value for status in replayable}:
             return JournalStatus(entry.status)
         hook = parse_webhook(entry.body.encode())
         uow.lock_order_key(hook.sm_order_id or hook.key)
         try:
             entry.attempts += 1
             apply_event(uow, entry, hook, policy)
+            if also is not None:
+                also(uow)
             uow.commit()
         except Exception as exc:
             if translate(exc) is not None:
                 raise  # the database's trouble, not the event's: it stays as it was
             uow.rollback()
             _mark_failed(uow, entry_id, exc, clock())
+            if also is not None:
+                also(uow)
             uow.commit()
     log_outcome(entry)
     return JournalStatus(entry.status)

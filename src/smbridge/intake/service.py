@@ -178,6 +178,32 @@ def apply_event(
     return reply
 
 
+def adopt_parked(db: Database, sm_order_id: str, policy: IntakePolicy, now: datetime) -> str | None:
+    """Create an order we lost (a restore from a backup older than it) from the events SM
+    keeps sending for it, which wait parked: built from the first one's order as SM sent
+    it, then every parked event applied in the order they arrived, as if the order had
+    come first. Returns our new number (SM is told it as for any new order), or None when
+    nothing is parked for that order; refuses an order we have.
+    """
+    with db.unit_of_work() as uow:
+        uow.lock_order_key(sm_order_id)
+        if uow.repo(OrderRepository).by_sm_id(sm_order_id) is not None:
+            raise ValueError(f"order {sm_order_id} exists: its parked events apply by replay")
+        parked = uow.repo(JournalRepository).parked_for(sm_order_id)
+        if not parked:
+            return None
+        first = parse_webhook(parked[0].body.encode())
+        if first.data is None:  # only known kinds are ever parked
+            raise RuntimeError(f"journal entry {parked[0].id} parked with an unknown type")
+        opened = acceptance.open_order(uow, first.data, policy, now)
+        if opened is None:
+            raise RuntimeError(f"order {sm_order_id} appeared while being adopted")
+        number = _apply_parked(uow, opened.order).number
+        uow.commit()
+    log.warning("webhook.parked_adopted", sm_order_id=sm_order_id, events=len(parked))
+    return number
+
+
 def log_outcome(entry: JournalEntry) -> None:
     log.info("webhook.stored", **_logged(entry), status=entry.status, detail=entry.detail)
 

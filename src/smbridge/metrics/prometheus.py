@@ -37,6 +37,7 @@ from smbridge.domain.telegram import MessageStatus
 from smbridge.domain.webhook import JournalStatus
 from smbridge.kernel.database.errors import DatabaseUnavailable, WriteConflict
 from smbridge.kernel.database.unit_of_work import Database
+from smbridge.metrics import multiprocess_files
 from smbridge.metrics.queries import MetricsQueries, StatusCounts
 
 log = structlog.get_logger(__name__)
@@ -62,6 +63,7 @@ HTTP_DURATION = Histogram(
 # are history and are not counted (their tables only grow).
 _NOTIFICATION_STATES = (DeliveryState.PENDING, DeliveryState.SENDING, DeliveryState.DEAD)
 _JOURNAL_STATES = (JournalStatus.PARKED, JournalStatus.FAILED)
+_WAITING_STATES = (DeliveryState.PENDING, DeliveryState.SENDING)  # the outbox's age
 
 
 def multiprocess_dir() -> str | None:
@@ -112,7 +114,7 @@ class HttpMetricsMiddleware:
 
 
 class DatabaseCollector:
-    """Queue depths, dead letters and job runs, counted in the database at scrape time.
+    """Queue depths and ages, dead letters and job runs, read in the database at scrape time.
 
     Counts only the indexed, small sets (what waits or failed), in one read-only
     transaction that takes no SQLite write lock.
@@ -168,12 +170,29 @@ class DatabaseCollector:
             "When each job last finished without an error (Unix time).",
             labels=["job"],
         )
+        oldest_notification = GaugeMetricFamily(
+            "smbridge_sm_notification_oldest_waiting_timestamp_seconds",
+            "When the oldest notification to SM not yet delivered (pending or sending) was "
+            "made (Unix time); absent when none waits.",
+        )
+        oldest_telegram = GaugeMetricFamily(
+            "smbridge_telegram_outbox_oldest_queued_timestamp_seconds",
+            "When the oldest Telegram message still queued was queued (Unix time); absent "
+            "when none waits.",
+        )
         with self._db.unit_of_work(read_only=True) as uow:
-            statuses = uow.repo(StatusCounts)
+            statuses, figures = uow.repo(StatusCounts), uow.repo(MetricsQueries)
             by_state = statuses.notifications(only=_NOTIFICATION_STATES)
             by_status = statuses.telegram_queue()
             journaled = statuses.webhooks(only=_JOURNAL_STATES)
-            job_rows = uow.repo(MetricsQueries).job_runs()
+            job_rows = figures.job_runs()
+            waiting_since = figures.oldest_waiting_notification(_WAITING_STATES)
+            queued_since = figures.oldest_queued_telegram()
+        # Timestamps, not ages: the scrape reads no clock, Prometheus has one (time() - x).
+        if waiting_since is not None:
+            oldest_notification.add_metric([], waiting_since.timestamp())
+        if queued_since is not None:
+            oldest_telegram.add_metric([], queued_since.timestamp())
         for state in _NOTIFICATION_STATES:
             notifications.add_metric([state.value], by_state.pop(state.value, 0))
         by_status.setdefault(MessageStatus.QUEUED.value, 0)
@@ -192,7 +211,16 @@ class DatabaseCollector:
             runs.add_metric([job, "ok"], counts["ok"])
             runs.add_metric([job, "failed"], counts["failed"])
             unfinished.add_metric([job], counts["unfinished"])
-        return [notifications, telegram, journal, runs, unfinished, last_ok]
+        return [
+            notifications,
+            telegram,
+            journal,
+            runs,
+            unfinished,
+            last_ok,
+            oldest_notification,
+            oldest_telegram,
+        ]
 
 
 class _ProcessMetrics:
@@ -211,7 +239,10 @@ def exposition(db: Database) -> bytes:
     else:
         registry.register(_ProcessMetrics())
     registry.register(DatabaseCollector(db))
-    return generate_latest(registry)
+    if not path:
+        return generate_latest(registry)
+    with multiprocess_files.locked(path, exclusive=False):  # no process is retired meanwhile
+        return generate_latest(registry)
 
 
 def install_metrics(app: FastAPI, service: str, db: Database) -> None:
@@ -219,6 +250,8 @@ def install_metrics(app: FastAPI, service: str, db: Database) -> None:
     path = multiprocess_dir()
     if path:  # a missing directory would fail every request's count: make it
         os.makedirs(path, exist_ok=True)
+        # the files of processes that died without retiring (killed, crashed)
+        multiprocess_files.retire_dead(path)
     app.add_middleware(HttpMetricsMiddleware, service=service)
 
     @app.get("/metrics", include_in_schema=False)
@@ -228,7 +261,8 @@ def install_metrics(app: FastAPI, service: str, db: Database) -> None:
 
 
 def worker_exiting() -> None:
-    """At a worker's shutdown: drop its live-gauge files (its counters stay counted)."""
+    """At a worker's shutdown: remove its files, its counts added to the archive (they stay
+    in the sums)."""
     path = multiprocess_dir()
     if path:
-        multiprocess.mark_process_dead(os.getpid(), path)  # type: ignore[no-untyped-call]
+        multiprocess_files.retire_process(path, os.getpid())

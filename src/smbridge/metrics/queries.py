@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, case, func, select
 
 from smbridge.domain.notification import DeliveryState
 from smbridge.domain.status import OrderStatus
+from smbridge.domain.telegram import MessageStatus
 from smbridge.domain.webhook import JournalStatus
 from smbridge.kernel.database.repository import SessionRepository
 from smbridge.kernel.database.tables import (
@@ -88,6 +89,25 @@ class MetricsQueries(SessionRepository):
             .order_by(job_runs.c.job)
         )
         return [JobRunCount(job, result, count, last) for job, result, count, last in rows]
+
+    def oldest_waiting_notification(self, waiting: Iterable[DeliveryState]) -> datetime | None:
+        """When the oldest notification in one of the ``waiting`` states was made (bounded
+        by the outbox's waiting rows: the state index)."""
+        oldest: datetime | None = self._session.execute(
+            select(func.min(sm_notifications.c.created_at)).where(
+                sm_notifications.c.state.in_([state.value for state in waiting])
+            )
+        ).scalar_one()
+        return oldest
+
+    def oldest_queued_telegram(self) -> datetime | None:
+        """When the oldest message still waiting to be sent was queued."""
+        oldest: datetime | None = self._session.execute(
+            select(func.min(telegram_outbox.c.created_at)).where(
+                telegram_outbox.c.status == MessageStatus.QUEUED.value
+            )
+        ).scalar_one()
+        return oldest
 
     def webhook_deliveries(self) -> int:
         """Every delivery of every journaled webhook, redeliveries included."""

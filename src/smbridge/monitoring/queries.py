@@ -13,6 +13,7 @@ from decimal import Decimal
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 
 from smbridge.domain.notification import DeliveryState
+from smbridge.domain.pickup import PICKUP_METHOD
 from smbridge.domain.status import OrderStatus
 from smbridge.domain.telegram import MessageStatus
 from smbridge.domain.webhook import JournalStatus
@@ -133,6 +134,19 @@ class MonitoringQueries(SessionRepository):
             )
         )
         return [OrderAtRisk(id_, number, store, None, None) for id_, number, store in rows]
+
+    def pickup_uncollected(self, window_ended_before: datetime) -> list[OrderAtRisk]:
+        """Ready pickup orders whose pickup window (or, without one, readiness) ended
+        before a moment: the customer has not come."""
+        window_end = func.coalesce(orders.c.delivery_to, orders.c.ready_at)
+        rows = self._session.execute(
+            select(orders.c.id, orders.c.number, orders.c.store_id, window_end).where(
+                orders.c.status == OrderStatus.READY.value,
+                func.lower(func.trim(orders.c.shipment_method)) == PICKUP_METHOD,
+                window_end < window_ended_before,
+            )
+        )
+        return [OrderAtRisk(id_, number, store, None, due) for id_, number, store, due in rows]
 
     def dead_notifications(self) -> list[DeadNotification]:
         rows = self._session.execute(

@@ -104,6 +104,19 @@ def courier_waiting(inputs: RuleInputs) -> Iterator[Finding]:
         )
 
 
+def pickup_uncollected(inputs: RuleInputs) -> Iterator[Finding]:
+    hours = inputs.settings.monitor_pickup_uncollected_hours
+    for order in inputs.read.pickup_uncollected(inputs.now - timedelta(hours=hours)):
+        yield Finding(
+            "pickup_uncollected",
+            f"order:{order.id}",
+            _store_chat(inputs, order.store_id),
+            f"Заказ самовывоза {order.number} не забран: окно выдачи закончилось в "
+            f"{_local(inputs, order.due)}. Свяжитесь с поддержкой СберМаркета; после срока "
+            "хранения отмените заказ («Отменить невостребованный»).",
+        )
+
+
 def notifications_failing(inputs: RuleInputs) -> Iterator[Finding]:
     """A dead letter needs a person on that order; undelivered ones are one incident:
     SM is unreachable or refusing, and they go by themselves once it answers again."""
@@ -237,6 +250,7 @@ RULES: tuple[Rule, ...] = (
     assembly_overdue,
     not_ready_before_window,
     courier_waiting,
+    pickup_uncollected,
     notifications_failing,
     webhooks_failing,
     no_webhooks,

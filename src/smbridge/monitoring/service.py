@@ -16,6 +16,7 @@ from smbridge.domain.status import FINAL
 from smbridge.domain.telegram import AlertEvent, OutgoingMessage
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
 from smbridge.metrics.queries import StatusCounts
+from smbridge.monitoring.controls import MonitoringControls, effective_settings
 from smbridge.monitoring.queries import MonitoringQueries
 from smbridge.monitoring.repository import MonitoringProblems, OpenProblem, Snapshot
 from smbridge.monitoring.rules import RULES, Finding, RuleInputs
@@ -38,12 +39,20 @@ class _Intervals:
 
 
 def run_monitoring(db: Database, settings: MonitoringSettings, now: datetime) -> dict[str, Any]:
+    """A muted rule (monitoring/controls.py) is silent until its mute ends: its problems are
+    not reported, reminded of or resolved meanwhile; thresholds set by operations apply."""
+    with db.unit_of_work(read_only=True) as uow:
+        controls = uow.repo(MonitoringControls)
+        muted = controls.muted_rules(now)
+        settings = effective_settings(settings, controls.thresholds())
     findings = _look(db, settings, now)
     intervals = _Intervals.of(settings)
     counts = {"found": len(findings), "reported": 0, "updated": 0, "reminded": 0, "resolved": 0}
     with db.unit_of_work() as uow:
         for problem in uow.repo(MonitoringProblems).still_open():
             finding = findings.pop((problem.rule, problem.subject), None)
+            if problem.rule in muted:
+                continue
             if finding is None:
                 _resolve(uow, problem, now)
                 counts["resolved"] += 1
@@ -52,6 +61,8 @@ def run_monitoring(db: Database, settings: MonitoringSettings, now: datetime) ->
                 _tell(uow, problem, finding, text, now)
                 counts[kind] += 1
         for finding in findings.values():
+            if finding.rule in muted:
+                continue
             _report(uow, finding, now)
             counts["reported"] += 1
         _snapshot(uow, now)

@@ -44,6 +44,9 @@ class MonitoringSettings(WebhookReplaySettings, OperationsSettings):
     monitor_document_due_hours: float = setting(
         2, "alert when a delivered order has no sales document after this many hours"
     )
+    monitor_pickup_uncollected_hours: float = setting(
+        2, "alert when a ready pickup order is not collected this many hours after its window"
+    )
     monitor_lookback_days: float = setting(7, "how far back the paid-amount check looks, days")
     monitor_remind_minutes: float = setting(
         30, "repeat the alert of a problem that persists every this many minutes"

@@ -32,6 +32,7 @@ from smbridge.domain import notification
 from smbridge.domain.notification import DeliveryState, Notification, RetryPolicy
 from smbridge.kernel.clock import Clock
 from smbridge.kernel.database.unit_of_work import Database, UnitOfWork
+from smbridge.notifications import metrics
 from smbridge.notifications.link import LinkPolicy, SmLink
 from smbridge.notifications.outbox import NotificationOutbox
 from smbridge.notifications.sm_client import NotificationSender, SmAnswer, SmAnswerKind
@@ -183,15 +184,23 @@ class Dispatcher:
             outbox = uow.repo(NotificationOutbox)
             ours = [row for claim in run if (row := self._still_ours(outbox, claim)) is not None]
             if len(ours) == len(run):  # else a lease ran out and another took over: it records
+                probe = self._link.is_down()
                 for n, (row, answer) in enumerate(zip(ours, answers, strict=False)):
                     # Its earlier attempts all failed, unless a lease ran out (leaves no error).
                     failures[n] = row.attempts - 1 if row.last_error is not None else 0
-                    self._record(row, answer)
+                    self._record(row, answer, probe=probe)
                 for row in ours[len(answers) :]:
                     _release(row)
                 if answers[-1].kind is not SmAnswerKind.RETRY:
                     next_run = self._claim_next(uow, run[0].order_id)
+                waits = [
+                    (row.created_at, row.delivered_at)
+                    for row in ours[: len(answers)]
+                    if row.state is DeliveryState.DELIVERED and row.delivered_at is not None
+                ]
                 uow.commit()
+                for created_at, delivered_at in waits:  # counted once their record is kept
+                    metrics.delivered(created_at, delivered_at)
         for answer, row_failures in zip(answers, failures, strict=True):
             self._learn(answer.kind, row_failures)
         return next_run
@@ -223,7 +232,7 @@ class Dispatcher:
             uow.commit()
         log.info("sm_notification.catch_up", moved=moved)
 
-    def _record(self, row: Notification, result: SmAnswer) -> None:
+    def _record(self, row: Notification, result: SmAnswer, *, probe: bool = False) -> None:
         now = self._clock()
         row.lease_owner = row.lease_until = None
         row.last_status, row.last_response = result.status, result.detail
@@ -232,11 +241,12 @@ class Dispatcher:
             log.info("sm_notification.delivered", **_logged(row, result))
             return
         row.last_error = result.detail
-        retry_at = (
-            self._policy.retry.next_attempt(row.attempts, now)
-            if result.kind is SmAnswerKind.RETRY
-            else None
-        )
+        retry = self._policy.retry
+        retry_at = None
+        if result.kind is SmAnswerKind.RETRY:
+            retry_at = retry.next_attempt(row.attempts, now, result.retry_after)
+            if retry_at is None and probe:  # SM is down, not this row: it must not die of it
+                retry_at = now + retry.max_delay
         if retry_at is not None:
             row.state, row.next_attempt_at = DeliveryState.PENDING, retry_at
             log.warning("sm_notification.retry", **_logged(row, result))
@@ -262,16 +272,27 @@ def resend(db: Database, ids: Iterable[int]) -> list[int]:
     Each body is built again from its order as it is now: SM refused the stored one, so
     sending it again could only be refused again, whatever was corrected since.
     """
-    moved = []
     with db.unit_of_work() as uow:
-        for notification_id in ids:
-            row = uow.repo(NotificationOutbox).get(notification_id)
-            if row is not None and row.state == DeliveryState.DEAD.value:
-                _rebuild(uow, row)
-                row.state, row.attempts, row.next_attempt_at = DeliveryState.PENDING, 0, None
-                moved.append(notification_id)
+        moved = resend_in(uow, ids)
         uow.commit()
     return moved
+
+
+def resend_in(uow: UnitOfWork, ids: Iterable[int]) -> list[int]:
+    """``resend`` in the caller's transaction (the operations UI audits it there too)."""
+    moved = []
+    for notification_id in ids:
+        row = uow.repo(NotificationOutbox).get(notification_id)
+        if row is not None and row.state == DeliveryState.DEAD.value:
+            _rebuild(uow, row)
+            requeue(row)
+            moved.append(notification_id)
+    return moved
+
+
+def requeue(row: Notification) -> None:
+    """A dead letter back in its order's queue, as if new."""
+    row.state, row.attempts, row.next_attempt_at = DeliveryState.PENDING, 0, None
 
 
 def _rebuild(uow: UnitOfWork, row: Notification) -> None:

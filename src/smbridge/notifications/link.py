@@ -2,7 +2,9 @@
 
 Down: ``down_after`` sends in a row failed with a retryable answer. While SM is down the
 dispatcher sends one notification every ``probe_every`` (the probe) instead of retrying
-every due one: the waiting rows keep their attempts and stay due. SM is back when a send
+every due one: the waiting rows keep their attempts and stay due, and a probed row that has
+used up its attempts waits on instead of dying (an outage of any length makes no dead
+letter; a row dies of its own failures while SM answers). SM is back when a send
 gets an answer while this dispatcher has SM down, or for a row that had itself failed
 ``down_after`` times (another process saw the outage); the dispatcher then pulls the
 notifications that wait out a backoff forward, so the backlog drains at once instead of
@@ -61,6 +63,11 @@ class SmLink:
             if granted and self._next_probe is not None:
                 self._next_probe = now + self._policy.probe_every
             return granted
+
+    def is_down(self) -> bool:
+        """SM is down for this dispatcher: what it sends now is a probe."""
+        with self._lock:
+            return self._next_probe is not None
 
     def give_back(self, unused: int) -> None:
         """Return the allowance a claim did not use (fewer rows were due)."""

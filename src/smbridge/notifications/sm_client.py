@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any, Protocol
 
@@ -32,6 +33,7 @@ class SmAnswer:
     kind: SmAnswerKind
     status: int | None  # None: no HTTP answer at all
     detail: str  # the response body or the error, cut short
+    retry_after: timedelta | None = None  # SM's Retry-After on a 429 or 503
 
     @classmethod
     def from_response(cls, response: httpx.Response) -> SmAnswer:
@@ -42,7 +44,17 @@ class SmAnswer:
             kind = SmAnswerKind.RETRY
         else:
             kind = SmAnswerKind.REFUSED
-        return cls(kind, code, response.text[:2000])
+        wait = retry_after(response.headers.get("retry-after")) if code in (429, 503) else None
+        return cls(kind, code, response.text[:2000], wait)
+
+
+def retry_after(value: str | None) -> timedelta | None:
+    """A Retry-After of whole seconds. The HTTP-date form (and anything else) is ignored:
+    the dispatcher's own backoff applies, which never sends sooner than SM can take."""
+    text = (value or "").strip()
+    if not text.isdigit() or len(text) > 6:  # more than 11 days is not a wait but a fault
+        return None
+    return timedelta(seconds=int(text))
 
 
 class NotificationSender(Protocol):

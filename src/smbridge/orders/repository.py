@@ -26,6 +26,7 @@ from smbridge.domain.pick import PickRecord
 from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
 from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
+from smbridge.kernel.database.numbering import order_id_floor
 from smbridge.kernel.database.repository import (
     EntityRepository,
     SessionRepository,
@@ -114,6 +115,15 @@ class OrderRepository(SessionRepository):
     def active_for_store(self, store_id: int) -> Sequence[Order]:
         return self._session.scalars(active_of_store(select(Order), store_id)).all()
 
+    def handout_codes_in_use(self, store_id: int) -> set[str]:
+        """The handout codes of the store's pickup orders not yet collected or cancelled."""
+        query = select(orders.c.handout_code).where(
+            orders.c.store_id == store_id,
+            orders.c.status.in_((OrderStatus.ASSEMBLED, OrderStatus.READY)),
+            orders.c.handout_code.is_not(None),
+        )
+        return {code for code in self._session.scalars(query) if code is not None}
+
     def add(self, order: Order) -> None:
         """Add and flush, so the order has its id (our order number is made from it)."""
         self._session.add(order)
@@ -179,8 +189,10 @@ def _insert_numbered_postgresql() -> Insert:
 
 def _insert_numbered_sqlite() -> Insert:
     # The id SQLite would give the row itself (INTEGER PRIMARY KEY without AUTOINCREMENT:
-    # the largest plus one); writers are serialized (BEGIN IMMEDIATE), so none takes it first.
-    new_id = select((func.coalesce(func.max(orders.c.id), 0) + 1).label("id"))
+    # the largest plus one), or past the floor a restore set (numbering.py); writers are
+    # serialized (BEGIN IMMEDIATE), so none takes it first.
+    highest = func.max(func.coalesce(func.max(orders.c.id), 0), order_id_floor())
+    new_id = select((highest + 1).label("id"))
     drawn = new_id.subquery("new_id")
     return _insert_numbered(sqlite.insert, drawn, _PREFIX + func.printf("%08d", drawn.c.id))
 

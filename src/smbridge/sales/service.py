@@ -52,6 +52,7 @@ def create_documents(
         ids = _orders_without_document(db, batch)
         if not ids:
             break
+        made_before = counts.created
         try:
             _create(db, ids, clock(), counts)
         except AlreadyExists:  # another run made some of them: go one by one
@@ -60,6 +61,12 @@ def create_documents(
                     _create(db, [order_id], clock(), counts)
                 except AlreadyExists:
                     counts.already_there += 1
+        if counts.created == made_before:
+            # Nothing new from a whole batch: the backlog offers orders documented already
+            # (an overlapping run, or a query out of step with the link); asking again would
+            # get the same batch for ever. The next run starts afresh.
+            log.warning("sales.batch_made_nothing", orders=len(ids))
+            break
     return counts
 
 

@@ -96,6 +96,14 @@ def notification_dead(
     )
 
 
+def handover_locked(order: Order, tries: int, until: str) -> str:
+    return (
+        f"Заказ {order_label(order)} (самовывоз): {tries} раз подряд введён неверный код "
+        f"выдачи. Выдача заказа заблокирована до {until}. Код выдачи покупатель видит "
+        "в приложении СберМаркета."
+    )
+
+
 def order_reassigned(order: Order, picker_name: str | None, deadline: str) -> str:
     to = f"сборщику {picker_name}" if picker_name else "магазину (без сборщика)"
     return f"Заказ {order.number} передан {to}, завершить сборку до {deadline}"

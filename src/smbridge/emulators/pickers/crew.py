@@ -47,6 +47,8 @@ class PickerStats:
     lost_to_cancellation: int = 0
     replacements: int = 0
     shortages: int = 0
+    handed_out: int = 0  # pickup orders handed to their customers at the counter
+    wrong_codes: int = 0  # customers turned away: a wrong code, or the handover locked
     errors: dict[str, int] = field(default_factory=dict)
 
 
@@ -99,8 +101,12 @@ class PickerTeam:
         seed: int | None = None,
         *,
         verify: ssl.SSLContext | bool = True,  # nginx's certificate, on a stand
+        counter: Callable[[], list[dict[str, Any]]] | None = None,
     ) -> None:
         self._api_urls, self._token, self._verify = api_urls, token, verify
+        # The pickup customers now at the counter (the SM emulator plays them), each
+        # ``{"number", "code"}``; None: the store has no counter to serve.
+        self._counter = counter
         self._picker_ids = picker_ids
         self._habits = habits or PickerHabits()
         self._rng = random.Random(seed)
@@ -127,6 +133,7 @@ class PickerTeam:
             thread.start()
         while not self.stop.wait(poll_seconds):
             self._look_at_board(board)
+            self._serve_counter(board)
         for thread in threads:
             thread.join(timeout=30)
         for picker_id in self._picker_ids:
@@ -157,6 +164,28 @@ class PickerTeam:
             if order["status"] == "new" and order["number"] not in self._seen:
                 self._seen.add(order["number"])
                 self._queue.put(order["number"])
+
+    def _serve_counter(self, board: AssemblyApi) -> None:
+        """Hand each waiting customer their order by the code they show."""
+        if self._counter is None:
+            return
+        try:
+            visits = self._counter()
+        except httpx.HTTPError as exc:
+            log.warning("pickers.counter_unavailable", error=str(exc))
+            return
+        for visit in visits:
+            try:
+                board.call("handOutOrder", orderNumber=visit["number"], code=visit["code"])
+            except ApiRefused as refused:
+                if refused.code in ("wrong_handout_code", "handover_locked"):
+                    with self._lock:
+                        self.stats.wrong_codes += 1
+                else:
+                    self._count_error(refused)
+                continue
+            with self._lock:
+                self.stats.handed_out += 1
 
     def _work(self, picker_id: int, api_url: str) -> None:
         api = AssemblyApi(api_url, self._token, self._verify)
@@ -281,3 +310,18 @@ def run_team_until_signalled(team: PickerTeam) -> PickerStats:
     signal.signal(signal.SIGINT, lambda *_: team.stop.set())
     team.run()
     return team.stats
+
+
+def counter_of(
+    url: str, verify: ssl.SSLContext | bool = True
+) -> Callable[[], list[dict[str, Any]]]:
+    """The SM emulator's counter of one store (``GET <sm>/counter/<storeID>``) as a team's
+    ``counter``."""
+
+    def visits() -> list[dict[str, Any]]:
+        response = httpx.get(url, timeout=10, verify=verify)
+        response.raise_for_status()
+        found: list[dict[str, Any]] = response.json()["visits"]
+        return found
+
+    return visits

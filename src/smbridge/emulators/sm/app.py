@@ -51,7 +51,49 @@ class MarketConfig:
     duplicate_share: float = 0.2
     cancel_share: float = 0.1
     change_share: float = 0.15
+    pickup_share: float = 0.0  # orders the customer collects at the store (shipmentMethod)
+    no_show_share: float = 0.1  # pickup customers who never come
+    wrong_code_share: float = 0.2  # pickup customers who first show a wrong code
     seed: int | None = None
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One phase of SM's notification endpoint misbehaving (``/admin/outage``): down (a
+    status), slow (answers after ``delay`` seconds) or throttling (429 with Retry-After)."""
+
+    seconds: float
+    status: int | None = 503  # None: SM's normal answer, only late
+    delay: float = 0.0  # seconds before SM answers
+    retry_after: int | None = None  # sent as Retry-After with the status
+
+    @classmethod
+    def parse(cls, body: object) -> Fault:
+        """From the admin endpoint's JSON; ValueError/TypeError on a bad phase."""
+        if not isinstance(body, dict):
+            raise TypeError("a phase is an object")
+        status = body.get("status", 503 if not body.get("delay") else None)
+        retry_after = body.get("retry_after")
+        fault = cls(
+            seconds=float(body.get("seconds", 10)),
+            status=None if status is None else int(status),
+            delay=float(body.get("delay", 0)),
+            retry_after=None if retry_after is None else int(retry_after),
+        )
+        if fault.seconds < 0 or fault.delay < 0 or (fault.status or 200) not in range(200, 600):
+            raise ValueError("seconds and delay >= 0, status an HTTP status")
+        return fault
+
+    def answer(self) -> tuple[int, dict[str, Any], dict[str, str]] | None:
+        """The answer instead of SM's own, or None: SM answers (after the delay)."""
+        if self.status is None:
+            return None
+        headers = {} if self.retry_after is None else {"Retry-After": str(self.retry_after)}
+        return self.status, {"error": "SM is unavailable (emulated outage)"}, headers
+
+    @property
+    def label(self) -> str:
+        return "slow" if self.status is None else str(self.status)
 
 
 @dataclass
@@ -64,6 +106,21 @@ class MarketOrder:
     number: str | None = None
     state: str = "open"  # open | ready | delivered | cancelled
     final: list[dict[str, Any]] = field(default_factory=list)
+    pickup: bool = False
+    code: str | None = None  # the handout code smbridge told SM (pickup_code_created)
+
+    def __post_init__(self) -> None:
+        # The customer collects it at the store: SM's order says so (SM-API.md §1).
+        self.pickup = self.pickup or self.payload.get("shipmentMethod") == "pickup"
+
+
+@dataclass(frozen=True)
+class CounterVisit:
+    """A pickup customer at the store's counter, showing a code (not always the right one)."""
+
+    sm_id: str
+    number: str | None
+    code: str
 
 
 @dataclass
@@ -77,6 +134,7 @@ class Report:
     already_processed: int = 0
     after_cancellation: int = 0
     rejected: list[dict[str, str]] = field(default_factory=list)
+    faulted: Counter[str] = field(default_factory=Counter)  # answers under a fault, by kind
 
 
 class Marketplace:
@@ -88,15 +146,29 @@ class Marketplace:
         self.rng = random.Random(config.seed)
         self._urls = itertools.cycle(config.hook_urls)
         self._tokens: dict[str, float] = {}
-        self._outage: tuple[float, int] = (0.0, 503)
+        self._faults: list[tuple[float, Fault]] = []  # (until, phase), in order
+        self._counter: dict[str, list[CounterVisit]] = {}  # by SM storeID
         self._tasks: set[asyncio.Task[None]] = set()
 
     # -- notifications from smbridge -------------------------------------------------------
 
     def notify(self, body: object, generation: str) -> tuple[int, dict[str, Any]]:
-        until, status = self._outage
-        if time.monotonic() < until:
-            return status, {"error": "SM is unavailable (emulated outage)"}
+        """SM's answer now, ignoring a fault's delay (the endpoint waits it out)."""
+        status, answer, _ = self.answer(body, generation, self.fault_now())
+        return status, answer
+
+    def answer(
+        self, body: object, generation: str, fault: Fault | None
+    ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        """The answer, with headers, under ``fault`` (the phase when the request came)."""
+        if fault is not None:
+            self.report.faulted[fault.label] += 1
+            if (faulted := fault.answer()) is not None:
+                return faulted
+        status, answer = self._check(body, generation)
+        return status, answer, {}
+
+    def _check(self, body: object, generation: str) -> tuple[int, dict[str, Any]]:
         try:
             kind, payload = rules.parse(body)
             order = self.orders.get(payload["order_id"])
@@ -131,6 +203,11 @@ class Marketplace:
             return 202, {"status": "order is cancelled"}
         if order.state == "delivered":
             raise Refused(f"{kind} after delivery")
+        rules.check_delivery_type(kind, order.pickup, seen)
+        if kind == "order.ready_for_delivery" and payload.get("handoutCode", order.code) != (
+            order.code
+        ):
+            raise Refused("handoutCode differs from the code of pickup_code_created")
         if kind in ORDERED_TYPES:
             rank = ORDERED_TYPES.index(kind)
             if any(ORDERED_TYPES.index(later) > rank for later in seen if later in ORDERED_TYPES):
@@ -141,9 +218,13 @@ class Marketplace:
         self.report.accepted += 1
         if kind == "order.canceled":
             order.state = "cancelled"
+        elif kind == "order.pickup_code_created":
+            order.code = payload["code"]
         elif kind == "order.ready_for_delivery":
             order.state, order.final = "ready", payload["order"]["positions"]
-            self._spawn(self._courier(order))
+            self._spawn(self._customer(order) if order.pickup else self._courier(order))
+        elif kind == "order.delivered":
+            order.state = "delivered"  # the store handed the pickup order out
         return 200, {"status": "ok"}
 
     def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -166,7 +247,20 @@ class Marketplace:
         return self._tokens.get(token, 0.0) > time.monotonic()
 
     def outage(self, seconds: float, status: int) -> None:
-        self._outage = (time.monotonic() + seconds, status)
+        self.misbehave([Fault(seconds, status)])
+
+    def misbehave(self, phases: list[Fault]) -> None:
+        """From now on, each phase in turn; then SM answers normally again."""
+        until = time.monotonic()
+        schedule = []
+        for phase in phases:
+            until += phase.seconds
+            schedule.append((until, phase))
+        self._faults = schedule
+
+    def fault_now(self) -> Fault | None:
+        now = time.monotonic()
+        return next((phase for until, phase in self._faults if now < until), None)
 
     # -- orders and webhooks to smbridge ---------------------------------------------------
 
@@ -181,6 +275,8 @@ class Marketplace:
         sm_id = f"H{int(time.time()) % 10**6:06d}{serial:05d}"
         store = self.config.stores[serial % len(self.config.stores)]
         payload = baskets.order(sm_id, store, datetime.now(UTC), self.rng)
+        if self.rng.random() < self.config.pickup_share:
+            payload["shipmentMethod"] = "pickup"
         order = MarketOrder(
             sm_id,
             payload,
@@ -233,15 +329,42 @@ class Marketplace:
             await self.webhook(kind, {"originalOrderId": order.sm_id, **extra})
         order.state = "delivered"
 
+    async def _customer(self, order: MarketOrder) -> None:
+        """A pickup order's customer: SM charges them, then they come to the counter with
+        the code, sometimes showing a wrong one first, sometimes never."""
+        paid = self._amount(order)
+        total = {"totalPrice": str(paid), "discountTotalPrice": str(paid)}
+        await self.webhook(
+            "order.paid", {"originalOrderId": order.sm_id, "paymentState": "paid", "total": total}
+        )
+        if self.rng.random() < self.config.no_show_share or order.code is None:
+            return  # stays ready: smbridge's uncollected rule and storage period take over
+        await self._pause(self.rng.uniform(300, 1800))
+        store = str(order.payload.get("storeID"))
+        if self.rng.random() < self.config.wrong_code_share:
+            self._visit(store, order, _misremembered(order.code))
+            await self._pause(self.rng.uniform(30, 120))
+        self._visit(store, order, order.code)
+
+    def _visit(self, store: str, order: MarketOrder, code: str) -> None:
+        self._counter.setdefault(store, []).append(CounterVisit(order.sm_id, order.number, code))
+
+    def counter(self, store: str) -> list[CounterVisit]:
+        """The customers now at a store's counter (each is served once: taken off the list)."""
+        return self._counter.pop(store, [])
+
     def _amount(self, order: MarketOrder) -> Decimal:
+        """What the customer paid: each line of the receipt in kopecks, then added up
+        (rounding only the sum made a kopeck's difference, a false alert, now and then)."""
         total = Decimal(0)
         for line in order.final:
             price = order.prices.get(line["id"]) or _catalog_price(line["id"])
             if "weight" in line:
-                total += price * Decimal(line["weight"]) / 1000
+                amount = price * Decimal(line["weight"]) / 1000
             else:
-                total += price * Decimal(str(line["quantity"]))
-        return total.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+                amount = price * Decimal(str(line["quantity"]))
+            total += amount.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+        return total
 
     async def webhook(self, kind: str, payload: dict[str, Any]) -> dict[str, Any]:
         """Post until a 2xx, like SM; with chaos, sometimes post it twice."""
@@ -296,6 +419,7 @@ class Marketplace:
             "afterCancellation": report.after_cancellation,
             "rejected": len(report.rejected),
             "rejections": report.rejected[:100],
+            "faultAnswers": dict(report.faulted),
         }
 
     def order_view(self, sm_id: str) -> dict[str, Any] | None:
@@ -310,32 +434,53 @@ class Marketplace:
         }
 
 
+def _misremembered(code: str) -> str:
+    """The code with its last digit off by one: what a customer misreads."""
+    return code[:-1] + str((int(code[-1]) + 1) % 10) if code[-1:].isdigit() else code + "0"
+
+
 def _catalog_price(sku: str) -> Decimal:
     product = baskets.CATALOG_BY_SKU.get(sku)
     return product.price if product is not None else Decimal(0)
 
 
 def create_app(market: Marketplace, generate: bool = True) -> Starlette:
+    async def notified(request: Request, generation: str) -> JSONResponse:
+        fault = market.fault_now()  # the phase the request came in decides its answer
+        if fault is not None and fault.delay:
+            await asyncio.sleep(fault.delay)
+        status, body, headers = market.answer(await _json(request), generation, fault)
+        return JSONResponse(body, status_code=status, headers=headers)
+
     async def classic(request: Request) -> JSONResponse:
         if request.headers.get("client-token") != market.config.notify_token:
             return JSONResponse({"error": "bad Client-Token"}, status_code=401)
         if request.headers.get("api-version") != "3.0":
             return JSONResponse({"error": "Api-Version: 3.0 required"}, status_code=400)
-        return _answer(*market.notify(await _json(request), "classic"))
+        return await notified(request, "classic")
 
     async def ofm(request: Request) -> JSONResponse:
         if not market.bearer_ok(request.headers.get("authorization", "")):
             return JSONResponse({"error": "invalid token"}, status_code=401)
-        return _answer(*market.notify(await _json(request), "ofm"))
+        return await notified(request, "ofm")
 
     async def token(request: Request) -> JSONResponse:
         form = await request.form()
         return _answer(*market.issue_token({name: str(value) for name, value in form.items()}))
 
     async def outage(request: Request) -> JSONResponse:
-        body = await request.json()
-        market.outage(float(body.get("seconds", 10)), int(body.get("status", 503)))
-        return JSONResponse({"status": "ok"})
+        """One phase ``{"seconds", "status", "delay", "retry_after"}``, or several in turn
+        as ``{"phases": [...]}``; ``delay`` without ``status``: slow, normal answers."""
+        body = await _json(request)
+        try:
+            listed = body.get("phases", [body]) if isinstance(body, dict) else None
+            if not isinstance(listed, list):
+                raise TypeError("phases is a list")
+            phases = [Fault.parse(phase) for phase in listed]
+        except (TypeError, ValueError) as bad:
+            return JSONResponse({"error": f"bad outage: {bad}"}, status_code=400)
+        market.misbehave(phases)
+        return JSONResponse({"status": "ok", "phases": len(phases)})
 
     async def report(_request: Request) -> JSONResponse:
         return JSONResponse(market.summary())
@@ -343,6 +488,12 @@ def create_app(market: Marketplace, generate: bool = True) -> Starlette:
     async def one_order(request: Request) -> JSONResponse:
         view = market.order_view(request.path_params["sm_id"])
         return JSONResponse(view or {"error": "unknown order"}, status_code=200 if view else 404)
+
+    async def counter(request: Request) -> JSONResponse:
+        visits = market.counter(request.path_params["store"])
+        return JSONResponse(
+            {"visits": [{"smOrderId": v.sm_id, "number": v.number, "code": v.code} for v in visits]}
+        )
 
     async def health(_request: Request) -> JSONResponse:
         return JSONResponse({"status": "ok", "service": "sm-emulator"})
@@ -366,6 +517,7 @@ def create_app(market: Marketplace, generate: bool = True) -> Starlette:
             Route("/admin/outage", outage, methods=["POST"]),
             Route("/report", report),
             Route("/report/orders/{sm_id}", one_order),
+            Route("/counter/{store}", counter),
             Route("/healthz", health),
         ],
     )

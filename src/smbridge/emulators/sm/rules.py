@@ -16,6 +16,10 @@ ORDERED_TYPES = (
 KNOWN_TYPES = frozenset((*ORDERED_TYPES, "order.canceled", "order.delivering", "order.delivered"))
 
 
+#: The notifications that may carry ``handoutCode`` (SM-API.md §2).
+HANDOUT_CODE_TYPES = frozenset(("order.accepted", "order.in_work", "order.ready_for_delivery"))
+
+
 class Refused(Exception):
     """SM answers 422 with this reason."""
 
@@ -32,6 +36,22 @@ def parse(body: object) -> tuple[str, dict[str, Any]]:
     return kind, payload
 
 
+def check_delivery_type(kind: str, pickup: bool, seen: list[str]) -> None:
+    """The self-pickup rules of SM-API.md §2, given the order's delivery type and the
+    notifications SM accepted for it before: a handout code only for pickup orders and only
+    before ready_for_delivery (whose order ORDERED_TYPES checks), which for a pickup order
+    needs it; ``delivered`` only for a pickup order after ready_for_delivery; ``delivering``
+    never (it belongs to "retailer assembles and delivers", not our model)."""
+    if kind == "order.delivering":
+        raise Refused("order.delivering is not sent under 'retailer assembles, SM delivers'")
+    if kind in {"order.pickup_code_created", "order.delivered"} and not pickup:
+        raise Refused(f"{kind} is only for self-pickup orders (shipmentMethod pickup)")
+    if kind == "order.ready_for_delivery" and pickup and "order.pickup_code_created" not in seen:
+        raise Refused("order.pickup_code_created must come before order.ready_for_delivery")
+    if kind == "order.delivered" and "order.ready_for_delivery" not in seen:
+        raise Refused("order.delivered before order.ready_for_delivery")
+
+
 def check_fields(kind: str, payload: dict[str, Any], weighed: set[str]) -> None:
     if kind == "order.accepted":
         _text(payload, "number")
@@ -42,6 +62,10 @@ def check_fields(kind: str, payload: dict[str, Any], weighed: set[str]) -> None:
         _text(payload, "reason")
     elif kind == "order.ready_for_delivery":
         check_final_contents(payload, weighed)
+    if "handoutCode" in payload:
+        if kind not in HANDOUT_CODE_TYPES:
+            raise Refused(f"payload.handoutCode is not part of {kind}")
+        _text(payload, "handoutCode")
 
 
 def check_final_contents(payload: dict[str, Any], weighed: set[str]) -> None:

@@ -3,17 +3,21 @@ tasks (``main`` loads this for all but ``smbridge serve``)."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
-from smbridge.entrypoints.cli import admin, serve, start
+from smbridge.entrypoints.cli import admin, database, serve, start
 from smbridge.entrypoints.cli.events import events_app
 from smbridge.entrypoints.cli.jobs import jobs_app
+from smbridge.entrypoints.cli.main import version
 from smbridge.entrypoints.cli.nginx import nginx_app
 from smbridge.entrypoints.cli.notifications import notifications_app
 from smbridge.entrypoints.cli.orders import orders_app
 from smbridge.entrypoints.cli.picker_emulator import emulate_pickers
 from smbridge.entrypoints.cli.settings import settings_app
 from smbridge.entrypoints.cli.sm_emulator import emulate_sm
+from smbridge.entrypoints.cli.staff import staff_app
 from smbridge.entrypoints.cli.telegram_emulator import emulate_telegram
 
 app = typer.Typer(
@@ -29,11 +33,34 @@ for command in (
     start.dispatcher,
 ):
     app.command()(command)
+admin.db_app.command("skip-numbers")(database.db_skip_numbers)
+admin.db_app.command("copy")(database.db_copy)
+
+
+def _show_version(shown: bool) -> None:
+    if shown:
+        typer.echo(f"smbridge {version()}")
+        raise typer.Exit
+
+
+@app.callback()
+def _options(
+    _version: Annotated[
+        bool,
+        typer.Option(
+            "--version", help="Show the installed version and exit.", callback=_show_version
+        ),
+    ] = False,
+) -> None:
+    """smbridge: SberMarket (Kuper) integration for the retailer."""
+
+
 app.add_typer(admin.db_app, name="db")
 app.add_typer(admin.stores_app, name="stores")
 app.add_typer(admin.pickers_app, name="pickers")
 app.add_typer(admin.tokens_app, name="tokens")
 app.add_typer(admin.chats_app, name="chats")
+app.add_typer(staff_app, name="staff")
 app.add_typer(events_app, name="events")
 app.add_typer(notifications_app, name="notifications")
 app.add_typer(orders_app, name="orders")

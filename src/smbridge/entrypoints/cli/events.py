@@ -16,7 +16,7 @@ from smbridge.entrypoints.cli.context import (
 )
 from smbridge.intake.failures import replay_failed
 from smbridge.intake.repository import JournalRepository
-from smbridge.intake.service import intake_policy
+from smbridge.intake.service import adopt_parked, intake_policy
 from smbridge.kernel.clock import utc_now
 from smbridge.kernel.database.unit_of_work import UnitOfWork
 from smbridge.settings import get_settings
@@ -50,6 +50,25 @@ def events_replay(
         console.print(f"journal entry {journal_id}: {status.value}")
     if any(status is JournalStatus.FAILED for status in results.values()):
         raise typer.Exit(1)
+
+
+@events_app.command("adopt")
+def events_adopt(
+    sm_order: Annotated[str, typer.Option("--sm-order", help="SM's order id of parked events")],
+) -> None:
+    """Create an order lost in a restore from its parked events (see `events list --status
+    parked`), with a new number past the restore's floor."""
+    policy = intake_policy(get_settings())
+    with database() as db:
+        try:
+            number = adopt_parked(db, sm_order, policy, utc_now())
+        except ValueError as refused:
+            console.print(f"[red]{refused}[/red]", highlight=False)
+            raise typer.Exit(2) from None
+    if number is None:
+        console.print(f"[red]no parked events for order {sm_order}[/red]", highlight=False)
+        raise typer.Exit(2)
+    console.print(f"order {sm_order} adopted as {number}")
 
 
 def _row(entry: JournalEntry) -> tuple[str, ...]:

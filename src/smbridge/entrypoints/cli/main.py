@@ -8,7 +8,13 @@ needs: not the admin commands, emulators, migrations or nginx templates of the o
 from __future__ import annotations
 
 import sys
+from importlib import metadata
 from typing import Any
+
+
+def version() -> str:
+    """The installed release's version (its package metadata: what the wheel was built as)."""
+    return metadata.version("smbridge")
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -24,12 +25,18 @@ def render(
         typer.Option(help="private directory for pid, logs, temp files (overrides the setting)"),
     ] = None,
 ) -> None:
-    """Write a complete nginx.conf; check it with ``nginx -t -c FILE``."""
+    """Print a complete nginx.conf, or install it as OUTPUT: only if the certificate and key
+    exist and have not expired and ``nginx -t`` accepts it, replacing the old file at once."""
     try:
         plan = nginx.plan_from_settings(get_settings(), state_dir=state_dir)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from None
     if output is None:
         sys.stdout.write(nginx.render(plan))
-    else:
-        nginx.write(plan, output)
+        return
+    try:
+        nginx.install(plan, output, datetime.now(UTC))
+    except nginx.NginxRefused as refused:
+        typer.echo(f"nginx render: {refused}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"nginx render: {output} installed (nginx -t passed); now: systemctl reload nginx")

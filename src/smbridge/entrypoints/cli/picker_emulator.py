@@ -8,7 +8,12 @@ import typer
 from rich.console import Console
 
 from smbridge.deploy.certificate import trusting
-from smbridge.emulators.pickers.crew import PickerHabits, PickerTeam, run_team_until_signalled
+from smbridge.emulators.pickers.crew import (
+    PickerHabits,
+    PickerTeam,
+    counter_of,
+    run_team_until_signalled,
+)
 from smbridge.kernel.logs import configure_logging
 from smbridge.settings import get_settings
 
@@ -27,6 +32,10 @@ def emulate_pickers(  # noqa: PLR0917 - one parameter per CLI option
     seconds_per_line: Annotated[float, typer.Option(help="time to pick a line")] = 0.0,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     ca_file: Annotated[str | None, typer.Option(help="trust this certificate (nginx's)")] = None,
+    counter_url: Annotated[
+        str | None,
+        typer.Option(help="the SM emulator's pickup counter of this store: <sm>/counter/<storeID>"),
+    ] = None,
 ) -> None:
     """Pickers that take, pick (shortages, replacements, weights, marking codes) and finish."""
     settings = get_settings()
@@ -34,6 +43,8 @@ def emulate_pickers(  # noqa: PLR0917 - one parameter per CLI option
     habits = PickerHabits(
         shortage=shortage, replacement=replacement, seconds_per_line=seconds_per_line
     )
-    team = PickerTeam(api_url, token, picker_id, habits, seed, verify=trusting(ca_file))
+    verify = trusting(ca_file)
+    counter = counter_of(counter_url, verify) if counter_url else None
+    team = PickerTeam(api_url, token, picker_id, habits, seed, verify=verify, counter=counter)
     stats = run_team_until_signalled(team)
     Console(stderr=True).print(f"pickers: {stats}")

@@ -1,18 +1,24 @@
 """``smbridge settings env-file``: every setting with its meaning and default, as an
-environment file (``deploy/smbridge.env`` is its output; a test keeps it current)."""
+environment file (``deploy/smbridge.env`` is its output; a test keeps it current).
+``smbridge settings check``: refuses misspelt names and bad values before a restart does."""
 
 from __future__ import annotations
 
+import difflib
 import json
+import os
 import re
 import sys
 import textwrap
+from collections.abc import Mapping
 from enum import Enum
-from typing import Any, get_args, get_origin
+from pathlib import Path
+from typing import Annotated, Any, get_args, get_origin
 
 import annotated_types
 import typer
-from pydantic import SecretStr
+from dotenv import dotenv_values
+from pydantic import SecretStr, ValidationError
 from pydantic.fields import FieldInfo
 
 from smbridge.kernel.settings import SettingsSection
@@ -52,6 +58,77 @@ HEADER = f"""\
 # (a password may). A single quote or a backslash reads differently in the two readers:
 # avoid them. Make tokens with: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'
 """
+
+
+#: SMBRIDGE_* names that are not settings: read from the environment by smbridge's scripts
+#: and tools, never from the settings file.
+NOT_SETTINGS = frozenset(
+    {
+        "SMBRIDGE_ENV_FILE",  # deploy/rolling-restart.sh: the settings file it reads
+        "SMBRIDGE_VENV",  # the admin wrapper of docs/deployment.md: which release's venv
+        "SMBRIDGE_PICKERS_TOKEN",  # `smbridge emulate pickers`: its API token
+        "SMBRIDGE_TEST_PG_ADMIN_URL",  # the tests' PostgreSQL
+        "SMBRIDGE_BENCH_PG",  # the benchmarks' PostgreSQL
+    }
+)
+
+
+@settings_app.command("check")
+def check(
+    env_file: Annotated[
+        Path | None,
+        typer.Option(help="the settings file the services read (default: ./.env if present)"),
+    ] = None,
+) -> None:
+    """Refuse unknown SMBRIDGE_* names (in the environment and the file) and bad values;
+    exit code 2 with every problem listed, 0 when the services would start with them."""
+    if env_file is None and Path(".env").is_file():
+        env_file = Path(".env")
+    found = problems(os.environ, env_file)
+    for problem in found:
+        typer.echo(f"settings check: {problem}", err=True)
+    if found:
+        raise typer.Exit(2)
+    typer.echo(f"settings check: OK ({env_file or 'environment only'})")
+
+
+def problems(environ: Mapping[str, str], env_file: Path | None) -> list[str]:
+    """What is wrong with the settings the environment and ``env_file`` give (values are
+    never shown: some are secrets)."""
+    if env_file is not None and not env_file.is_file():
+        return [f"no settings file {env_file}"]
+    file_names = list(dotenv_values(env_file)) if env_file is not None else []
+    found = [
+        f"{where}: {message}"
+        for where, names, extra in (
+            ("environment", list(environ), NOT_SETTINGS),
+            (str(env_file), file_names, frozenset()),
+        )
+        for message in _unknown(names, extra)
+    ]
+    try:
+        Settings(_env_file=env_file)
+    except ValidationError as error:
+        found += [_bad_value(detail) for detail in error.errors(include_input=False)]
+    return found
+
+
+def _unknown(names: list[str], extra: frozenset[str]) -> list[str]:
+    known = {f"{PREFIX}{name}".upper() for name in Settings.model_fields}
+    messages = []
+    for name in names:
+        upper = name.upper()
+        if not upper.startswith(PREFIX) or upper in known or upper in extra:
+            continue
+        close = difflib.get_close_matches(upper, known, n=1, cutoff=0.75)
+        hint = f"; did you mean {close[0]}?" if close else ""
+        messages.append(f"unknown setting {name}{hint}")
+    return messages
+
+
+def _bad_value(detail: Any) -> str:
+    field = str(detail["loc"][0]) if detail["loc"] else "settings"
+    return f"{PREFIX}{field.upper()}: {detail['msg']}"
 
 
 @settings_app.command("env-file")

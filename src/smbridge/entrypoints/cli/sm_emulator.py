@@ -31,6 +31,12 @@ def emulate_sm(  # noqa: PLR0917 - one parameter per CLI option
     chaos: Annotated[bool, typer.Option(help="duplicates, reordering, cancels, changes")] = False,
     client_id: str = "smbridge",
     client_secret: str = "secret",  # noqa: S107 - the test stand's default credential
+    pickup_share: Annotated[
+        float, typer.Option(help="share of self-pickup orders (customers come to the counter)")
+    ] = 0.0,
+    no_show_share: Annotated[
+        float, typer.Option(help="share of pickup customers who never come")
+    ] = 0.1,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     duration: Annotated[float, typer.Option(help="stop after N seconds (0: never)")] = 0,
     ca_file: Annotated[str | None, typer.Option(help="trust this certificate (nginx's)")] = None,
@@ -51,6 +57,8 @@ def emulate_sm(  # noqa: PLR0917 - one parameter per CLI option
             orders=orders,
             speed=speed,
             chaos=chaos,
+            pickup_share=pickup_share,
+            no_show_share=no_show_share,
             seed=seed,
         )
     )

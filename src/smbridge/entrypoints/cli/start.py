@@ -15,11 +15,13 @@ from rich.live import Live
 from rich.table import Table
 
 from smbridge.deploy import nginx as nginx_front
+from smbridge.domain.staff import ROLE_TITLES, Role
 from smbridge.entrypoints.cli.context import console, database
 from smbridge.entrypoints.cli.serve import Service
 from smbridge.entrypoints.openapi import openapi_json
 from smbridge.entrypoints.scheduled_jobs import build_jobs
 from smbridge.entrypoints.stack import (
+    DEMO_MANUAL_STORE,
     Secrets,
     StackPlan,
     build_supervisor,
@@ -89,6 +91,13 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
     telegram_port: Annotated[int, typer.Option(help="demo: the Telegram emulator's port")] = 9100,
     pick_seconds: Annotated[float, typer.Option(help="demo: picking time per line")] = 0.5,
     pickers: Annotated[int, typer.Option(help="demo: simulated pickers (0: none)")] = 3,
+    hand_picked_store: Annotated[
+        bool, typer.Option(help="demo: one SM order in five goes to a store picked by hand")
+    ] = True,
+    pickup_share: Annotated[float, typer.Option(help="demo: share of self-pickup orders")] = 0.2,
+    pickup_no_shows: Annotated[
+        bool, typer.Option(help="demo: some pickup customers never come")
+    ] = True,
     nginx: Annotated[bool, typer.Option(help="nginx in front, when installed")] = True,
     https_port: Annotated[int, typer.Option(help="nginx: HTTPS port")] = 8443,
     http_port: Annotated[int, typer.Option(help="nginx: HTTP port (redirects)")] = 8080,
@@ -116,6 +125,9 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
         telegram_port=telegram_port,
         demo_pick_seconds=pick_seconds,
         demo_pickers=pickers,
+        demo_hand_picked_store=hand_picked_store,
+        demo_pickup_share=pickup_share,
+        demo_pickup_no_shows=pickup_no_shows,
         nginx_binary=nginx_front.find_binary() if nginx else None,
         https_port=https_port,
         http_port=http_port,
@@ -129,6 +141,9 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
     with database() as db:
         migrations.upgrade(db.engine)
         keys = prepare_demo(db, plan, hook_token) if demo else Secrets(hook_token)
+        console.print(f"web UI: {plan.ui_url}")
+        if demo:
+            _print_sign_ins(plan, keys)
         live = demo and console.is_terminal
         supervisor = build_supervisor(plan, keys, quiet=live)
         supervisor.start_all()
@@ -139,6 +154,26 @@ def run(  # noqa: PLR0917 - one parameter per CLI option
             console.print("stopping…")
         finally:
             supervisor.stop_all()
+
+
+def _print_sign_ins(plan: StackPlan, keys: Secrets) -> None:
+    """The demo's web UI accounts (new secrets each start: copy them from here)."""
+    console.print(
+        f"store {DEMO_MANUAL_STORE} is picked by hand in the browser "
+        "(the simulated pickers leave it alone); demo sign-ins, new each start:",
+        soft_wrap=True,
+    )
+    for account in keys.sign_ins:
+        where = f"store {account.store}" if account.store else "all stores"
+        page = "picker/login" if account.role is Role.PICKER else "login"
+        secret = "PIN" if account.role is Role.PICKER else "password"
+        console.print(
+            f"  {ROLE_TITLES[account.role]} ({where}): {plan.ui_url}{page}  "
+            f"login {account.login}  {secret} {account.secret}",
+            markup=False,
+            highlight=False,
+            soft_wrap=True,  # one account a line, to copy from
+        )
 
 
 def _supervise(supervisor: Supervisor, db: Database, live: bool, rejoin_seconds: float) -> None:

@@ -6,6 +6,7 @@ from dataclasses import fields
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Column,
     Date,
@@ -112,6 +113,10 @@ orders = Table(
     Column("changed_at", UtcDateTime),
     Column("bags", Integer),
     Column("sales_document_id", Integer),  # set with the document, in its transaction
+    # A pickup order's handout code (domain/pickup.py) and its guard against guessing
+    Column("handout_code", String(16)),
+    Column("handout_wrong_tries", Integer, nullable=False, default=0, server_default="0"),
+    Column("handout_locked_until", UtcDateTime),
     Column("updated_at", UtcDateTime),
     Column("version", Integer, nullable=False),
     # The store's board reads active orders by store and status; monitoring and the sales
@@ -126,6 +131,18 @@ orders = Table(
     # Delivered orders still waiting for their sales document, in id order, read straight
     # from the index: the cost follows the backlog, never the history.
     Index("ix_orders_status_document", "status", "sales_document_id", "id"),
+    # The reports read a period of orders by when they came, of all stores (from the index
+    # alone: it carries what they count) or of one store.
+    Index(
+        "ix_orders_received_at",
+        "received_at",
+        "store_id",
+        "status",
+        "taken_at",
+        "assembled_at",
+        "expected_assembly_at",
+    ),
+    Index("ix_orders_store_id_received_at", "store_id", "received_at"),
 )
 
 order_positions = Table(
@@ -200,6 +217,7 @@ telegram_outbox = Table(
     Column("alert_event", EnumText(AlertEvent, 16)),
     Index("ix_telegram_outbox_status_id", "status", "id"),
     Index("ix_telegram_outbox_problem_id", "problem_id"),
+    Index("ix_telegram_outbox_order_id", "order_id"),  # an order card's timeline
 )
 
 telegram_archive = Table(
@@ -220,6 +238,7 @@ telegram_archive = Table(
     Column("error", Text),
     Column("problem_id", Integer),
     Index("ix_telegram_archive_archived_at", "archived_at"),
+    Index("ix_telegram_archive_order_id", "order_id"),  # an order card's timeline
 )
 
 pickers = Table(
@@ -297,6 +316,8 @@ sm_notifications = Table(
     # The dispatcher looks for due rows; an order's queue is read in id order.
     Index("ix_sm_notifications_state_next", "state", "next_attempt_at"),
     Index("ix_sm_notifications_order_id", "order_id", "id"),
+    # The reports' period, read from the index alone.
+    Index("ix_sm_notifications_created_at", "created_at", "type", "state", "delivered_at"),
 )
 
 job_leases = Table(
@@ -343,6 +364,9 @@ sales_documents = Table(
     Index("ix_sales_documents_exported_at", "exported_at"),
     Index("ix_sales_documents_created_at", "created_at"),
     Index("ix_sales_documents_files_written_at", "files_written_at"),
+    # The reports' period, of all stores or of one.
+    Index("ix_sales_documents_document_date", "document_date"),
+    Index("ix_sales_documents_store_id_document_date", "store_id", "document_date"),
 )
 
 sales_document_lines = Table(
@@ -399,6 +423,108 @@ monitoring_snapshots = Table(
     Column("telegram_backlog", Integer, nullable=False),
     Column("open_problems", Integer, nullable=False),
     Index("ix_monitoring_snapshots_taken_at", "taken_at"),
+)
+
+# --- staff accounts of the web UI (issue 12) ----------------------------------------------
+
+staff_users = Table(
+    "staff_users",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("login", String(64), nullable=False, unique=True),  # kept lower-case
+    Column("display_name", String(200), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("store_id", ForeignKey("stores.id")),  # set for store roles, NULL for the office
+    Column("picker_id", ForeignKey("pickers.id")),  # the picker this account signs in as
+    Column("password_hash", String(255), nullable=False),  # argon2, never the password
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+
+staff_sessions = Table(
+    "staff_sessions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("token_sha256", String(64), nullable=False, unique=True),  # the cookie's hash only
+    Column("user_id", ForeignKey("staff_users.id"), nullable=False),
+    Column("csrf_token", String(64), nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("seen_at", UtcDateTime, nullable=False),
+    Column("expires_at", UtcDateTime, nullable=False),
+    Index("ix_staff_sessions_expires_at", "expires_at"),  # the purge of expired sessions
+)
+
+login_failures = Table(
+    "login_failures",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("login", String(64), nullable=False),
+    Column("address", String(64), nullable=False),  # the client's IP, for the per-address limit
+    Column("at", UtcDateTime, nullable=False),
+    Index("ix_login_failures_login_at", "login", "at"),
+    Index("ix_login_failures_address_at", "address", "at"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("user_id", ForeignKey("staff_users.id"), nullable=False),
+    Column("action", String(64), nullable=False),
+    Column("target", String(200), nullable=False),
+    Column("reason", Text, nullable=False),
+    Index("ix_audit_log_at", "at"),
+    Index("ix_audit_log_target", "target"),  # an order's timeline: who did what to it
+)
+
+# A monitoring rule silenced by operations until a moment (migration 0016): its problems are
+# neither reported nor reminded of meanwhile. Thresholds set in the UI override the settings.
+monitoring_mutes = Table(
+    "monitoring_mutes",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("rule", String(64), nullable=False),
+    Column("muted_from", UtcDateTime, nullable=False),
+    Column("muted_until", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
+    Column("user_id", Integer),
+    Index("ix_monitoring_mutes_muted_until", "muted_until"),
+)
+
+monitoring_thresholds = Table(
+    "monitoring_thresholds",
+    metadata,
+    Column("name", String(64), primary_key=True),  # a MonitoringSettings field
+    Column("value", String(32), nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+    Column("user_id", Integer),
+)
+
+# The all-stores reports' figures of one settled day (migration 0019), written by the
+# report roll-up job: a report over a quarter reads 90 rows instead of aggregating every
+# order, position and notification of it. ``fingerprint`` is what the day's rows looked like
+# when the figures were taken (counts and latest changes); a differing one means recompute.
+report_days = Table(
+    "report_days",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("fingerprint", String(200), nullable=False),
+    Column("figures", JsonDocument, nullable=False),
+    Column("computed_at", UtcDateTime, nullable=False),
+)
+
+# The lowest number the next order may get, per numbered table (migration 0021): a restore
+# sets it past anything issued since its backup (kernel/database/numbering.py), so that no
+# order number, nor a sales document's number made of it, is ever issued twice. SQLite's
+# insert draws max(max(id), floor) + 1; PostgreSQL's sequence is moved as well.
+number_floors = Table(
+    "number_floors",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("floor", BigInteger, nullable=False),
+    Column("set_at", UtcDateTime, nullable=False),
+    Column("reason", Text, nullable=False),
 )
 
 #: The columns of a position's PickRecord, in the order of its fields.

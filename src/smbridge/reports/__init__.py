@@ -1,0 +1,1 @@
+"""Reports for operations and store managers (issue 12): SQL aggregates by period and store."""

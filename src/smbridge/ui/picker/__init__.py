@@ -1,0 +1,1 @@
+"""The UI's picker area."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -112,6 +112,15 @@ class Stand:
             Dispatcher(self.db, client, dispatch_policy(self.settings), self.clock).run_once()
         finally:
             client.close()
+
+    def dispatch_until(self, done: Callable[[], bool], seconds: float = 15) -> None:
+        """Dispatch until ``done()``: a prompt send of the apps may hold an order's earlier
+        notification for a moment, and the order's later ones wait behind it."""
+        deadline = time.monotonic() + seconds
+        while not done():
+            assert time.monotonic() < deadline, "the outbox did not get there in time"
+            self.dispatch()
+            time.sleep(0.1)
 
     def close(self) -> None:
         if self._hook is not None:

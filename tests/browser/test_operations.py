@@ -4,7 +4,6 @@ SM's emulator then accepts."""
 from __future__ import annotations
 
 import json
-import time
 
 from playwright.sync_api import Page, expect
 from sqlalchemy import select
@@ -20,10 +19,11 @@ from tests.support.clock import FROZEN_NOW
 SM_ORDER = "H7400000001"
 
 
-def notification_states(stand: Stand) -> dict[str, str]:
+def ready_state(stand: Stand) -> str:
+    """The state of the order's ready_for_delivery in our outbox."""
     with stand.db.engine.connect() as c:
         rows = c.execute(select(sm_notifications.c.type, sm_notifications.c.state))
-        return {row.type: row.state for row in rows}
+        return {row.type: row.state for row in rows}["order.ready_for_delivery"]
 
 
 def test_a_dead_letter_is_corrected_and_re_sent_and_sm_accepts_it(
@@ -36,8 +36,8 @@ def test_a_dead_letter_is_corrected_and_re_sent_and_sm_accepts_it(
         order_id = c.execute(select(orders.c.id).where(orders.c.sm_order_id == SM_ORDER)).scalar()
     assert order_id is not None
     ready_with_an_unweighed_substitute(stand.db, order_id, FROZEN_NOW)
-    stand.dispatch()
-    assert notification_states(stand)["order.ready_for_delivery"] == "dead"  # SM refused it
+    stand.dispatch_until(lambda: ready_state(stand) != "pending")
+    assert ready_state(stand) == "dead"  # SM refused it
 
     add_account(stand, "ops", Role.OPERATIONS)
     sign_in(stand, desktop, "ops")
@@ -54,11 +54,8 @@ def test_a_dead_letter_is_corrected_and_re_sent_and_sm_accepts_it(
     desktop.get_by_test_id("resend-button").click()
     expect(desktop.get_by_test_id("done")).to_be_visible()
 
-    deadline = time.monotonic() + 15
-    while notification_states(stand)["order.ready_for_delivery"] != "delivered":
-        assert time.monotonic() < deadline, notification_states(stand)
-        stand.dispatch()  # the scheduler's dispatcher, should no prompt send have taken it
-        time.sleep(0.2)
+    # the scheduler's dispatcher, should no prompt send have taken it
+    stand.dispatch_until(lambda: ready_state(stand) == "delivered")
     final = {p["id"]: p for p in stand.market.orders[SM_ORDER].final}
     assert final["200301"]["weight"] == "1180"
     assert stand.received_by_sm(SM_ORDER)[-1] == "order.ready_for_delivery"

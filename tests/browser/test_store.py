@@ -94,7 +94,7 @@ def test_the_pickup_counter_hands_an_order_out_by_the_customers_code(
             **weight,
         )
     call(stand, shop, "finishAssembly", orderNumber=number, bags=1)
-    stand.dispatch()
+    stand.dispatch_until(lambda: stand.market.orders[sm_id].code is not None)
     code = stand.market.orders[sm_id].code
     assert code is not None
     add_account(stand, "counter", Role.STORE_OPERATOR, shop)

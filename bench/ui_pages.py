@@ -12,13 +12,15 @@ with other work the wall time includes waiting for a core and the CPU time does 
 SQLite it is all of the server's work; on PostgreSQL the database server's share is not in it).
 
 ``PAGES`` is the list to extend: a page names the role it is read by and its path, where
-``{order}`` is an order of the first store still in assembly, ``{month}`` / ``{quarter}`` the
+``{order}`` is an order still in assembly (the picker account is its picker, on an open
+shift), ``{month}`` / ``{quarter}`` the
 query of the last 30 / 90 days. A page answering 404 (its area is not on this branch yet)
 is left out of the table with a note.
 
 Usage::
 
     .venv/bin/python -m bench.ui_pages [--orders 100000] [--requests 20] [--only sqlite]
+        [--pages picker]
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from tests.support.clock import FrozenClock
 from tests.support.ui import add_staff, sign_in, ui_client
 
@@ -42,7 +44,7 @@ from bench.hook_ingest import DEFAULT_PG_ADMIN, postgres_database
 from bench.seed_orders import DEFAULT_END, seed
 from smbridge.domain.staff import Role
 from smbridge.kernel.database import migrations
-from smbridge.kernel.database.tables import orders, pickers
+from smbridge.kernel.database.tables import orders, picker_shifts
 from smbridge.kernel.database.unit_of_work import Database
 from smbridge.reports.period import REPORT_ZONE
 from smbridge.reports.rollup import roll_up
@@ -90,7 +92,8 @@ PAGES: list[Page] = [
     Page("reports/sales CSV, quarter", Role.OPERATIONS, "/ui/reports/sales.csv?{quarter}"),
     # The other areas (the lead adds their pages as they land on main).
     Page("store: board", Role.STORE_OPERATOR, "/ui/store/"),
-    Page("picker: orders", Role.PICKER, "/ui/picker/"),
+    Page("picker: orders, shift open", Role.PICKER, "/ui/picker"),
+    Page("picker: pick screen", Role.PICKER, "/ui/picker/orders/{order}"),
     Page("ops: index", Role.OPERATIONS, "/ui/ops/"),
 ]
 
@@ -118,17 +121,22 @@ def run_database(kind: str, url: str, order_count: int, requests: int) -> list[T
         print(f"{kind}: rolled up {rolled['days_rolled_up']} days in {took:.1f} s")
         store_id = seeded.first_store_id
         with db.engine.connect() as connection:
-            order = connection.execute(
-                select(orders.c.number)
-                .where(orders.c.store_id == store_id, orders.c.status == "in_assembly")
+            # The picker app's account is the picker of an order it is assembling.
+            order, picker, picker_store = connection.execute(
+                select(orders.c.number, orders.c.picker_id, orders.c.store_id)
+                .where(orders.c.status == "in_assembly")
+                .order_by(orders.c.id)
                 .limit(1)
-            ).scalar()
-            picker = connection.execute(
-                select(pickers.c.id).where(pickers.c.store_id == store_id).limit(1)
-            ).scalar()
+            ).one()
         clock = FrozenClock(DEFAULT_END)
+        with db.engine.begin() as connection:  # the list shows orders only on a shift
+            connection.execute(
+                insert(picker_shifts).values(
+                    picker_id=picker, store_id=picker_store, opened_at=clock()
+                )
+            )
         accounts: dict[Role, tuple[int | None, int | None]] = {  # (store, picker)
-            Role.PICKER: (store_id, picker),
+            Role.PICKER: (picker_store, picker),
             Role.STORE_OPERATOR: (store_id, None),
             Role.STORE_MANAGER: (store_id, None),
             Role.OPERATIONS: (None, None),
@@ -145,7 +153,7 @@ def run_database(kind: str, url: str, order_count: int, requests: int) -> list[T
             )
         today = DEFAULT_END.astimezone(REPORT_ZONE).date()
         values = {
-            "order": order or "",
+            "order": order,
             "month": f"period_from={today - timedelta(days=29)}&period_to={today}",
             "quarter": f"period_from={today - timedelta(days=89)}&period_to={today}",
         }
@@ -234,7 +242,9 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=20)
     parser.add_argument("--only", choices=("sqlite", "postgresql"))
     parser.add_argument("--pg-admin-url", default=DEFAULT_PG_ADMIN)
+    parser.add_argument("--pages", default="", help="only the pages whose name contains this")
     args = parser.parse_args()
+    PAGES[:] = [page for page in PAGES if args.pages in page.name]
     structlog.configure(wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING))
     kinds = [args.only] if args.only else ["sqlite", "postgresql"]
     timings: list[Timing] = []

@@ -23,7 +23,8 @@ def ready_state(stand: Stand) -> str:
     """The state of the order's ready_for_delivery in our outbox."""
     with stand.db.engine.connect() as c:
         rows = c.execute(select(sm_notifications.c.type, sm_notifications.c.state))
-        return {row.type: row.state for row in rows}["order.ready_for_delivery"]
+        states: dict[str, str] = {row.type: row.state for row in rows}
+        return states["order.ready_for_delivery"]
 
 
 def test_a_dead_letter_is_corrected_and_re_sent_and_sm_accepts_it(

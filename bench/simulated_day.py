@@ -37,16 +37,14 @@ import httpx
 from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Engine, func, select
+from tests.support.ending import ending
 from tests.support.environment import throwaway_database
 from tests.support.stack import RunningStack, running_stack
 
 from smbridge.kernel.database.engine import create_db_engine
 from smbridge.kernel.database.tables import (
     monitoring_problems,
-    orders,
     sales_documents,
-    sm_notifications,
-    webhook_journal,
 )
 from smbridge.settings import Settings
 
@@ -304,20 +302,8 @@ def _wait_for_documents(db: Engine, seconds: float) -> None:
 
 
 def _counts(db: Engine) -> dict[str, Any]:
+    end = ending(db)
     with db.connect() as c:
-        statuses: dict[str, int] = dict(
-            c.execute(select(orders.c.status, func.count()).group_by(orders.c.status)).all()
-        )
-        journal: dict[str, int] = dict(
-            c.execute(
-                select(webhook_journal.c.status, func.count()).group_by(webhook_journal.c.status)
-            ).all()
-        )
-        undelivered = c.execute(
-            select(func.count())
-            .select_from(sm_notifications)
-            .where(sm_notifications.c.state.in_(["pending", "sending", "dead"]))
-        ).scalar_one()
         documents = c.execute(select(func.count()).select_from(sales_documents)).scalar_one()
         alerts = c.execute(
             select(
@@ -326,15 +312,16 @@ def _counts(db: Engine) -> dict[str, Any]:
                 func.count(monitoring_problems.c.resolved_at),
             ).group_by(monitoring_problems.c.rule)
         ).all()
-    delivered, cancelled = int(statuses.get("delivered", 0)), int(statuses.get("cancelled", 0))
+    delivered = end.statuses.get("delivered", 0)
+    cancelled = end.statuses.get("cancelled", 0)
     return {
-        "orders": sum(int(n) for n in statuses.values()),
+        "orders": sum(end.statuses.values()),
         "delivered": delivered,
         "finished": delivered + cancelled,
         "cancelled": cancelled,
-        "journal_failed": int(journal.get("failed", 0)),
-        "journal_parked": int(journal.get("parked", 0)),
-        "undelivered": int(undelivered),
+        "journal_failed": end.journal.get("failed", 0),
+        "journal_parked": end.journal.get("parked", 0),
+        "undelivered": end.undelivered,
         "documents": int(documents),
         "alerts": {rule: (int(n), int(resolved)) for rule, n, resolved in alerts},
     }

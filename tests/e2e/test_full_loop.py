@@ -9,8 +9,9 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
-from smbridge.kernel.database.tables import orders, sm_notifications, webhook_journal
+from smbridge.kernel.database.tables import orders, sm_notifications
 from smbridge.kernel.database.unit_of_work import Database
+from tests.support.ending import ending
 from tests.support.stack import running_stack
 
 ORDERS = 200
@@ -54,25 +55,12 @@ def test_two_hundred_orders_with_chaos_all_end_delivered_or_cancelled(
     assert (
         report["webhooks"].get("order.canceled", 0) + report["webhooks"].get("order.updated", 0) > 0
     )
-    with db.engine.connect() as c:
-        statuses: dict[str, int] = dict(
-            c.execute(select(orders.c.status, func.count()).group_by(orders.c.status)).all()
-        )
-        journal: dict[str, int] = dict(
-            c.execute(
-                select(webhook_journal.c.status, func.count()).group_by(webhook_journal.c.status)
-            ).all()
-        )
-        undelivered = c.execute(
-            select(func.count())
-            .select_from(sm_notifications)
-            .where(sm_notifications.c.state.in_(["pending", "sending", "dead"]))
-        ).scalar_one()
-    assert set(statuses) <= {"delivered", "cancelled"}
-    assert sum(statuses.values()) == ORDERS
-    assert journal.get("failed", 0) == 0
-    assert journal.get("parked", 0) == 0
-    assert undelivered == 0
+    end = ending(db.engine)
+    assert set(end.statuses) <= {"delivered", "cancelled"}
+    assert sum(end.statuses.values()) == ORDERS
+    assert end.journal.get("failed", 0) == 0
+    assert end.journal.get("parked", 0) == 0
+    assert end.undelivered == 0
 
 
 COURIER_NOTIFICATIONS = [

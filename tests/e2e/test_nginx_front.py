@@ -11,7 +11,6 @@ import time
 import warnings
 from collections import Counter
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -196,8 +195,7 @@ def test_the_web_ui_only_from_its_networks(
 
 
 def test_a_flood_from_one_address_gets_429_and_others_are_served(front: Front) -> None:
-    with front.client(STORE) as client, ThreadPoolExecutor(8) as pool:
-        answers = list(pool.map(lambda _: client.get("/healthz/assembly"), range(200)))
+    answers = front.concurrently(STORE, 8, lambda c, _: c.get("/healthz/assembly"), range(200))
     statuses = Counter(a.status_code for a in answers)
     assert statuses[429] > 0, statuses
     assert statuses[200] >= API_RATE, statuses
@@ -317,9 +315,9 @@ def test_requests_are_spread_over_every_worker_of_each_pool(
 ) -> None:
     add_store(db)
     before = len(front.access_log())
-    with front.client() as client, ThreadPoolExecutor(8) as pool:
-        bodies = [envelope("order.created", order_payload(f"H9{n:09d}")) for n in range(40)]
-        hooks = list(pool.map(lambda b: client.post(HOOK, content=b, headers=HEADERS), bodies))
+    bodies = [envelope("order.created", order_payload(f"H9{n:09d}")) for n in range(40)]
+    hooks = front.concurrently(SM, 8, lambda c, b: c.post(HOOK, content=b, headers=HEADERS), bodies)
+    with front.client() as client:
         checks = [client.get("/healthz/assembly") for _ in range(12)]
     assert {a.status_code for a in hooks + checks} == {200}
     assert journal_size(db) == 40
@@ -452,8 +450,9 @@ def test_too_many_requests_in_progress_from_one_address_get_429(front: Front) ->
 def test_metrics_scraped_in_a_loop_get_429(front: Front) -> None:
     """Last in the module: the office's metrics allowance is spent for a few seconds."""
     scrapes = METRICS_BURST + 7
-    with front.client(OFFICE) as office, ThreadPoolExecutor(scrapes) as pool:
-        answers = list(pool.map(lambda _: office.get("/metrics/assembly"), range(scrapes)))
+    answers = front.concurrently(
+        OFFICE, scrapes, lambda c, _: c.get("/metrics/assembly"), range(scrapes)
+    )
     statuses = Counter(a.status_code for a in answers)
     assert statuses[200] >= 1, statuses
     assert statuses[429] >= scrapes - METRICS_BURST - 2, statuses  # 1 r/s: one more may pass

@@ -8,12 +8,14 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import orjson
@@ -26,6 +28,7 @@ from tests.support.environment import free_port_range, wait_until_up
 
 NGINX = nginx.find_binary()
 HOST = "127.0.0.1"
+Item = TypeVar("Item")
 
 
 @dataclass
@@ -99,6 +102,29 @@ class Front:
             local_address=source, verify=context, http1=not http2, http2=http2
         )
         return httpx.Client(base_url=self.https_url, transport=transport, **options)
+
+    def concurrently(
+        self,
+        source: str,
+        threads: int,
+        request: Callable[[httpx.Client, Item], httpx.Response],
+        items: Iterable[Item],
+    ) -> list[httpx.Response]:
+        """``request`` for each item from ``threads`` threads, each with its own client.
+
+        One client shared by threads let a thread read a connection another had just
+        closed (``EBADF``, seen once in CI); a flood is many connections anyway."""
+        local = threading.local()
+        with ExitStack() as clients, ThreadPoolExecutor(threads) as pool:
+            lock = threading.Lock()
+
+            def send(item: Item) -> httpx.Response:
+                if not hasattr(local, "client"):
+                    with lock:  # ExitStack is not thread-safe
+                        local.client = clients.enter_context(self.client(source))
+                return request(local.client, item)
+
+            return list(pool.map(send, items))
 
     def raw(self, request: bytes, tls: bool = True) -> httpx.Response:
         """Send bytes no HTTP client would (a malformed request) and read the answer

@@ -14,9 +14,13 @@ Counted at the end, once every order is delivered or cancelled and the sales job
 caught up: errors (non-2xx answers nginx gave SM's webhooks, notifications SM refused,
 failed or parked webhooks, undelivered notifications, restarted processes), lost orders
 (made by SM, not in our database), sales documents per delivered order, and which
-monitoring alerts fired. The RSS of every process of the stand is sampled each second: its
-growth is the median of the last quarter of the run over the median of the first quarter.
-Prints one table; exits 1 when a check fails.
+monitoring alerts fired. The memory of every process of the stand is sampled each second:
+its growth is the median of the last quarter of the run over the median of the first
+quarter. Two readings: the whole RSS, and its private part (``RssAnon``: the heap, what a
+leak grows). The rest is shared or file-backed: nginx's shared-memory zones (rate limits,
+TLS sessions) enter a worker's RSS page by page as they are first touched, up to their
+configured size, and program files as they are first read. The check is on the private
+part; both are printed. Prints one table; exits 1 when a check fails.
 """
 
 from __future__ import annotations
@@ -78,38 +82,61 @@ class DayPlan:
 # -- memory of every process --------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class Footprint:
+    """One process's memory, MB: the whole RSS and its private part (``RssAnon``)."""
+
+    rss: float
+    private: float
+
+
+@dataclass(frozen=True)
+class Growth:
+    """Medians of the first and the last quarter of a process's samples."""
+
+    first: Footprint
+    last: Footprint
+
+    def rise(self) -> float:
+        """Of the private part: the shared part is bounded by configuration (see above)."""
+        return (self.last.private - self.first.private) / self.first.private
+
+
 @dataclass
 class MemorySampler:
-    """VmRSS of every descendant of ``root`` once a second, by a stable label."""
+    """The memory of every descendant of ``root`` once a second, by a stable label."""
 
     root: int
-    samples: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    samples: dict[str, list[Footprint]] = field(default_factory=lambda: defaultdict(list))
     pids: dict[str, set[int]] = field(default_factory=lambda: defaultdict(set))
     stop: threading.Event = field(default_factory=threading.Event)
 
     def run(self) -> None:
         while not self.stop.wait(1.0):
             for pid in [self.root, *_descendants(self.root)]:
-                label, rss = _label(pid), _rss_mb(pid)
-                if label is not None and rss is not None:
-                    self.samples[label].append(rss)
+                label, footprint = _label(pid), _footprint(pid)
+                if label is not None and footprint is not None:
+                    self.samples[label].append(footprint)
                     self.pids[label].add(pid)
 
-    def growth(self) -> dict[str, tuple[float, float]]:
-        """Per process: (median MB of the first quarter, of the last quarter); a pool's
-        processes numbered in order of their port (or pid), so runs line up."""
+    def growth(self) -> dict[str, Growth]:
+        """Per process, its pool's processes numbered in order of their port (or pid), so
+        runs line up."""
         found = {}
         for label, series in self.samples.items():
             quarter = len(series) // 4
             if quarter:
-                found[label] = (
-                    statistics.median(series[:quarter]),
-                    statistics.median(series[-quarter:]),
-                )
+                found[label] = Growth(_median(series[:quarter]), _median(series[-quarter:]))
         return _numbered(found)
 
 
-def _numbered(found: dict[str, tuple[float, float]]) -> dict[str, tuple[float, float]]:
+def _median(series: list[Footprint]) -> Footprint:
+    return Footprint(
+        statistics.median(f.rss for f in series), statistics.median(f.private for f in series)
+    )
+
+
+def _numbered(found: dict[str, Growth]) -> dict[str, Growth]:
     """«hook worker :34417» → «hook worker 1», «nginx (worker process)#61» → «… 2»."""
     pools: dict[str, list[str]] = defaultdict(list)
     for label in found:
@@ -175,14 +202,19 @@ def _label(pid: int) -> str | None:
     return "supervisor (smbridge run)" if rest[:1] == ["run"] else " ".join(rest[:1])
 
 
-def _rss_mb(pid: int) -> float | None:
+def _footprint(pid: int) -> Footprint | None:
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
+        lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
         return None
-    return None
+    kilobytes = {
+        name: int(value.split()[0])
+        for name, _, value in (line.partition(":") for line in lines)
+        if name in ("VmRSS", "RssAnon")
+    }
+    if len(kilobytes) < 2:  # a zombie has neither
+        return None
+    return Footprint(kilobytes["VmRSS"] / 1024, kilobytes["RssAnon"] / 1024)
 
 
 # -- the day ------------------------------------------------------------------------------
@@ -195,7 +227,7 @@ class DayResult:
     report: dict[str, Any]
     hook_answers: dict[int, int]
     counts: dict[str, Any]
-    memory: dict[str, tuple[float, float]]
+    memory: dict[str, Growth]
     restarts: int
 
     def errors(self) -> dict[str, int]:
@@ -215,9 +247,7 @@ class DayResult:
         return max(0, made - int(self.counts["orders"]))
 
     def worst_growth(self) -> tuple[str, float]:
-        rises = {
-            label: (last - first) / first for label, (first, last) in self.memory.items() if first
-        }
+        rises = {label: g.rise() for label, g in self.memory.items() if g.first.private}
         label = max(rises, key=lambda name: rises[name], default="—")
         return label, rises.get(label, 0.0)
 
@@ -354,10 +384,10 @@ def table(plan: DayPlan, results: list[DayResult]) -> Table:
             [f"{r.counts['documents']} / {r.counts['delivered']}" for r in results],
         ),
         ("alerts fired: rule (resolved)", [_alerts(r) for r in results]),
-        ("memory: worst growth, last vs first quarter", [_worst(r) for r in results]),
+        ("private memory: worst growth, last vs first quarter", [_worst(r) for r in results]),
     ]
     labels = sorted({label for r in results for label in r.memory})
-    rows += [(f"RSS MB {label}", [_rss(r, label) for r in results]) for label in labels]
+    rows += [(f"MB {label}: RSS (private)", [_rss(r, label) for r in results]) for label in labels]
     for name, values in rows:
         out.add_row(name, *values)
     return out
@@ -395,8 +425,9 @@ def _worst(result: DayResult) -> str:
 def _rss(result: DayResult, label: str) -> str:
     if label not in result.memory:
         return "—"
-    first, last = result.memory[label]
-    return f"{first:.0f} → {last:.0f}"
+    growth = result.memory[label]
+    first, last = growth.first, growth.last
+    return f"{first.rss:.0f} → {last.rss:.0f} ({first.private:.0f} → {last.private:.0f})"
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -155,6 +155,20 @@ def test_each_line_of_the_payment_is_rounded_to_kopecks(market: Marketplace) -> 
     assert market._amount(order) == Decimal("0.02")  # 0.005 twice: not 0.01 for the sum
 
 
+def test_a_substitute_is_charged_at_the_catalog_price_beside_a_discounted_line(
+    market: Marketplace,
+) -> None:
+    """The order has kefir (catalog 79.50) at SM's 10 % discount; milk is replaced by kefir
+    too: that substitute costs the catalog price, as the store's document says."""
+    order = MarketOrder("H1", {}, set(), {"100500": Decimal("89.90"), "100501": Decimal("71.55")})
+    order.final = [
+        {"id": "100500", "quantity": 0, "replacedByID": "100501"},
+        {"id": "100501", "quantity": 2},
+        {"id": "100501", "quantity": 1},
+    ]
+    assert market._amount(order) == Decimal("71.55") * 2 + Decimal("79.50")
+
+
 def test_the_courier_charges_the_final_contents(market: Marketplace) -> None:
     posted: list[dict[str, Any]] = []
 

@@ -149,6 +149,20 @@ def test_a_bad_outage_is_refused_and_changes_nothing(
     assert notify(client, "order.in_work") == 200
 
 
+def test_a_finished_order_keeps_only_what_a_repeat_is_answered_with(
+    client: TestClient, market: Marketplace
+) -> None:
+    """A day's orders stay in the emulator: once cancelled (or delivered), an order sheds
+    its basket and prices, and still answers a repeat and shows what it received."""
+    assert notify(client, "order.in_work") == 200
+    assert notify(client, "order.canceled", reason="out_of_stock") == 200
+    order = market.orders["H1"]
+    assert (order.state, order.prices, order.weighed, order.final) == ("cancelled", {}, set(), [])
+    assert notify(client, "order.canceled", reason="out_of_stock") == 202
+    view = client.get("/report/orders/H1").json()
+    assert [n["type"] for n in view["notifications"]] == ["order.in_work", "order.canceled"]
+
+
 def test_each_line_of_the_payment_is_rounded_to_kopecks(market: Marketplace) -> None:
     order = MarketOrder("H1", {}, {"1", "2"}, {"1": Decimal("0.01"), "2": Decimal("0.01")})
     order.final = [{"id": "1", "weight": "500"}, {"id": "2", "weight": "500"}]
@@ -176,6 +190,15 @@ def test_the_courier_charges_the_final_contents(market: Marketplace) -> None:
         posted.append(json.loads(request.content))
         return httpx.Response(200, json={"status": "ok"})
 
+    order = MarketOrder(
+        "H1", {}, {"100505"}, {"100500": Decimal("79.90"), "100505": Decimal("119.00")}
+    )
+    order.final = [
+        {"id": "100500", "quantity": 2},
+        {"id": "100505", "quantity": 1, "weight": "1187"},
+        {"id": "100509", "quantity": 1},
+    ]  # a substitute at catalog price
+
     async def scenario() -> None:
         market.http = httpx.AsyncClient(transport=httpx.MockTransport(hook))
         fast = Marketplace(
@@ -184,14 +207,6 @@ def test_the_courier_charges_the_final_contents(market: Marketplace) -> None:
             ),
             market.http,
         )
-        order = MarketOrder(
-            "H1", {}, {"100505"}, {"100500": Decimal("79.90"), "100505": Decimal("119.00")}
-        )
-        order.final = [
-            {"id": "100500", "quantity": 2},
-            {"id": "100505", "quantity": 1, "weight": "1187"},
-            {"id": "100509", "quantity": 1},
-        ]  # a substitute at catalog price
         await fast._courier(order)
         await market.http.aclose()
 
@@ -205,6 +220,7 @@ def test_the_courier_charges_the_final_contents(market: Marketplace) -> None:
     ]
     paid = Decimal(posted[0]["payload"]["total"]["discountTotalPrice"])
     assert paid == Decimal("159.80") + Decimal("141.25") + Decimal("139.00")
+    assert (order.state, order.final) == ("delivered", [])  # the courier's work is done
 
 
 def test_a_pickup_order_is_checked_strictly_and_its_customer_comes_to_the_counter() -> None:

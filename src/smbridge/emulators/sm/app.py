@@ -11,6 +11,7 @@ import asyncio
 import itertools
 import random
 import secrets
+import sys
 import time
 from collections import Counter
 from collections.abc import AsyncIterator, Coroutine
@@ -96,7 +97,7 @@ class Fault:
         return "slow" if self.status is None else str(self.status)
 
 
-@dataclass
+@dataclass(slots=True)
 class MarketOrder:
     sm_id: str
     payload: dict[str, Any]
@@ -108,10 +109,20 @@ class MarketOrder:
     final: list[dict[str, Any]] = field(default_factory=list)
     pickup: bool = False
     code: str | None = None  # the handout code smbridge told SM (pickup_code_created)
+    store: str = ""  # SM's storeID, where a pickup customer comes
 
     def __post_init__(self) -> None:
         # The customer collects it at the store: SM's order says so (SM-API.md §1).
         self.pickup = self.pickup or self.payload.get("shipmentMethod") == "pickup"
+        self.store = str(self.payload.get("storeID"))
+
+    def close(self, state: str) -> None:
+        """Delivered or cancelled: SM keeps what it answers repeats with (number, state,
+        the notifications it took, the code); the basket, its prices and the final contents
+        go. Kept whole, they were 5.6 KB an order: a day of 20,000 grew the emulator by
+        115 MB."""
+        self.state = state
+        self.payload, self.prices, self.weighed, self.final = {}, {}, set(), []
 
 
 @dataclass(frozen=True)
@@ -212,19 +223,19 @@ class Marketplace:
             rank = ORDERED_TYPES.index(kind)
             if any(ORDERED_TYPES.index(later) > rank for later in seen if later in ORDERED_TYPES):
                 raise Refused(f"{kind} out of order after {seen[-1]}")
-        order.received.append((kind, time.time()))
+        order.received.append((sys.intern(kind), time.time()))  # one copy of each type
         self.report.notifications[kind] += 1
         self.report.generations[generation] += 1
         self.report.accepted += 1
         if kind == "order.canceled":
-            order.state = "cancelled"
+            order.close("cancelled")
         elif kind == "order.pickup_code_created":
             order.code = payload["code"]
         elif kind == "order.ready_for_delivery":
             order.state, order.final = "ready", payload["order"]["positions"]
             self._spawn(self._customer(order) if order.pickup else self._courier(order))
         elif kind == "order.delivered":
-            order.state = "delivered"  # the store handed the pickup order out
+            order.close("delivered")  # the store handed the pickup order out
         return 200, {"status": "ok"}
 
     def issue_token(self, form: dict[str, str]) -> tuple[int, dict[str, Any]]:
@@ -300,7 +311,7 @@ class Marketplace:
                 "order.canceled",
                 {"originalOrderId": order.sm_id, "cancellation": {"slug": "customer_request"}},
             )
-            order.state = "cancelled"
+            order.close("cancelled")
         elif roll < self.config.cancel_share + self.config.change_share:
             changed = dict(order.payload)
             changed["positions"] = [dict(line) for line in order.payload["positions"]]
@@ -327,7 +338,7 @@ class Marketplace:
         for kind, extra in steps:
             await self._pause(self.rng.uniform(60, 300))
             await self.webhook(kind, {"originalOrderId": order.sm_id, **extra})
-        order.state = "delivered"
+        order.close("delivered")
 
     async def _customer(self, order: MarketOrder) -> None:
         """A pickup order's customer: SM charges them, then they come to the counter with
@@ -340,14 +351,14 @@ class Marketplace:
         if self.rng.random() < self.config.no_show_share or order.code is None:
             return  # stays ready: smbridge's uncollected rule and storage period take over
         await self._pause(self.rng.uniform(300, 1800))
-        store = str(order.payload.get("storeID"))
         if self.rng.random() < self.config.wrong_code_share:
-            self._visit(store, order, _misremembered(order.code))
+            self._visit(order, _misremembered(order.code))
             await self._pause(self.rng.uniform(30, 120))
-        self._visit(store, order, order.code)
+        self._visit(order, order.code)
 
-    def _visit(self, store: str, order: MarketOrder, code: str) -> None:
-        self._counter.setdefault(store, []).append(CounterVisit(order.sm_id, order.number, code))
+    def _visit(self, order: MarketOrder, code: str) -> None:
+        visit = CounterVisit(order.sm_id, order.number, code)
+        self._counter.setdefault(order.store, []).append(visit)
 
     def counter(self, store: str) -> list[CounterVisit]:
         """The customers now at a store's counter (each is served once: taken off the list)."""

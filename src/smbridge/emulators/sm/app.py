@@ -14,11 +14,13 @@ import secrets
 import sys
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Coroutine, Mapping, Sequence
+from collections.abc import Set as AbstractSet
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from types import MappingProxyType
 from typing import Any
 
 import httpx
@@ -97,16 +99,21 @@ class Fault:
         return "slow" if self.status is None else str(self.status)
 
 
+# What a finished order keeps of its basket: one of each, shared by every such order.
+_GONE: Mapping[str, Any] = MappingProxyType({})
+_NONE_WEIGHED: AbstractSet[str] = frozenset()
+
+
 @dataclass(slots=True)
 class MarketOrder:
     sm_id: str
-    payload: dict[str, Any]
-    weighed: set[str]
-    prices: dict[str, Decimal]  # discounted price per piece or per kilogram
+    payload: Mapping[str, Any]
+    weighed: AbstractSet[str]
+    prices: Mapping[str, Decimal]  # discounted price per piece or per kilogram
     received: list[tuple[str, float]] = field(default_factory=list)  # type, unix time
     number: str | None = None
     state: str = "open"  # open | ready | delivered | cancelled
-    final: list[dict[str, Any]] = field(default_factory=list)
+    final: Sequence[dict[str, Any]] = ()
     pickup: bool = False
     code: str | None = None  # the handout code smbridge told SM (pickup_code_created)
     store: str = ""  # SM's storeID, where a pickup customer comes
@@ -122,7 +129,7 @@ class MarketOrder:
         go. Kept whole, they were 5.6 KB an order: a day of 20,000 grew the emulator by
         115 MB."""
         self.state = state
-        self.payload, self.prices, self.weighed, self.final = {}, {}, set(), []
+        self.payload, self.prices, self.weighed, self.final = _GONE, _GONE, _NONE_WEIGHED, ()
 
 
 @dataclass(frozen=True)
@@ -452,7 +459,7 @@ class Marketplace:
         }
 
 
-def _substitutes(final: list[dict[str, Any]]) -> list[bool]:
+def _substitutes(final: Sequence[dict[str, Any]]) -> list[bool]:
     """Which positions of the final contents are substitutes: per ``replacedByID``, the
     last position of that SKU (a substitute follows the lines of the order)."""
     owed = Counter(line["replacedByID"] for line in final if line.get("replacedByID"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Set as AbstractSet
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -52,7 +53,7 @@ def check_delivery_type(kind: str, pickup: bool, seen: list[str]) -> None:
         raise Refused("order.delivered before order.ready_for_delivery")
 
 
-def check_fields(kind: str, payload: dict[str, Any], weighed: set[str]) -> None:
+def check_fields(kind: str, payload: dict[str, Any], weighed: AbstractSet[str]) -> None:
     if kind == "order.accepted":
         _text(payload, "number")
         _aware_time(payload, "estimated_assembly_at")
@@ -68,7 +69,7 @@ def check_fields(kind: str, payload: dict[str, Any], weighed: set[str]) -> None:
         _text(payload, "handoutCode")
 
 
-def check_final_contents(payload: dict[str, Any], weighed: set[str]) -> None:
+def check_final_contents(payload: dict[str, Any], weighed: AbstractSet[str]) -> None:
     order = payload.get("order")
     if not isinstance(order, dict) or order.get("originalOrderId") != payload["order_id"]:
         raise Refused("order.originalOrderId must repeat order_id")
@@ -80,7 +81,9 @@ def check_final_contents(payload: dict[str, Any], weighed: set[str]) -> None:
         _check_position(index, position, weighed, ids)
 
 
-def _check_position(index: int, position: object, weighed: set[str], ids: set[object]) -> None:
+def _check_position(
+    index: int, position: object, weighed: AbstractSet[str], ids: set[object]
+) -> None:
     where = f"order.positions[{index}]"
     if not isinstance(position, dict) or not isinstance(position.get("id"), str):
         raise Refused(f"{where}.id (string) is required")

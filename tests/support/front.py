@@ -29,6 +29,7 @@ from tests.support.environment import free_port_range, wait_until_up
 NGINX = nginx.find_binary()
 HOST = "127.0.0.1"
 Item = TypeVar("Item")
+Answer = TypeVar("Answer")
 
 
 @dataclass
@@ -107,9 +108,9 @@ class Front:
         self,
         source: str,
         threads: int,
-        request: Callable[[httpx.Client, Item], httpx.Response],
+        request: Callable[[httpx.Client, Item], Answer],
         items: Iterable[Item],
-    ) -> list[httpx.Response]:
+    ) -> list[Answer]:
         """``request`` for each item from ``threads`` threads, each with its own client.
 
         One client shared by threads let a thread read a connection another had just
@@ -118,7 +119,7 @@ class Front:
         with ExitStack() as clients, ThreadPoolExecutor(threads) as pool:
             lock = threading.Lock()
 
-            def send(item: Item) -> httpx.Response:
+            def send(item: Item) -> Answer:
                 if not hasattr(local, "client"):
                     with lock:  # ExitStack is not thread-safe
                         local.client = clients.enter_context(self.client(source))

@@ -381,9 +381,8 @@ class Marketplace:
         ``paid_differs`` fired for 0.8 % of a simulated day's orders.)"""
         total = Decimal(0)
         for line, substitute in zip(order.final, _substitutes(order.final), strict=True):
-            price = (None if substitute else order.prices.get(line["id"])) or _catalog_price(
-                line["id"]
-            )
+            sm_price = None if substitute else order.prices.get(line["id"])
+            price = sm_price or _catalog_price(line["id"])
             if "weight" in line:
                 amount = price * Decimal(line["weight"]) / 1000
             else:
@@ -466,7 +465,7 @@ def _substitutes(final: Sequence[dict[str, Any]]) -> list[bool]:
     marks = []
     for line in reversed(final):
         marks.append(owed[line["id"]] > 0)
-        owed[line["id"]] -= 1
+        owed[line["id"]] -= marks[-1]  # only a substitute pays its replacedByID off
     return marks[::-1]
 
 

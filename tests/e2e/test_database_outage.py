@@ -131,6 +131,7 @@ BACK_WITHIN = 5.0  # seconds from the database's return to the first stored webh
 
 
 @pytest.mark.slow  # multi-process; the short form still runs in the suite
+@pytest.mark.timed
 def test_postgres_restarts_and_a_stop_under_load_lose_nothing_and_answer_503_meanwhile() -> None:
     with private_postgres() as server:
         db = Database.from_settings(Settings(database_url=server.url))

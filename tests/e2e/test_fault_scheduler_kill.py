@@ -43,7 +43,7 @@ from smbridge.kernel.database.unit_of_work import Database
 from tests.support.environment import free_port, wait_until_up
 from tests.support.faults import scale
 
-pytestmark = pytest.mark.slow  # multi-process; the short form still runs in the suite
+pytestmark = [pytest.mark.slow, pytest.mark.timed]  # kills at a moment: alone on the machine
 
 ORDERS = scale(1500, 6000)  # delivered, waiting for their sales documents
 MESSAGES = scale(150, 600)  # queued for Telegram

@@ -39,7 +39,7 @@ from tests.support.faults import (
 )
 from tests.support.stack import RunningStack
 
-pytestmark = pytest.mark.slow  # multi-process; the short form still runs in the suite
+pytestmark = [pytest.mark.slow, pytest.mark.timed]  # the short form runs in the suite
 
 ORDERS = scale(20, 80)
 FULL_SECONDS = scale(3.0, 30.0)  # how long the disk stays full once writes fail

@@ -211,6 +211,7 @@ def _assert_story(figures: OutageFigures, story: OutageStory) -> None:
 
 
 @pytest.mark.slow  # multi-process; the short form still runs in the suite
+@pytest.mark.timed
 def test_sm_down_slow_then_failing_every_notification_arrives_and_operations_hear_of_it(
     db: Database, database_url: str
 ) -> None:

@@ -34,7 +34,7 @@ from tests.factories import HEADERS, add_store, envelope, order_payload
 from tests.support.environment import free_port_range, wait_until_up
 from tests.support.front import Front, nginx_front, worker_environment, worker_pool
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timed]
 
 HOOK = "/sbermarket/orders/hook/"
 CONCURRENCY = 6

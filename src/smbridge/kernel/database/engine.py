@@ -2,7 +2,7 @@
 
 SQLite: WAL journal, ``synchronous=FULL`` (a commit survives power loss), a busy timeout,
 and ``BEGIN IMMEDIATE`` for write transactions so that two writers never both read and then
-fail to upgrade their lock. PostgreSQL: psycopg 3 with a small fixed pool per process.
+fail to upgrade their lock. PostgreSQL: psycopg 3. Both keep a small fixed pool per process.
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def is_sqlite(engine: Engine) -> bool:
 def create_db_engine(settings: DatabaseSettings) -> Engine:
     url = normalize_url(settings.database_url)
     if make_url(url).get_backend_name() == "sqlite":
-        return _sqlite_engine(url, settings.sqlite_busy_timeout_ms)
+        return _sqlite_engine(url, settings)
     engine = create_engine(
         url,
         # A fixed pool, no overflow: an overflow connection is closed as it comes back, so
@@ -66,11 +66,13 @@ def _refuse_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) ->
         raise exc.DisconnectionError("the server ended the session")
 
 
-def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
+def _sqlite_engine(url: str, settings: DatabaseSettings) -> Engine:
+    busy_timeout_ms = settings.sqlite_busy_timeout_ms
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         hide_parameters=True,
+        **_sqlite_pool(url, settings.db_pool_size),
     )
 
     @event.listens_for(engine, "connect")
@@ -90,3 +92,17 @@ def _sqlite_engine(url: str, busy_timeout_ms: int) -> Engine:
         connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
     return engine
+
+
+def _sqlite_pool(url: str, size: int) -> dict[str, int]:
+    """A fixed pool for a database file, as for PostgreSQL.
+
+    SQLAlchemy's default adds up to 10 overflow connections and closes each as it comes
+    back; every new one builds its page cache (up to 2 MB) and statement cache again, and a
+    worker under load kept making and dropping them. Writers queue for SQLite's one write
+    lock anyway, so more connections than the pool's bring no throughput. An in-memory
+    database lives in one connection and keeps SQLAlchemy's pool for it.
+    """
+    if make_url(url).database in (None, "", ":memory:"):
+        return {}
+    return {"pool_size": size, "max_overflow": 0}

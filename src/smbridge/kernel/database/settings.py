@@ -17,6 +17,4 @@ class DatabaseSettings(SettingsSection):
     sqlite_busy_timeout_ms: NonNegativeInt = setting(
         10_000, "how long a SQLite writer waits for the write lock, milliseconds"
     )
-    db_pool_size: PositiveInt = setting(
-        8, "PostgreSQL connections per process, kept open once made"
-    )
+    db_pool_size: PositiveInt = setting(8, "database connections per process, kept open once made")

@@ -235,7 +235,12 @@ def scheduler(env: dict[str, str]) -> Iterator[subprocess.Popen[bytes]]:
     finally:
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
-            process.wait(timeout=60)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                process.kill()  # fail, but leave no scheduler working beside the next tests
+                process.wait(timeout=10)
+                raise
 
 
 @contextmanager

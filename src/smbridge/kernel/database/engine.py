@@ -38,11 +38,7 @@ def create_db_engine(settings: DatabaseSettings) -> Engine:
         return _sqlite_engine(url, settings)
     engine = create_engine(
         url,
-        # A fixed pool, no overflow: an overflow connection is closed as it comes back, so
-        # under steady load (more threads than pooled connections) every few webhooks paid
-        # for a new server process and lost the prepared statements (issue 11).
-        pool_size=settings.db_pool_size,
-        max_overflow=0,
+        **_fixed_pool(url, settings.db_pool_size),
         hide_parameters=True,  # SQL parameters carry customer data: keep them out of logs
         pool_recycle=1800,
     )
@@ -72,7 +68,7 @@ def _sqlite_engine(url: str, settings: DatabaseSettings) -> Engine:
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
         hide_parameters=True,
-        **_sqlite_pool(url, settings.db_pool_size),
+        **_fixed_pool(url, settings.db_pool_size),
     )
 
     @event.listens_for(engine, "connect")
@@ -94,15 +90,17 @@ def _sqlite_engine(url: str, settings: DatabaseSettings) -> Engine:
     return engine
 
 
-def _sqlite_pool(url: str, size: int) -> dict[str, int]:
-    """A fixed pool for a database file, as for PostgreSQL.
+def _fixed_pool(url: str, size: int) -> dict[str, int]:
+    """``size`` connections per process, kept open, no overflow.
 
-    SQLAlchemy's default adds up to 10 overflow connections and closes each as it comes
-    back; every new one builds its page cache (up to 2 MB) and statement cache again, and a
-    worker under load kept making and dropping them. Writers queue for SQLite's one write
-    lock anyway, so more connections than the pool's bring no throughput. An in-memory
-    database lives in one connection and keeps SQLAlchemy's pool for it.
+    SQLAlchemy's default overflow closes each extra connection as it comes back, so under
+    steady load (more threads than pooled connections) a process kept making and dropping
+    them: on PostgreSQL every few webhooks paid for a new server process and lost the
+    prepared statements (issue 11); on SQLite each new one built its page cache (up to 2 MB)
+    and statement cache again, while writers queue for the one write lock anyway. An
+    in-memory SQLite database lives in one connection and keeps SQLAlchemy's pool for it.
     """
-    if make_url(url).database in (None, "", ":memory:"):
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:"):
         return {}
     return {"pool_size": size, "max_overflow": 0}

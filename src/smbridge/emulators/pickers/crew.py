@@ -132,8 +132,7 @@ class PickerTeam:
         for thread in threads:
             thread.start()
         while not self.stop.wait(poll_seconds):
-            self._look_at_board(board)
-            self._serve_counter(board)
+            self.tick(board)
         for thread in threads:
             thread.join(timeout=30)
         for picker_id in self._picker_ids:
@@ -153,6 +152,16 @@ class PickerTeam:
                 self.stop.wait(0.5)  # the assembly workers are still starting
                 continue
             waiting.pop(0)
+
+    def tick(self, board: AssemblyApi) -> None:
+        """One look around the store: the board when the pickers are about to run out of
+        work, then the counter. Why not the board every time: it lists every active order,
+        so with thousands waiting each look costs the API and this process a
+        thousand-order answer, five times a second, for no order it did not already have;
+        that CPU came out of picking and the backlog fed itself (the 20,000-order day)."""
+        if self._queue.qsize() < len(self._picker_ids):
+            self._look_at_board(board)
+        self._serve_counter(board)
 
     def _look_at_board(self, board: AssemblyApi) -> None:
         try:

@@ -235,9 +235,34 @@ def _footprint(pid: int) -> Footprint | None:
 
 
 @dataclass
+class Pace:
+    """How the day went as SM saw it, from its report once a second: when its first and
+    its last order were made, and the most orders open at once (made, not yet ready)."""
+
+    first_made: float | None = None
+    last_made: float | None = None
+    peak_open: int = 0
+
+    def seen(self, report: dict[str, Any], planned: int) -> None:
+        now, made = time.monotonic(), int(report["orders"]["generated"])
+        if made and self.first_made is None:
+            self.first_made = now
+        if made == planned and self.last_made is None:
+            self.last_made = now
+        self.peak_open = max(self.peak_open, int(report["orders"].get("open", 0)))
+
+    def made_per_second(self, planned: int) -> float | None:
+        """SM's real pace: the emulator falls behind its plan when the box has no CPU left."""
+        if self.first_made is None or self.last_made is None or self.last_made == self.first_made:
+            return None
+        return (planned - 1) / (self.last_made - self.first_made)
+
+
+@dataclass
 class DayResult:
     database: str
     seconds: float
+    pace: Pace
     report: dict[str, Any]
     hook_answers: dict[int, int]
     counts: dict[str, Any]
@@ -303,20 +328,22 @@ def live_a_day(kind: str, plan: DayPlan) -> DayResult:
                 running_stack(url, *plan.stack_args(), start_seconds=START_SECONDS) as stack,
                 sampling(stack.process.pid) as rss,
             ):
-                report = _wait_for_the_day(stack, plan)
+                pace = Pace()
+                report = _wait_for_the_day(stack, plan, pace)
                 _wait_for_documents(db, 120)
                 seconds = time.monotonic() - started
                 answers = dict(stack.hook_answers())
                 counts = _counts(db)
             restarts = sum(len(pids) - 1 for pids in rss.pids.values())
-            return DayResult(kind, seconds, report, answers, counts, rss.growth(), restarts)
+            growth = rss.growth()
+            return DayResult(kind, seconds, pace, report, answers, counts, growth, restarts)
         finally:
             db.dispose()
 
 
-def _wait_for_the_day(stack: RunningStack, plan: DayPlan) -> dict[str, Any]:
+def _wait_for_the_day(stack: RunningStack, plan: DayPlan, pace: Pace) -> dict[str, Any]:
     """Until every order is delivered or cancelled (or the timeout); a busy emulator that
-    is slow to report is asked again, not taken for a failure."""
+    is slow to report is asked again, not taken for a failure. ``pace`` follows SM."""
     deadline = time.monotonic() + plan.timeout
     report: dict[str, Any] = {}
     while time.monotonic() < deadline:
@@ -325,6 +352,7 @@ def _wait_for_the_day(stack: RunningStack, plan: DayPlan) -> dict[str, Any]:
             report = stack.report()
         except httpx.HTTPError:
             continue
+        pace.seen(report, plan.orders)
         if report["orders"]["generated"] == plan.orders and finished(report) == plan.orders:
             break
         time.sleep(1)
@@ -392,6 +420,8 @@ def table(plan: DayPlan, results: list[DayResult]) -> Table:
     rows: list[tuple[str, list[str]]] = [
         ("plan", [_plan(plan) for _ in results]),
         ("seconds", [f"{r.seconds:.0f}" for r in results]),
+        ("SM's pace: orders made a second (planned)", [_pace(plan, r) for r in results]),
+        ("most orders open at SM at once", [str(r.pace.peak_open) for r in results]),
         ("orders made by SM / in our database", [_made(r) for r in results]),
         (
             "delivered / cancelled",
@@ -424,6 +454,11 @@ def _plan(plan: DayPlan) -> str:
         f"{plan.orders:,} orders at {plan.speed:g}x, {plan.rate:.1f}/s (a day of "
         f"{plan.day_orders:,}), chaos, nginx, {plan.pickers} pickers"
     )
+
+
+def _pace(plan: DayPlan, result: DayResult) -> str:
+    made = result.pace.made_per_second(plan.orders)
+    return f"{'—' if made is None else f'{made:.1f}'} ({plan.rate:.1f})"
 
 
 def _made(result: DayResult) -> str:

@@ -116,6 +116,12 @@ PLAN: tuple[Bench, ...] = (
         (),
         ("--posts", "2", "--megabytes", "5"),
     ),
+    Bench(
+        "sqlite_page_cache",
+        "SQLite's page cache: private memory of a worker's pooled connections",
+        (),
+        ("--megabytes", "20"),
+    ),
     Bench("slow_connections", "a worker against slow clients", (), ("--connections", "50")),
     Bench(
         "retention",

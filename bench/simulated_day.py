@@ -106,14 +106,16 @@ class Growth:
     first: Footprint
     last: Footprint
 
+    def added(self) -> float:
+        """MB of the private part: the shared part is bounded by configuration (see above)."""
+        return self.last.private - self.first.private
+
     def rise(self) -> float:
-        """Of the private part: the shared part is bounded by configuration (see above)."""
-        return (self.last.private - self.first.private) / self.first.private
+        return self.added() / self.first.private
 
     def grew(self) -> bool:
         """Not flat: by more than the limit, and by more than the floor."""
-        added = self.last.private - self.first.private
-        return self.rise() >= GROWTH_LIMIT and added >= GROWTH_FLOOR_MB
+        return self.rise() >= GROWTH_LIMIT and self.added() >= GROWTH_FLOOR_MB
 
 
 @dataclass
@@ -128,9 +130,9 @@ class MemorySampler:
     def run(self) -> None:
         while not self.stop.wait(1.0):
             for pid in [self.root, *_descendants(self.root)]:
-                label, footprint = _label(pid), _footprint(pid)
-                if label is not None and footprint is not None:
-                    self.samples[label].append(footprint)
+                label, found = _label(pid), footprint(pid)
+                if label is not None and found is not None:
+                    self.samples[label].append(found)
                     self.pids[label].add(pid)
 
     def growth(self) -> dict[str, Growth]:
@@ -216,7 +218,7 @@ def _label(pid: int) -> str | None:
     return "supervisor (smbridge run)" if rest[:1] == ["run"] else " ".join(rest[:1])
 
 
-def _footprint(pid: int) -> Footprint | None:
+def footprint(pid: int) -> Footprint | None:
     try:
         lines = Path(f"/proc/{pid}/status").read_text().splitlines()
     except OSError:
@@ -239,23 +241,24 @@ class Pace:
     """How the day went as SM saw it, from its report once a second: when its first and
     its last order were made, and the most orders open at once (made, not yet ready)."""
 
+    planned: int  # orders SM makes in the run
     first_made: float | None = None
     last_made: float | None = None
     peak_open: int = 0
 
-    def seen(self, report: dict[str, Any], planned: int) -> None:
+    def seen(self, report: dict[str, Any]) -> None:
         now, made = time.monotonic(), int(report["orders"]["generated"])
         if made and self.first_made is None:
             self.first_made = now
-        if made == planned and self.last_made is None:
+        if made == self.planned and self.last_made is None:
             self.last_made = now
         self.peak_open = max(self.peak_open, int(report["orders"].get("open", 0)))
 
-    def made_per_second(self, planned: int) -> float | None:
+    def made_per_second(self) -> float | None:
         """SM's real pace: the emulator falls behind its plan when the box has no CPU left."""
         if self.first_made is None or self.last_made is None or self.last_made == self.first_made:
             return None
-        return (planned - 1) / (self.last_made - self.first_made)
+        return (self.planned - 1) / (self.last_made - self.first_made)
 
 
 @dataclass
@@ -328,7 +331,7 @@ def live_a_day(kind: str, plan: DayPlan) -> DayResult:
                 running_stack(url, *plan.stack_args(), start_seconds=START_SECONDS) as stack,
                 sampling(stack.process.pid) as rss,
             ):
-                pace = Pace()
+                pace = Pace(plan.orders)
                 report = _wait_for_the_day(stack, plan, pace)
                 _wait_for_documents(db, 120)
                 seconds = time.monotonic() - started
@@ -352,7 +355,7 @@ def _wait_for_the_day(stack: RunningStack, plan: DayPlan, pace: Pace) -> dict[st
             report = stack.report()
         except httpx.HTTPError:
             continue
-        pace.seen(report, plan.orders)
+        pace.seen(report)
         if report["orders"]["generated"] == plan.orders and finished(report) == plan.orders:
             break
         time.sleep(1)
@@ -458,7 +461,7 @@ def _plan(plan: DayPlan) -> str:
 
 
 def _pace(plan: DayPlan, result: DayResult) -> str:
-    made = result.pace.made_per_second(plan.orders)
+    made = result.pace.made_per_second()
     return f"{'—' if made is None else f'{made:.1f}'} ({plan.rate:.1f})"
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sqlite3
 import subprocess
 import sys
@@ -26,6 +27,7 @@ from rich.console import Console
 from rich.table import Table
 from sqlalchemy import Connection, text
 
+from bench.simulated_day import footprint
 from smbridge.kernel.database.engine import READ_ONLY, create_db_engine
 from smbridge.settings import Settings
 
@@ -45,10 +47,9 @@ def make_file(path: Path, megabytes: int) -> None:
 
 
 def private_mb() -> float:
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("RssAnon:"):
-            return int(line.split()[1]) / 1024
-    raise RuntimeError("no RssAnon in /proc/self/status")
+    found = footprint(os.getpid())
+    assert found is not None, "this process has no RssAnon"
+    return found.private
 
 
 def measure(path: Path, connections: int, cache_size: str) -> dict[str, float]:
@@ -60,6 +61,7 @@ def measure(path: Path, connections: int, cache_size: str) -> dict[str, float]:
         if cache_size != DEFAULT:
             connection.exec_driver_sql(f"PRAGMA cache_size={int(cache_size)}")
     kib = held[0].exec_driver_sql("PRAGMA cache_size").scalar_one()
+    page = held[0].exec_driver_sql("PRAGMA page_size").scalar_one()
     before = private_mb()
     readers = [threading.Thread(target=_read_all, args=(c,)) for c in held]
     for reader in readers:
@@ -70,7 +72,7 @@ def measure(path: Path, connections: int, cache_size: str) -> dict[str, float]:
     for connection in held:
         connection.close()
     engine.dispose()
-    bound = connections * (-kib / 1024 if kib < 0 else kib * 4096 / 1_048_576)
+    bound = connections * (-kib / 1024 if kib < 0 else kib * page / 1_048_576)
     return {"cache_size": kib, "before": before, "after": after, "bound": bound}
 
 

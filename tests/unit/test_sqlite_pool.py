@@ -6,6 +6,8 @@ import threading
 import time
 from pathlib import Path
 
+import pytest
+from pydantic import ValidationError
 from sqlalchemy import Engine, event, text
 
 from smbridge.kernel.database.engine import create_db_engine
@@ -60,3 +62,25 @@ def test_an_in_memory_database_still_opens() -> None:
             assert connection.execute(text("SELECT 2")).scalar_one() == 2
     finally:
         engine.dispose()
+
+
+def _cache_size(settings: Settings) -> int:
+    engine = create_db_engine(settings)
+    try:
+        with engine.connect() as connection:
+            return int(connection.exec_driver_sql("PRAGMA cache_size").scalar_one())
+    finally:
+        engine.dispose()
+
+
+def test_each_connection_keeps_the_page_cache_the_settings_give(tmp_path: Path) -> None:
+    """A negative ``cache_size`` is KiB; SQLite's own default would be -2000 (2 MB)."""
+    url = f"sqlite:///{tmp_path / 'cache.db'}"
+    assert _cache_size(Settings(database_url=url)) == -512
+    assert _cache_size(Settings(database_url=url, sqlite_cache_kib=4096)) == -4096
+
+
+def test_a_page_cache_out_of_bounds_is_refused() -> None:
+    for kib in (0, 63, 262_145):
+        with pytest.raises(ValidationError, match="sqlite_cache_kib"):
+            Settings(sqlite_cache_kib=kib)

@@ -64,6 +64,7 @@ def _refuse_dead_connection(dbapi_connection: Any, _record: Any, _proxy: Any) ->
 
 def _sqlite_engine(url: str, settings: DatabaseSettings) -> Engine:
     busy_timeout_ms = settings.sqlite_busy_timeout_ms
+    cache_kib = settings.sqlite_cache_kib
     engine = create_engine(
         url,
         connect_args={"check_same_thread": False, "timeout": busy_timeout_ms / 1000},
@@ -80,6 +81,10 @@ def _sqlite_engine(url: str, settings: DatabaseSettings) -> Engine:
         cursor.execute("PRAGMA synchronous=FULL")
         cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cursor.execute("PRAGMA foreign_keys=ON")
+        # SQLite's default is 2 MB a connection, private to the process: up to 16 MB a
+        # worker with 8 pooled, filled slowly as the database grows. A page missed here
+        # comes from the OS's file cache, which every process shares.
+        cursor.execute(f"PRAGMA cache_size=-{int(cache_kib)}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -96,7 +101,7 @@ def _fixed_pool(url: str, size: int) -> dict[str, int]:
     SQLAlchemy's default overflow closes each extra connection as it comes back, so under
     steady load (more threads than pooled connections) a process kept making and dropping
     them: on PostgreSQL every few webhooks paid for a new server process and lost the
-    prepared statements (issue 11); on SQLite each new one built its page cache (up to 2 MB)
+    prepared statements (issue 11); on SQLite each new one built its page cache
     and statement cache again, while writers queue for the one write lock anyway. An
     in-memory SQLite database lives in one connection and keeps SQLAlchemy's pool for it.
     """

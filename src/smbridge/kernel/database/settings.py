@@ -8,7 +8,7 @@ from pydantic import Field
 
 from smbridge.kernel.settings import NonNegativeInt, PositiveInt, SettingsSection, setting
 
-#: From a few dozen 4 KiB pages to 256 MiB: a pooled connection's page cache is private memory.
+#: 16 pages of 4 KiB to 256 MiB: a pooled connection's page cache is private memory.
 CacheKib = Annotated[int, Field(ge=64, le=262_144)]
 
 

@@ -12,6 +12,10 @@ from smbridge.kernel.database.tables import order_positions, orders, webhook_jou
 from smbridge.kernel.database.unit_of_work import Database
 from tests.support.environment import migrated_database
 
+STORE = (
+    "INSERT INTO stores (id, sm_store_id, name, timezone, active)"
+    " VALUES (1, '101', 'Ленина', 'Europe/Moscow', true)"
+)
 ORDER = (
     "INSERT INTO orders (id, sm_order_id, number, store_id, status, customer, address,"
     " payment_methods, expected_assembly_at, received_at, changed_by_customer, version)"
@@ -34,12 +38,7 @@ def old_database(request: pytest.FixtureRequest) -> Iterator[Database]:
     """A database at 0009 (before orders could wait for their store) with an order in it."""
     with migrated_database(request.param, "0009") as db:
         with db.engine.begin() as c:
-            c.execute(
-                text(
-                    "INSERT INTO stores (id, sm_store_id, name, timezone, active)"
-                    " VALUES (1, '101', 'Ленина', 'Europe/Moscow', true)"
-                )
-            )
+            c.execute(text(STORE))
             c.execute(text(ORDER))
             c.execute(text(LINE), [{"n": 1}, {"n": 2}])
             c.execute(text(JOURNAL))
@@ -80,3 +79,23 @@ def _purge_plan_uses_the_index(db: Database) -> bool:
             c.exec_driver_sql("SET LOCAL enable_seqscan = off")
             plan = c.exec_driver_sql(f"EXPLAIN {purge}").fetchall()
     return "ix_idempotency_keys_created_at" in " ".join(str(row) for row in plan)
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_open_pickup_orders_sharing_a_code_stop_the_upgrade_that_makes_codes_unique(
+    kind: str,
+) -> None:
+    with migrated_database(kind, "0021") as db:
+        with db.engine.begin() as c:
+            c.execute(text(STORE))
+            for n in (1, 2):
+                c.execute(
+                    text(ORDER.replace("1, 'H1', 'SM00000001'", f"{n}, 'H{n}', 'SM0000000{n}'"))
+                )
+            c.execute(text("UPDATE orders SET status = 'assembled', handout_code = '123456'"))
+        with pytest.raises(RuntimeError, match="store 1: 1"):
+            migrations.upgrade(db.engine)
+        with db.engine.begin() as c:  # handed over: the code is free again
+            c.execute(text("UPDATE orders SET status = 'delivered' WHERE id = 1"))
+        migrations.upgrade(db.engine)
+        assert migrations.current_revision(db.engine) == migrations.head_revision()

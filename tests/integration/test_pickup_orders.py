@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from smbridge.assembly import methods
 from smbridge.assembly.errors import Conflict, InvalidRequest
 from smbridge.domain.status import OrderStatus
 from smbridge.intake.events import parse_webhook
@@ -174,6 +175,31 @@ def test_codes_are_unique_among_the_stores_open_pickup_orders(
     with db.unit_of_work(read_only=True) as uow:
         codes = uow.repo(OrderRepository).handout_codes_in_use(shop.store.id or 0)
     assert len(codes) == len(numbers)
+
+
+def test_a_code_a_concurrent_call_took_first_is_drawn_again(
+    db: Database, clock: FrozenClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two pickers finishing at once both read the codes in use before either wrote: the
+    database refuses the second writer's duplicate, and its call runs again."""
+    shop = pickup_shop(db, clock)
+    body = envelope("order.created", order_payload("H2000000003", shipmentMethod="pickup"))
+    ingest_webhook(db, parse_webhook(body), IntakePolicy(), clock)
+    assemble(shop)
+    first = handout_code(db)
+    second = f"{(int(first) + 1) % 1_000_000:06d}"
+    draws = iter([first, second])  # the first draw as if the first code were still free
+    monkeypatch.setattr(methods, "new_handout_code", lambda _taken: next(draws))
+
+    assemble(shop, "SM00000003")
+
+    codes = [
+        p["code"] for kind, p in sent(db, "H2000000003") if kind == "order.pickup_code_created"
+    ]
+    assert codes == [second]
+    with db.unit_of_work(read_only=True) as uow:
+        in_use = uow.repo(OrderRepository).handout_codes_in_use(shop.store.id or 0)
+    assert in_use == {first, second}
 
 
 def test_courier_events_never_move_a_pickup_order(db: Database, clock: FrozenClock) -> None:

@@ -42,7 +42,7 @@ from smbridge.domain.store import Store
 from smbridge.domain.telegram import MessageStatus, OutgoingMessage
 from smbridge.domain.webhook import JournalEntry, JournalStatus
 from smbridge.intake.repository import JournalRepository
-from smbridge.kernel.database.errors import AlreadyExists
+from smbridge.kernel.database.errors import AlreadyExists, WriteConflict
 from smbridge.kernel.database.unit_of_work import (
     Database,
     Repository,
@@ -169,6 +169,16 @@ class FakeOrders(OrderRepository):
             for o in self._tables.orders
             if o.store_id == store_id and o.status in open_ and o.handout_code is not None
         }
+
+    def save_handout_code(self) -> None:
+        open_ = (OrderStatus.ASSEMBLED, OrderStatus.READY)
+        codes = Counter(
+            (o.store_id, o.handout_code)
+            for o in self._tables.orders
+            if o.status in open_ and o.handout_code is not None
+        )
+        if any(count > 1 for count in codes.values()):
+            raise WriteConflict("handout code taken concurrently")
 
     def add(self, order: Order) -> None:
         if self.by_sm_id(order.sm_order_id) is not None:

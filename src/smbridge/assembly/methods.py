@@ -355,8 +355,10 @@ def _give_handout_code(ctx: CallContext, order: Order) -> None:
     orders; SM hears it (order.pickup_code_created) before ready_for_delivery."""
     if not order.is_pickup or order.handout_code is not None:
         return
-    taken = ctx.uow.repo(OrderRepository).handout_codes_in_use(ctx.store_id)
-    if order.give_handout_code(new_handout_code(taken), ctx.now):
+    repository = ctx.uow.repo(OrderRepository)
+    code = new_handout_code(repository.handout_codes_in_use(ctx.store_id))
+    if order.give_handout_code(code, ctx.now):
+        repository.save_handout_code()
         _notify(ctx, order, NotificationType.PICKUP_CODE_CREATED, notify.pickup_code_created(order))
 
 

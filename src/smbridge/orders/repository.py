@@ -26,6 +26,7 @@ from smbridge.domain.pick import PickRecord
 from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
 from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
+from smbridge.kernel.database.errors import AlreadyExists, WriteConflict, translating_errors
 from smbridge.kernel.database.numbering import order_id_floor
 from smbridge.kernel.database.repository import (
     EntityRepository,
@@ -123,6 +124,16 @@ class OrderRepository(SessionRepository):
             orders.c.handout_code.is_not(None),
         )
         return {code for code in self._session.scalars(query) if code is not None}
+
+    def save_handout_code(self) -> None:
+        """Write an order's new handout code now. A concurrent call that took the same code
+        first (both read the codes in use before either wrote) makes it a ``WriteConflict``:
+        the call runs again, sees that code taken and draws another."""
+        try:
+            with translating_errors():
+                self._session.flush()
+        except AlreadyExists as taken:
+            raise WriteConflict(f"handout code taken concurrently: {taken}") from taken
 
     def add(self, order: Order) -> None:
         """Add and flush, so the order has its id (our order number is made from it)."""

@@ -35,6 +35,12 @@ from smbridge.domain.telegram import AlertEvent, MessageStatus, OutgoingMessage
 from smbridge.domain.webhook import JournalEntry, JournalStatus
 from smbridge.kernel.database.column_types import EnumText, ExactDecimal, JsonDocument, UtcDateTime
 
+#: The orders whose handout code is in use: pickup orders assembled, not yet handed over.
+OPEN_HANDOUT_CODE = (
+    "handout_code IS NOT NULL"
+    f" AND status IN ('{OrderStatus.ASSEMBLED.value}', '{OrderStatus.READY.value}')"
+)
+
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance
 
@@ -143,6 +149,16 @@ orders = Table(
         "expected_assembly_at",
     ),
     Index("ix_orders_store_id_received_at", "store_id", "received_at"),
+    # A handout code names one open pickup order of its store: two pickers finishing at
+    # once both read the codes in use before either wrote, so the database keeps it true.
+    Index(
+        "uq_orders_store_handout_code",
+        "store_id",
+        "handout_code",
+        unique=True,
+        sqlite_where=text(OPEN_HANDOUT_CODE),
+        postgresql_where=text(OPEN_HANDOUT_CODE),
+    ),
 )
 
 order_positions = Table(

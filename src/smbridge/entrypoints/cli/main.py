@@ -11,6 +11,8 @@ import sys
 from importlib import metadata
 from typing import Any
 
+from smbridge.kernel.memory import bound_the_heap
+
 
 def version() -> str:
     """The installed release's version (its package metadata: what the wheel was built as)."""
@@ -18,6 +20,7 @@ def version() -> str:
 
 
 def main() -> None:
+    bound_the_heap()  # before any other thread: an arena a thread took stays its own
     if sys.argv[1:2] == ["serve"]:
         from smbridge.entrypoints.cli.serve import serve_command
 

@@ -36,6 +36,7 @@ from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import NewOrder, Order
 from smbridge.domain.pick import PickRecord
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.pickup import CODE_IN_USE
 from smbridge.domain.sales import SalesDocument
 from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
@@ -163,19 +164,17 @@ class FakeOrders(OrderRepository):
         return sorted(active, key=lambda o: (o.expected_assembly_at, o.id or 0))
 
     def handout_codes_in_use(self, store_id: int) -> set[str]:
-        open_ = (OrderStatus.ASSEMBLED, OrderStatus.READY)
         return {
             o.handout_code
             for o in self._tables.orders
-            if o.store_id == store_id and o.status in open_ and o.handout_code is not None
+            if o.store_id == store_id and o.status in CODE_IN_USE and o.handout_code is not None
         }
 
     def save_handout_code(self) -> None:
-        open_ = (OrderStatus.ASSEMBLED, OrderStatus.READY)
         codes = Counter(
             (o.store_id, o.handout_code)
             for o in self._tables.orders
-            if o.status in open_ and o.handout_code is not None
+            if o.status in CODE_IN_USE and o.handout_code is not None
         )
         if any(count > 1 for count in codes.values()):
             raise WriteConflict("handout code taken concurrently")

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
+from smbridge.domain.status import OrderStatus
+
 #: SM's ``shipmentMethod`` of an order the customer collects at the store (SM-API.md §1).
 PICKUP_METHOD = "pickup"
 
@@ -17,6 +19,8 @@ PICKUP_METHOD = "pickup"
 #: is never mistaken for another (no O/0 or I/1 to confuse).
 HANDOUT_ALPHABET = "0123456789"
 HANDOUT_LENGTH = 6
+#: A pickup order's code is in use from assembly until handover or cancellation.
+CODE_IN_USE = (OrderStatus.ASSEMBLED, OrderStatus.READY)
 _DRAWS = 100  # a store has at most a few hundred open pickup orders among 10⁶ codes
 
 

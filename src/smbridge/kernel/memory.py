@@ -16,6 +16,7 @@ from __future__ import annotations
 import ctypes
 import os
 import threading
+import time
 from typing import Final
 
 ARENAS: Final = 2
@@ -23,21 +24,17 @@ TRIM_SECONDS: Final = 60.0
 _M_ARENA_MAX: Final = -8  # mallopt's parameter number (malloc.h)
 
 
-def bound_the_heap(stop: threading.Event | None = None) -> bool:
-    """Limit the arenas and start trimming each minute; whether glibc's malloc is here.
+def bound_the_heap() -> None:
+    """Limit the arenas and start trimming each minute (without glibc: nothing).
 
     Call it first thing, before other threads exist: an arena a thread already took stays.
     """
     libc = _glibc()
     if libc is None:
-        return False
+        return
     if "MALLOC_ARENA_MAX" not in os.environ:
         libc.mallopt(_M_ARENA_MAX, ARENAS)
-    trimmer = threading.Thread(
-        target=_trim_every, args=(libc, stop or threading.Event()), name="malloc-trim", daemon=True
-    )
-    trimmer.start()
-    return True
+    threading.Thread(target=_trim_every, args=(libc,), name="malloc-trim", daemon=True).start()
 
 
 def trim() -> bool:
@@ -46,8 +43,9 @@ def trim() -> bool:
     return libc is not None and bool(libc.malloc_trim(0))
 
 
-def _trim_every(libc: ctypes.CDLL, stop: threading.Event) -> None:
-    while not stop.wait(TRIM_SECONDS):
+def _trim_every(libc: ctypes.CDLL) -> None:
+    while True:
+        time.sleep(TRIM_SECONDS)
         libc.malloc_trim(0)
 
 

@@ -23,6 +23,7 @@ from sqlalchemy.orm import joinedload
 
 from smbridge.domain.order import NewOrder, Order
 from smbridge.domain.pick import PickRecord
+from smbridge.domain.pickup import CODE_IN_USE
 from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
 from smbridge.domain.status import ACTIVE, OrderStatus
 from smbridge.domain.store import Store
@@ -120,7 +121,7 @@ class OrderRepository(SessionRepository):
         """The handout codes of the store's pickup orders not yet collected or cancelled."""
         query = select(orders.c.handout_code).where(
             orders.c.store_id == store_id,
-            orders.c.status.in_((OrderStatus.ASSEMBLED, OrderStatus.READY)),
+            orders.c.status.in_(CODE_IN_USE),
             orders.c.handout_code.is_not(None),
         )
         return {code for code in self._session.scalars(query) if code is not None}

@@ -26,6 +26,7 @@ from smbridge.domain.notification import DeliveryState, Notification
 from smbridge.domain.order import Order
 from smbridge.domain.pick import PickRecord, PositionSource
 from smbridge.domain.picker import Picker, Shift
+from smbridge.domain.pickup import CODE_IN_USE
 from smbridge.domain.position import Position
 from smbridge.domain.sales import SalesDocument, SalesLine
 from smbridge.domain.sm_order import SmOrderHeader, SmOrderLine
@@ -38,7 +39,7 @@ from smbridge.kernel.database.column_types import EnumText, ExactDecimal, JsonDo
 #: The orders whose handout code is in use: pickup orders assembled, not yet handed over.
 OPEN_HANDOUT_CODE = (
     "handout_code IS NOT NULL"
-    f" AND status IN ('{OrderStatus.ASSEMBLED.value}', '{OrderStatus.READY.value}')"
+    f" AND status IN ({', '.join(repr(status.value) for status in CODE_IN_USE)})"
 )
 
 if TYPE_CHECKING:

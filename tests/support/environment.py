@@ -34,12 +34,33 @@ def free_port() -> int:
 
 
 def free_port_range(count: int) -> int:
-    """A first port such that ``count`` consecutive loopback ports are free."""
+    """A first port such that ``count`` consecutive loopback ports are free.
+
+    The range lies outside the kernel's ephemeral ports: there, any test's client socket or
+    server on port 0 could take one of ours between this check and the stand's bind (nginx
+    once found its port taken for the whole of a CI test)."""
+    low, high = fixed_port_span(count)
     for _ in range(200):
-        base = random.randint(20_000, 50_000)
+        base = random.randint(low, high)
         if all(_is_free(base + i) for i in range(count)):
             return base
     raise RuntimeError("no free port range")
+
+
+def fixed_port_span(count: int) -> tuple[int, int]:
+    """The first ports a range of ``count`` may start at, none of it an ephemeral port."""
+    ephemeral_low, ephemeral_high = _ephemeral_ports()
+    if ephemeral_low - count > 10_000:
+        return 10_000, ephemeral_low - count
+    return ephemeral_high + 1, 65_535 - count
+
+
+def _ephemeral_ports() -> tuple[int, int]:
+    try:
+        low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
+    except OSError:  # not Linux: the IANA dynamic range
+        return 49_152, 65_535
+    return int(low), int(high)
 
 
 def _is_free(port: int) -> bool:

@@ -12,6 +12,7 @@ from tests.support.environment import fixed_port_span, free_port_range
 
 
 def _ephemeral() -> tuple[int, int]:
+    # Read here rather than through the helper, so the test does not trust what it checks.
     low, high = Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()
     return int(low), int(high)
 
